@@ -1,0 +1,954 @@
+"""The rule expression language: parsed by hand, type-checked against the package schema, compiled to closures.
+
+Never `eval`: the source is tokenised and parsed into a small tree, then each node becomes a Python
+closure. The tree is kept, so the relational compiler (engine.relations) can turn suitable conditions
+into durable-rules patterns instead. docs/semantics.md is the contract this module follows.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from engine.shapes import ANY_SHAPE, Shape
+
+
+class ExprError(Exception):
+    """A syntax or type error at a character offset of the expression source."""
+
+    def __init__(self, message: str, pos: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.pos = pos
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "missing"
+
+    def __bool__(self) -> bool:
+        raise TypeError("missing has no truth value")
+
+
+MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True)
+class Months:
+    """A calendar duration: adding it to a date moves the month and clamps the day (31 Jan + 1 month = 28/29 Feb)."""
+
+    count: int
+
+
+# ---------------------------------------------------------------- tokens
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+      (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
+    | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+    | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+    | (?P<op>==|!=|<=|>=|[<>+\-*/(),.\[\]])
+    )""",
+    re.VERBOSE,
+)
+_KEYWORDS = {"and", "or", "not", "in", "true", "false", "null"}
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # number, string, name, op, keyword, end
+    text: str
+    pos: int
+
+
+def tokenize(source: str) -> list[Token]:
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(source):
+        if source[pos:].strip() == "":
+            break
+        match = _TOKEN.match(source, pos)
+        if not match:
+            start = len(source) - len(source[pos:].lstrip())
+            raise ExprError(f"unexpected character {source[start]!r}", start)
+        kind = match.lastgroup or ""
+        text = match.group(kind)
+        start = match.start(kind)
+        if kind == "name" and text in _KEYWORDS:
+            kind = "keyword"
+        tokens.append(Token(kind, text, start))
+        pos = match.end()
+    tokens.append(Token("end", "", len(source)))
+    return tokens
+
+
+# ---------------------------------------------------------------- tree
+
+
+@dataclass(eq=False)
+class Node:
+    pos: int
+    end: int = field(default=0, init=False)
+    source: str = field(default="", init=False, repr=False)
+
+    def text(self) -> str:
+        return self.source[self.pos : self.end]
+
+
+@dataclass(eq=False)
+class Literal(Node):
+    value: Any
+
+
+@dataclass(eq=False)
+class ListOf(Node):
+    items: list[Node]
+
+
+@dataclass(eq=False)
+class Path(Node):
+    root: str  # "package", "item", "element" or "params"
+    parts: list[str]
+
+
+@dataclass(eq=False)
+class Unary(Node):
+    op: str
+    operand: Node
+
+
+@dataclass(eq=False)
+class Binary(Node):
+    op: str  # + - * / == != < <= > >= in "not in" and or
+    left: Node
+    right: Node
+
+
+@dataclass(eq=False)
+class Call(Node):
+    name: str
+    args: list[Node]
+
+
+def parse(source: str, *, item_name: str | None = None) -> Node:
+    """Parse an expression. `item_name` is "item" inside a rule that iterates (for_each), else None."""
+    parser = _Parser(source, tokenize(source), item_name)
+    node = parser.expression()
+    if parser.peek().kind != "end":
+        token = parser.peek()
+        raise ExprError(f"unexpected {token.text!r} after a complete expression", token.pos)
+    return node
+
+
+_COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
+
+
+class _Parser:
+    def __init__(self, source: str, tokens: list[Token], item_name: str | None) -> None:
+        self.source = source
+        self.tokens = tokens
+        self.index = 0
+        self.item_name = item_name
+
+    def peek(self, ahead: int = 0) -> Token:
+        return self.tokens[min(self.index + ahead, len(self.tokens) - 1)]
+
+    def take(self) -> Token:
+        token = self.peek()
+        self.index += 1
+        return token
+
+    def expect(self, text: str) -> Token:
+        token = self.peek()
+        if token.text != text or token.kind not in ("op", "keyword"):
+            found = "the end of the expression" if token.kind == "end" else repr(token.text)
+            raise ExprError(f"expected {text!r} but found {found}", token.pos)
+        return self.take()
+
+    def finish(self, node: Node, start: int) -> Node:
+        node.pos = start
+        node.end = self.tokens[self.index - 1].pos + len(self.tokens[self.index - 1].text)
+        node.source = self.source
+        return node
+
+    def expression(self) -> Node:
+        return self.disjunction()
+
+    def disjunction(self) -> Node:
+        start = self.peek().pos
+        node = self.conjunction()
+        while self.peek().text == "or" and self.peek().kind == "keyword":
+            self.take()
+            node = self.finish(Binary(start, "or", node, self.conjunction()), start)
+        return node
+
+    def conjunction(self) -> Node:
+        start = self.peek().pos
+        node = self.negation()
+        while self.peek().text == "and" and self.peek().kind == "keyword":
+            self.take()
+            node = self.finish(Binary(start, "and", node, self.negation()), start)
+        return node
+
+    def negation(self) -> Node:
+        token = self.peek()
+        if token.kind == "keyword" and token.text == "not":
+            self.take()
+            return self.finish(Unary(token.pos, "not", self.negation()), token.pos)
+        return self.comparison()
+
+    def comparison(self) -> Node:
+        start = self.peek().pos
+        node = self.additive()
+        token = self.peek()
+        if token.kind == "op" and token.text in _COMPARISONS:
+            self.take()
+            node = self.finish(Binary(start, token.text, node, self.additive()), start)
+        elif token.kind == "keyword" and token.text == "in":
+            self.take()
+            node = self.finish(Binary(start, "in", node, self.additive()), start)
+        elif token.kind == "keyword" and token.text == "not" and self.peek(1).text == "in":
+            self.take()
+            self.take()
+            node = self.finish(Binary(start, "not in", node, self.additive()), start)
+        token = self.peek()
+        if token.kind == "op" and token.text in _COMPARISONS or token.text == "in":
+            raise ExprError("comparisons do not chain: join them with 'and'", token.pos)
+        return node
+
+    def additive(self) -> Node:
+        start = self.peek().pos
+        node = self.multiplicative()
+        while self.peek().kind == "op" and self.peek().text in "+-":
+            op = self.take().text
+            node = self.finish(Binary(start, op, node, self.multiplicative()), start)
+        return node
+
+    def multiplicative(self) -> Node:
+        start = self.peek().pos
+        node = self.unary()
+        while self.peek().kind == "op" and self.peek().text in "*/":
+            op = self.take().text
+            node = self.finish(Binary(start, op, node, self.unary()), start)
+        return node
+
+    def unary(self) -> Node:
+        token = self.peek()
+        if token.kind == "op" and token.text == "-":
+            self.take()
+            return self.finish(Unary(token.pos, "-", self.unary()), token.pos)
+        return self.primary()
+
+    def primary(self) -> Node:
+        token = self.take()
+        start = token.pos
+        if token.kind == "number":
+            value = float(token.text) if any(c in token.text for c in ".eE") else int(token.text)
+            return self.finish(Literal(start, value), start)
+        if token.kind == "string":
+            return self.finish(Literal(start, _unquote(token.text)), start)
+        if token.kind == "keyword" and token.text in ("true", "false", "null"):
+            return self.finish(Literal(start, {"true": True, "false": False, "null": None}[token.text]), start)
+        if token.kind == "op" and token.text == "(":
+            node = self.expression()
+            self.expect(")")
+            return node
+        if token.kind == "op" and token.text == "[":
+            items: list[Node] = []
+            if self.peek().text != "]":
+                items.append(self.expression())
+                while self.peek().text == ",":
+                    self.take()
+                    items.append(self.expression())
+            self.expect("]")
+            return self.finish(ListOf(start, items), start)
+        if token.kind == "op" and token.text == ".":
+            parts = self.dotted_rest() if self.peek().kind == "name" else []
+            return self.finish(Path(start, "element", parts), start)
+        if token.kind == "name":
+            if self.peek().text == "(" and self.peek().kind == "op":
+                self.take()
+                args: list[Node] = []
+                if self.peek().text != ")":
+                    args.append(self.expression())
+                    while self.peek().text == ",":
+                        self.take()
+                        args.append(self.expression())
+                self.expect(")")
+                return self.finish(Call(start, token.text, args), start)
+            parts = [token.text]
+            if self.peek().text == "." and self.peek().kind == "op":
+                self.take()
+                parts += self.dotted_rest()
+            if parts[0] == "params":
+                if len(parts) != 2:
+                    raise ExprError("a parameter is written params.NAME", start)
+                return self.finish(Path(start, "params", parts[1:]), start)
+            if self.item_name and parts[0] == self.item_name:
+                return self.finish(Path(start, "item", parts[1:]), start)
+            return self.finish(Path(start, "package", parts), start)
+        found = "the end of the expression" if token.kind == "end" else repr(token.text)
+        raise ExprError(f"expected a value but found {found}", token.pos)
+
+    def dotted_rest(self) -> list[str]:
+        token = self.take()
+        if token.kind != "name":
+            raise ExprError("expected a field name after '.'", token.pos)
+        parts = [token.text]
+        while self.peek().text == "." and self.peek().kind == "op":
+            self.take()
+            token = self.take()
+            if token.kind != "name":
+                raise ExprError("expected a field name after '.'", token.pos)
+            parts.append(token.text)
+        return parts
+
+
+def _unquote(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text[1:-1])
+
+
+# ---------------------------------------------------------------- types
+
+
+@dataclass(frozen=True)
+class Type:
+    kind: str  # number string boolean date duration list object any null
+    shape: Shape = ANY_SHAPE  # for list: the element shape; for object: its own shape
+
+    def __str__(self) -> str:
+        return self.kind
+
+
+ANY = Type("any")
+NUMBER = Type("number")
+STRING = Type("string")
+BOOLEAN = Type("boolean")
+DATE = Type("date")
+DURATION = Type("duration")
+NULL = Type("null")
+
+
+def type_of_shape(shape: Shape) -> Type:
+    kind = shape.kind
+    if kind == "array":
+        return Type("list", shape.items() or ANY_SHAPE)
+    if kind == "object":
+        return Type("object", shape)
+    return Type(kind, shape)
+
+
+def _literal_type(value: Any) -> Type:
+    if value is None:
+        return NULL
+    if isinstance(value, bool):
+        return BOOLEAN
+    if isinstance(value, (int, float)):
+        return NUMBER
+    if isinstance(value, str):
+        return STRING
+    return ANY
+
+
+# ---------------------------------------------------------------- evaluation environment
+
+
+class Env:
+    """What a compiled expression reads at run time. `trace` is a list while explaining, else None."""
+
+    __slots__ = ("package", "item", "item_pointer", "elements", "params", "trace", "deciding", "absent")
+
+    def __init__(self, package: Any, params: dict[str, Any], item: Any = None, item_pointer: str = "") -> None:
+        self.package = package
+        self.params = params
+        self.item = item
+        self.item_pointer = item_pointer
+        self.elements: list[tuple[Any, str]] = []
+        self.trace: list[dict] | None = None
+        self.deciding: list[str] = []  # while explaining: the elements that decided the last all/any/none
+        self.absent: list[str] = []  # why a value was missing: pointers and unset parameters
+
+
+def escape_pointer_part(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+@dataclass
+class Scope:
+    """What names mean while compiling one rule."""
+
+    package: Shape
+    params: dict[str, Type]
+    item: Shape | None = None
+    item_collection: str | None = None  # the for_each path, so others(...) can tell it apart
+    elements: list[Shape] = field(default_factory=list)
+
+
+Fn = Callable[[Env], Any]
+
+
+@dataclass
+class Compiled:
+    fn: Fn
+    type: Type
+
+
+def compile_expression(node: Node, scope: Scope, *, traced: bool = False) -> Compiled:
+    """Type-check `node` against `scope` and build its closure. With traced=True every node outside an
+    aggregate's per-element expression appends {expr, value, pointer?, elements?} to env.trace."""
+    return _Compiler(scope, traced).compile(node, depth=0)
+
+
+class _Compiler:
+    def __init__(self, scope: Scope, traced: bool) -> None:
+        self.scope = scope
+        self.traced = traced
+
+    def compile(self, node: Node, depth: int, in_element: bool = False) -> Compiled:
+        method = getattr(self, "_" + type(node).__name__.lower())
+        compiled: Compiled = method(node, depth, in_element)
+        if self.traced and not in_element and not isinstance(node, (Literal, ListOf)):
+            compiled = Compiled(_tracing(compiled.fn, node, depth), compiled.type)
+        return compiled
+
+    # -- leaves
+
+    def _literal(self, node: Literal, depth: int, in_element: bool) -> Compiled:
+        value = node.value
+        return Compiled(lambda env: value, _literal_type(value))
+
+    def _listof(self, node: ListOf, depth: int, in_element: bool) -> Compiled:
+        items = [self.compile(item, depth + 1, in_element) for item in node.items]
+        kinds = {c.type.kind for c in items}
+        if len(kinds) > 1:
+            raise ExprError("a list literal mixes " + " and ".join(sorted(kinds)), node.pos)
+        fns = [c.fn for c in items]
+        if all(isinstance(item, Literal) for item in node.items):
+            constant = [item.value for item in node.items]  # type: ignore[attr-defined]
+            return Compiled(lambda env: constant, Type("list"))
+        return Compiled(lambda env: [fn(env) for fn in fns], Type("list"))
+
+    def _path(self, node: Path, depth: int, in_element: bool) -> Compiled:
+        if node.root == "params":
+            name = node.parts[0]
+            if name not in self.scope.params:
+                known = ", ".join(sorted(self.scope.params)) or "none"
+                raise ExprError(f"unknown parameter {name!r} (this ruleset has: {known})", node.pos)
+
+            def parameter(env: Env) -> Any:
+                value = env.params.get(name)
+                if value is None:
+                    env.absent.append(f"parameter {name} is unset")
+                    return MISSING
+                return value
+
+            return Compiled(parameter, self.scope.params[name])
+        if node.root == "item":
+            if self.scope.item is None:
+                raise ExprError("'item' is only defined in a rule with for_each", node.pos)
+            shape = self.scope.item
+        elif node.root == "element":
+            if not self.scope.elements:
+                raise ExprError("'.field' refers to the current element and only works inside an aggregate", node.pos)
+            shape = self.scope.elements[-1]
+        else:
+            shape = self.scope.package
+        walked: list[str] = []
+        for part in node.parts:
+            if shape.kind == "array":
+                where = ".".join(walked)
+                raise ExprError(f"{where} is a list: reach its elements through an aggregate, e.g. any({where}, .{part} ...)", node.pos)
+            child = shape.field(part)
+            if child is None:
+                where = ".".join(walked) or {"package": "the package", "item": "item", "element": "the element"}[node.root]
+                known = ", ".join(shape.field_names()) or "no fields"
+                raise ExprError(f"unknown field {part!r} in {where} (known: {known})", node.pos)
+            walked.append(part)
+            shape = child
+        return Compiled(_path_reader(node.root, tuple(node.parts)), type_of_shape(shape))
+
+    # -- operators
+
+    def _unary(self, node: Unary, depth: int, in_element: bool) -> Compiled:
+        operand = self.compile(node.operand, depth + 1, in_element)
+        inner = operand.fn
+        if node.op == "not":
+            _require(operand.type, {"boolean"}, node.operand, "'not' needs")
+
+            def negate(env: Env) -> Any:
+                value = inner(env)
+                return MISSING if value is MISSING else not value
+
+            return Compiled(negate, BOOLEAN)
+        _require(operand.type, {"number"}, node.operand, "'-' needs")
+
+        def minus(env: Env) -> Any:
+            value = inner(env)
+            return MISSING if value is MISSING else -value
+
+        return Compiled(minus, NUMBER)
+
+    def _binary(self, node: Binary, depth: int, in_element: bool) -> Compiled:
+        left = self.compile(node.left, depth + 1, in_element)
+        right = self.compile(node.right, depth + 1, in_element)
+        lf, rf = left.fn, right.fn
+        if node.op in ("and", "or"):
+            _require(left.type, {"boolean"}, node.left, f"'{node.op}' needs")
+            _require(right.type, {"boolean"}, node.right, f"'{node.op}' needs")
+            return Compiled(_and(lf, rf) if node.op == "and" else _or(lf, rf), BOOLEAN)
+        if node.op in ("in", "not in"):
+            _require(right.type, {"list"}, node.right, f"'{node.op}' needs")
+            negated = node.op == "not in"
+
+            def member(env: Env) -> Any:
+                needle, haystack = lf(env), rf(env)
+                if needle is MISSING or haystack is MISSING:
+                    return MISSING
+                return (needle in haystack) != negated
+
+            return Compiled(member, BOOLEAN)
+        if node.op in _COMPARISONS:
+            return Compiled(_comparison(node, left.type, right.type, lf, rf), BOOLEAN)
+        return _arithmetic(node, left, right)
+
+    # -- functions
+
+    def _call(self, node: Call, depth: int, in_element: bool) -> Compiled:
+        spec = _FUNCTIONS.get(node.name)
+        if spec is None:
+            raise ExprError(f"unknown function {node.name!r} (known: {', '.join(sorted(_FUNCTIONS))})", node.pos)
+        return spec(self, node, depth, in_element)
+
+    def element_expression(self, collection: Compiled, node: Node, depth: int) -> Compiled:
+        self.scope.elements.append(collection.type.shape)
+        try:
+            return self.compile(node, depth + 1, in_element=True)
+        finally:
+            self.scope.elements.pop()
+
+
+def _require(actual: Type, kinds: set[str], node: Node, what: str) -> None:
+    if actual.kind not in kinds and actual.kind != "any":
+        raise ExprError(f"{what} {' or '.join(sorted(kinds))}, but {node.text()!r} is {actual}", node.pos)
+
+
+def _tracing(fn: Fn, node: Node, depth: int) -> Fn:
+    reader = node if isinstance(node, Path) and node.root != "params" else None
+    decides_by_elements = isinstance(node, Call) and node.name in ("all", "any", "none")
+
+    def traced(env: Env) -> Any:
+        entry: dict[str, Any] = {"expr": node.text(), "depth": depth}
+        env.trace.append(entry)  # type: ignore[union-attr]
+        value = fn(env)
+        entry["value"] = value
+        if decides_by_elements:
+            entry["elements"], env.deciding = env.deciding, []
+        if reader is not None:
+            entry["pointer"] = pointer_of(reader, env)
+        return value
+
+    return traced
+
+
+def pointer_of(node: Path, env: Env) -> str:
+    """The JSON pointer a path reads in this environment."""
+    if node.root == "item":
+        base = env.item_pointer
+    elif node.root == "element":
+        base = env.elements[-1][1]
+    else:
+        base = ""
+    return base + "".join("/" + escape_pointer_part(p) for p in node.parts)
+
+
+def _path_reader(root: str, parts: tuple[str, ...]) -> Fn:
+    suffix = "".join("/" + escape_pointer_part(p) for p in parts)
+
+    def read(env: Env) -> Any:
+        if root == "package":
+            value, base = env.package, ""
+        elif root == "item":
+            value, base = env.item, env.item_pointer
+        else:
+            value, base = env.elements[-1]
+        for part in parts:
+            if type(value) is not dict:
+                value = None
+                break
+            value = value.get(part)
+        if value is None:
+            env.absent.append(base + suffix)
+            return MISSING
+        return value
+
+    return read
+
+
+def _and(lf: Fn, rf: Fn) -> Fn:
+    def conjunction(env: Env) -> Any:
+        left = lf(env)
+        if left is False:
+            return False
+        right = rf(env)
+        if right is False:
+            return False
+        return MISSING if left is MISSING or right is MISSING else True
+
+    return conjunction
+
+
+def _or(lf: Fn, rf: Fn) -> Fn:
+    def disjunction(env: Env) -> Any:
+        left = lf(env)
+        if left is True:
+            return True
+        right = rf(env)
+        if right is True:
+            return True
+        return MISSING if left is MISSING or right is MISSING else False
+
+    return disjunction
+
+
+_ORDERABLE = {"number", "date", "string", "duration"}
+
+
+def _comparison(node: Binary, lt: Type, rt: Type, lf: Fn, rf: Fn) -> Fn:
+    known = {lt.kind, rt.kind} - {"any", "null"}
+    if len(known) > 1:
+        raise ExprError(f"cannot compare {lt} with {rt} in {node.text()!r}", node.pos)
+    if node.op not in ("==", "!=") and known - _ORDERABLE:
+        raise ExprError(f"'{node.op}' cannot order {known.pop()} values in {node.text()!r}", node.pos)
+    date_side = "date" in known
+    op = node.op
+
+    def compare(env: Env) -> Any:
+        left, right = lf(env), rf(env)
+        if left is MISSING or right is MISSING:
+            return MISSING
+        if date_side:
+            left, right = as_date(left), as_date(right)
+            if left is MISSING or right is MISSING:
+                env.absent.append(f"not a date in {node.text()!r}")
+                return MISSING
+        if op == "==":
+            return left == right
+        if op == "!=":
+            return left != right
+        if op == "<":
+            return left < right
+        if op == "<=":
+            return left <= right
+        if op == ">":
+            return left > right
+        return left >= right
+
+    return compare
+
+
+def as_date(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return MISSING
+
+
+def add_duration(day: dt.date, duration: Any, sign: int) -> dt.date:
+    if isinstance(duration, Months):
+        months = day.year * 12 + day.month - 1 + sign * duration.count
+        year, month = divmod(months, 12)
+        last = calendar.monthrange(year, month + 1)[1]
+        return dt.date(year, month + 1, min(day.day, last))
+    return day + sign * duration
+
+
+def _arithmetic(node: Binary, left: Compiled, right: Compiled) -> Compiled:
+    lk, rk, op = left.type.kind, right.type.kind, node.op
+    lf, rf = left.fn, right.fn
+    if lk == "date" or (op in "+-" and rk == "duration"):
+        if op not in "+-" or rk not in ("duration", "date", "any"):
+            raise ExprError(f"a date takes '+' or '-' with days(), months() or years(), not {rk} in {node.text()!r}", node.pos)
+        if rk == "date" and op == "-":
+
+            def days_between(env: Env) -> Any:
+                a, b = as_date(lf(env)), as_date(rf(env))
+                return MISSING if a is MISSING or b is MISSING else (a - b).days
+
+            return Compiled(days_between, NUMBER)
+        sign = 1 if op == "+" else -1
+
+        def shift(env: Env) -> Any:
+            day, duration = as_date(lf(env)), rf(env)
+            return MISSING if day is MISSING or duration is MISSING else add_duration(day, duration, sign)
+
+        return Compiled(shift, DATE)
+    _require(left.type, {"number"}, node.left, f"'{op}' needs")
+    _require(right.type, {"number"}, node.right, f"'{op}' needs")
+    text = node.text()
+
+    def arithmetic(env: Env) -> Any:
+        a, b = lf(env), rf(env)
+        if a is MISSING or b is MISSING:
+            return MISSING
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if b == 0:
+            env.absent.append(f"division by zero in {text!r}")
+            return MISSING
+        return a / b
+
+    return Compiled(arithmetic, NUMBER)
+
+
+# ---------------------------------------------------------------- functions
+
+
+def _arity(node: Call, low: int, high: int | None = None) -> None:
+    high = low if high is None else high
+    if not low <= len(node.args) <= high:
+        wanted = str(low) if low == high else f"{low} to {high}"
+        raise ExprError(f"{node.name}() takes {wanted} argument(s), got {len(node.args)}", node.pos)
+
+
+def _collection(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    collection = c.compile(node.args[0], depth + 1, in_element)
+    _require(collection.type, {"list"}, node.args[0], f"{node.name}() needs a list as first argument;")
+    return collection
+
+
+def _aggregate(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """sum, count, min, max, all, any, none: over a list, with an optional per-element expression."""
+    name = node.name
+    needs_condition = name in ("all", "any", "none")
+    _arity(node, 2 if needs_condition else 1, 2)
+    collection = _collection(c, node, depth, in_element)
+    per_element = c.element_expression(collection, node.args[1], depth) if len(node.args) == 2 else None
+    if per_element is not None:
+        if name in ("all", "any", "none", "count"):
+            _require(per_element.type, {"boolean"}, node.args[1], f"{name}() needs a condition:")
+        elif name == "sum":
+            _require(per_element.type, {"number"}, node.args[1], "sum() adds numbers;")
+    elif name == "sum" and collection.type.shape.kind not in ("number", "any"):
+        raise ExprError("sum() of a list of objects needs the field to add, e.g. sum(lines, .tco2e)", node.pos)
+    collect, element_fn, pointer_fn = collection.fn, per_element.fn if per_element else None, _base_pointer(node.args[0])
+    conditional = per_element is not None
+    result_type = NUMBER if name in ("sum", "count") else BOOLEAN
+    if name in ("min", "max"):
+        result_type = per_element.type if per_element else type_of_shape(collection.type.shape)
+
+    def aggregate(env: Env) -> Any:
+        values = collect(env)
+        if values is MISSING:
+            return MISSING
+        base = pointer_fn(env)
+        results: list[tuple[Any, str]] = []
+        for value, pointer in _elements(values, base):
+            if element_fn is None:
+                results.append((value, pointer))
+                continue
+            env.elements.append((value, pointer))
+            try:
+                results.append((element_fn(env), pointer))
+            finally:
+                env.elements.pop()
+        return _fold(name, results, env, conditional)
+
+    return Compiled(aggregate, result_type)
+
+
+def _fold(name: str, results: list[tuple[Any, str]], env: Env, conditional: bool) -> Any:
+    if name in ("all", "any", "none"):
+        unknown = any(value is MISSING for value, _ in results)
+        true_at = [pointer for value, pointer in results if value is True]
+        false_at = [pointer for value, pointer in results if value is False]
+        if name == "all":
+            decided, deciding = (False, false_at) if false_at else (MISSING if unknown else True, [])
+        elif name == "any":
+            decided, deciding = (True, true_at) if true_at else (MISSING if unknown else False, [])
+        else:
+            decided, deciding = (False, true_at) if true_at else (MISSING if unknown else True, [])
+        if env.trace is not None:
+            env.deciding = deciding
+        return decided
+    if name == "count":
+        if not conditional:
+            return len(results)
+        if any(value is MISSING for value, _ in results):
+            return MISSING
+        return sum(1 for value, _ in results if value is True)
+    values = [value for value, _ in results]
+    if any(value is MISSING for value in values):
+        return MISSING
+    if name == "sum":
+        return sum(values)
+    if not values:
+        env.absent.append(f"{name}() of an empty list")
+        return MISSING
+    return min(values) if name == "min" else max(values)
+
+
+def _base_pointer(node: Node) -> Callable[[Env], str]:
+    if isinstance(node, Path):
+        return lambda env: pointer_of(node, env)
+    if isinstance(node, Call) and node.name == "others" and isinstance(node.args[0], Path):
+        inner = node.args[0]
+        return lambda env: pointer_of(inner, env)
+    return lambda env: ""
+
+
+def _others(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """The rule's own collection without the current item: "no other batch overlaps this one"."""
+    _arity(node, 1)
+    target = node.args[0]
+    if c.scope.item is None or not isinstance(target, Path) or target.root != "package" or ".".join(target.parts) != c.scope.item_collection:
+        raise ExprError(f"others() takes the rule's own for_each collection ({c.scope.item_collection or 'none'})", node.pos)
+    collection = _collection(c, node, depth, in_element)
+    collect = collection.fn
+    base = "".join("/" + escape_pointer_part(p) for p in target.parts)
+
+    def others(env: Env) -> Any:
+        values = collect(env)
+        if values is MISSING:
+            return MISSING
+        skip = env.item_pointer
+        return _Others(values, base, skip)
+
+    return Compiled(others, collection.type)
+
+
+class _Others(list):
+    """A list that keeps the original positions of its elements, so pointers stay true."""
+
+    def __init__(self, values: list, base: str, skip: str) -> None:
+        kept = [(v, f"{base}/{i}") for i, v in enumerate(values) if f"{base}/{i}" != skip]
+        super().__init__(v for v, _ in kept)
+        self.pointers = [p for _, p in kept]
+
+
+def _elements(values: Any, base_pointer: str) -> Iterator[tuple[Any, str]]:
+    if isinstance(values, _Others):
+        yield from zip(values, values.pointers)
+    else:
+        for index, value in enumerate(values):
+            yield value, f"{base_pointer}/{index}"
+
+
+def _exists(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    _arity(node, 1)
+    target = node.args[0]
+    if not isinstance(target, Path):
+        raise ExprError(f"{node.name}() takes a field, like {node.name}(engagement.criteria)", node.pos)
+    inner = c.compile(target, depth + 1, in_element).fn
+    present_means = node.name == "exists"
+
+    def exists(env: Env) -> Any:
+        mark = len(env.absent)
+        present = inner(env) is not MISSING
+        del env.absent[mark:]  # absence is the answer here, not a reason the rule could not run
+        return present == present_means
+
+    return Compiled(exists, BOOLEAN)
+
+
+def _approx(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """approx(a, b, rel): |a - b| <= rel × max(|a|, |b|); two zeros are equal."""
+    _arity(node, 3)
+    parts = [c.compile(arg, depth + 1, in_element) for arg in node.args]
+    for arg, part in zip(node.args, parts):
+        _require(part.type, {"number"}, arg, "approx() needs")
+    a_fn, b_fn, tol_fn = (p.fn for p in parts)
+
+    def approx(env: Env) -> Any:
+        a, b, tolerance = a_fn(env), b_fn(env), tol_fn(env)
+        if a is MISSING or b is MISSING or tolerance is MISSING:
+            return MISSING
+        return abs(a - b) <= tolerance * max(abs(a), abs(b))
+
+    return Compiled(approx, BOOLEAN)
+
+
+def _date(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    _arity(node, 1)
+    arg = node.args[0]
+    if not isinstance(arg, Literal) or as_date(arg.value) is MISSING:
+        raise ExprError("date() takes a literal 'YYYY-MM-DD'", node.pos)
+    day = as_date(arg.value)
+    return Compiled(lambda env: day, DATE)
+
+
+def _duration(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    _arity(node, 1)
+    count = c.compile(node.args[0], depth + 1, in_element)
+    _require(count.type, {"number"}, node.args[0], f"{node.name}() needs")
+    count_fn, unit = count.fn, node.name
+
+    def duration(env: Env) -> Any:
+        n = count_fn(env)
+        if n is MISSING:
+            return MISSING
+        if unit == "days":
+            return dt.timedelta(days=n)
+        return Months(int(n) * (12 if unit == "years" else 1))
+
+    return Compiled(duration, DURATION)
+
+
+def _unary_function(kind_in: str, kind_out: Type, apply: Callable[[Any], Any]):
+    def build(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+        _arity(node, 1)
+        arg = c.compile(node.args[0], depth + 1, in_element)
+        _require(arg.type, {kind_in}, node.args[0], f"{node.name}() needs")
+        fn = arg.fn
+        return Compiled(lambda env: MISSING if (v := fn(env)) is MISSING else apply(v), kind_out)
+
+    return build
+
+
+def _contains(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """contains(text, part): case-insensitive substring test, for claim and statement wording."""
+    _arity(node, 2)
+    text, part = (c.compile(arg, depth + 1, in_element) for arg in node.args)
+    _require(text.type, {"string"}, node.args[0], "contains() needs")
+    _require(part.type, {"string"}, node.args[1], "contains() needs")
+    tf, pf = text.fn, part.fn
+
+    def contains(env: Env) -> Any:
+        a, b = tf(env), pf(env)
+        return MISSING if a is MISSING or b is MISSING else b.casefold() in a.casefold()
+
+    return Compiled(contains, BOOLEAN)
+
+
+_FUNCTIONS: dict[str, Callable[[_Compiler, Call, int, bool], Compiled]] = {
+    "sum": _aggregate,
+    "count": _aggregate,
+    "min": _aggregate,
+    "max": _aggregate,
+    "all": _aggregate,
+    "any": _aggregate,
+    "none": _aggregate,
+    "others": _others,
+    "exists": _exists,
+    "missing": _exists,
+    "approx": _approx,
+    "date": _date,
+    "days": _duration,
+    "months": _duration,
+    "years": _duration,
+    "abs": _unary_function("number", NUMBER, abs),
+    "lower": _unary_function("string", STRING, str.casefold),
+    "contains": _contains,
+}
+
+FUNCTION_NAMES = frozenset(_FUNCTIONS)

@@ -1,0 +1,87 @@
+"""What a field is, read off the package's JSON Schema: lets rules be type-checked when they load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+_JSON_TYPES = ("object", "array", "number", "integer", "string", "boolean", "null")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A schema node resolved far enough to answer: what kind of value, which fields, which items."""
+
+    node: dict
+    resolve: Callable[[str, dict], tuple[dict, dict]]  # ($ref, schema the ref appears in) -> (node, its document)
+    document: dict
+
+    def _branches(self) -> list["Shape"]:
+        """The node itself plus every subschema whose fields a value may have (allOf/anyOf/oneOf/$ref)."""
+        found = [self]
+        if "$ref" in self.node:
+            target, doc = self.resolve(self.node["$ref"], self.document)
+            found += Shape(target, self.resolve, doc)._branches()
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            for sub in self.node.get(keyword, []):
+                found += Shape(sub, self.resolve, self.document)._branches()
+        return found
+
+    @property
+    def kind(self) -> str:
+        """One of object, array, number, string, boolean, date, any."""
+        kinds = set()
+        for branch in self._branches():
+            declared = branch.node.get("type")
+            if isinstance(declared, str):
+                declared = [declared]
+            for name in declared or []:
+                if name == "null":
+                    continue
+                if name == "integer":
+                    name = "number"
+                if name == "string" and branch.node.get("format") == "date":
+                    name = "date"
+                kinds.add(name)
+            if "enum" in branch.node or "const" in branch.node:
+                values = branch.node.get("enum", [branch.node.get("const")])
+                kinds |= {_kind_of_literal(v) for v in values if v is not None}
+        if "string" in kinds and "date" in kinds:
+            kinds.discard("string")
+        return kinds.pop() if len(kinds) == 1 else "any"
+
+    def field(self, name: str) -> "Shape | None":
+        for branch in self._branches():
+            props = branch.node.get("properties", {})
+            if name in props:
+                return Shape(props[name], self.resolve, branch.document)
+        for branch in self._branches():
+            extra = branch.node.get("additionalProperties")
+            if isinstance(extra, dict):
+                return Shape(extra, self.resolve, branch.document)
+        return None
+
+    def items(self) -> "Shape | None":
+        for branch in self._branches():
+            if isinstance(branch.node.get("items"), dict):
+                return Shape(branch.node["items"], self.resolve, branch.document)
+        return None
+
+    def field_names(self) -> list[str]:
+        names: list[str] = []
+        for branch in self._branches():
+            names += [n for n in branch.node.get("properties", {}) if n not in names]
+        return names
+
+
+def _kind_of_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "any"
+
+
+ANY_SHAPE = Shape({}, lambda ref, doc: ({}, {}), {})
