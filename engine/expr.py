@@ -728,21 +728,31 @@ def _collection(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compi
 
 
 def _aggregate(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
-    """sum, count, min, max, all, any, none: over a list, with an optional per-element expression."""
+    """sum, count, min, max, all, any, none over a list. all/any/none/count take a per-element condition;
+    sum/min/max take the per-element value to fold and, third, an optional condition that filters elements."""
     name = node.name
-    needs_condition = name in ("all", "any", "none")
-    _arity(node, 2 if needs_condition else 1, 2)
+    if name in ("all", "any", "none"):
+        _arity(node, 2)
+    elif name == "count":
+        _arity(node, 1, 2)
+    else:
+        _arity(node, 1, 3)
     collection = _collection(c, node, depth, in_element)
-    per_element = c.element_expression(collection, node.args[1], depth) if len(node.args) == 2 else None
-    if per_element is not None:
-        if name in ("all", "any", "none", "count"):
-            _require(per_element.type, {"boolean"}, node.args[1], f"{name}() needs a condition:")
-        elif name == "sum":
+    per_element = c.element_expression(collection, node.args[1], depth) if len(node.args) >= 2 else None
+    condition = c.element_expression(collection, node.args[2], depth) if len(node.args) == 3 else None
+    if name in ("all", "any", "none", "count") and per_element is not None:
+        _require(per_element.type, {"boolean"}, node.args[1], f"{name}() needs a condition:")
+        condition, per_element = per_element, None
+    if condition is not None:
+        _require(condition.type, {"boolean"}, node.args[-1], f"{name}() filters with a condition:")
+    if name == "sum":
+        if per_element is not None:
             _require(per_element.type, {"number"}, node.args[1], "sum() adds numbers;")
-    elif name == "sum" and collection.type.shape.kind not in ("number", "any"):
-        raise ExprError("sum() of a list of objects needs the field to add, e.g. sum(lines, .tco2e)", node.pos)
-    collect, element_fn, pointer_fn = collection.fn, per_element.fn if per_element else None, _base_pointer(node.args[0])
-    conditional = per_element is not None
+        elif collection.type.shape.kind not in ("number", "any"):
+            raise ExprError("sum() of a list of objects needs the field to add, e.g. sum(lines, .tco2e)", node.pos)
+    collect, pointer_fn = collection.fn, _base_pointer(node.args[0])
+    value_fn = per_element.fn if per_element else None
+    test_fn = condition.fn if condition else None
     result_type = NUMBER if name in ("sum", "count") else BOOLEAN
     if name in ("min", "max"):
         result_type = per_element.type if per_element else type_of_shape(collection.type.shape)
@@ -751,43 +761,52 @@ def _aggregate(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compil
         values = collect(env)
         if values is MISSING:
             return MISSING
-        base = pointer_fn(env)
-        results: list[tuple[Any, str]] = []
-        for value, pointer in _elements(values, base):
-            if element_fn is None:
-                results.append((value, pointer))
-                continue
+        tested: list[tuple[Any, str]] = []  # (condition result, pointer) for all/any/none/count
+        folded: list[Any] = []
+        for value, pointer in _elements(values, pointer_fn(env)):
             env.elements.append((value, pointer))
             try:
-                results.append((element_fn(env), pointer))
+                if test_fn is not None:
+                    verdict = test_fn(env)
+                    if name in ("all", "any", "none", "count"):
+                        tested.append((verdict, pointer))
+                        continue
+                    if verdict is MISSING:
+                        return MISSING
+                    if verdict is False:
+                        continue
+                folded.append(value_fn(env) if value_fn else value)
             finally:
                 env.elements.pop()
-        return _fold(name, results, env, conditional)
+        if test_fn is not None and name in ("all", "any", "none", "count"):
+            return _decide(name, tested, env)
+        if name == "count":
+            return len(folded)
+        return _fold(name, folded, env)
 
     return Compiled(aggregate, result_type)
 
 
-def _fold(name: str, results: list[tuple[Any, str]], env: Env, conditional: bool) -> Any:
-    if name in ("all", "any", "none"):
-        unknown = any(value is MISSING for value, _ in results)
-        true_at = [pointer for value, pointer in results if value is True]
-        false_at = [pointer for value, pointer in results if value is False]
-        if name == "all":
-            decided, deciding = (False, false_at) if false_at else (MISSING if unknown else True, [])
-        elif name == "any":
-            decided, deciding = (True, true_at) if true_at else (MISSING if unknown else False, [])
-        else:
-            decided, deciding = (False, true_at) if true_at else (MISSING if unknown else True, [])
-        if env.trace is not None:
-            env.deciding = deciding
-        return decided
+def _decide(name: str, tested: list[tuple[Any, str]], env: Env) -> Any:
+    """all/any/none/count over per-element conditions; an unknown element leaves the answer unknown
+    only when the known ones do not settle it."""
+    unknown = any(verdict is MISSING for verdict, _ in tested)
+    true_at = [pointer for verdict, pointer in tested if verdict is True]
     if name == "count":
-        if not conditional:
-            return len(results)
-        if any(value is MISSING for value, _ in results):
-            return MISSING
-        return sum(1 for value, _ in results if value is True)
-    values = [value for value, _ in results]
+        return MISSING if unknown else len(true_at)
+    false_at = [pointer for verdict, pointer in tested if verdict is False]
+    if name == "all":
+        decided, deciding = (False, false_at) if false_at else (MISSING if unknown else True, [])
+    elif name == "any":
+        decided, deciding = (True, true_at) if true_at else (MISSING if unknown else False, [])
+    else:
+        decided, deciding = (False, true_at) if true_at else (MISSING if unknown else True, [])
+    if env.trace is not None:
+        env.deciding = deciding
+    return decided
+
+
+def _fold(name: str, values: list[Any], env: Env) -> Any:
     if any(value is MISSING for value in values):
         return MISSING
     if name == "sum":

@@ -1,0 +1,195 @@
+"""The `vericarbon` command. Exit codes: 0 no failing finding, 1 failing findings (or failing rule tests), 2 usage or input error."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from engine import __version__
+from engine.errors import InputError
+from engine.evaluate import evaluate
+from engine.evidence import SchemaStore, load_package
+from engine.render import RENDERERS
+from engine.rulesets import compile_ruleset, format_value, resolve_rulesets
+from engine.ruletests import coverage, run_rule_tests
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; keep its wording, drop nothing
+        self.print_usage(sys.stderr)
+        print(f"vericarbon: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="vericarbon", description="Check GHG evidence packages against declarative rulesets.")
+    parser.add_argument("--version", action="version", version=f"vericarbon {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    verify = commands.add_parser("verify", help="evaluate a package and report findings")
+    verify.add_argument("package", type=Path)
+    verify.add_argument("--ruleset", action="append", default=[], metavar="ID|PATH", help="ruleset to apply (repeatable); default: the built-ins for the package's kind")
+    verify.add_argument("--format", choices=sorted(set(RENDERERS) - {"text"}), help="write this format (to -o, or stdout) instead of the summary and HTML report")
+    verify.add_argument("-o", "--output", type=Path, help="output file; default with no --format: PACKAGE-NAME.report.html here")
+    verify.add_argument("--explain", action="append", default=[], metavar="RULE_ID", help="show why a rule decided as it did (repeatable)")
+    verify.add_argument("--explain-all", action="store_true", help="with --explain: every sub-expression, not only the failing ones")
+
+    validate = commands.add_parser("validate", help="validate a package against its schema")
+    validate.add_argument("package", type=Path)
+
+    rules = commands.add_parser("rules", help="list, show and test rules")
+    rule_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
+    rule_commands.add_parser("list", help="every rule and manual check of the built-in rulesets")
+    show = rule_commands.add_parser("show", help="one rule in full")
+    show.add_argument("rule_id")
+    test = rule_commands.add_parser("test", help="run the rules' own test cases")
+    test.add_argument("ruleset", nargs="*", metavar="ID|PATH")
+    test.add_argument("--strict", action="store_true", help="fail when any rule lacks a passing or a failing case")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        store = SchemaStore()
+        if args.command == "verify":
+            return _verify(args, store)
+        if args.command == "validate":
+            package = load_package(args.package, store)
+            print(f"{package.path}: valid {package.kind} {package.schema_version} package")
+            return EXIT_OK
+        return {"list": _rules_list, "show": _rules_show, "test": _rules_test}[args.rules_command](args, store)
+    except InputError as error:
+        print(error.render(), file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("vericarbon: interrupted", file=sys.stderr)
+        return 130
+
+
+def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
+    package = load_package(args.package, store)
+    chosen = [r for r in resolve_rulesets(args.ruleset, store) if package.kind in r.data["applies_to"] or args.ruleset]
+    for ruleset in chosen:
+        if package.kind not in ruleset.data["applies_to"]:
+            raise InputError(ruleset.path, f"applies to {', '.join(ruleset.data['applies_to'])}, not to a {package.kind} package")
+    if not chosen:
+        raise InputError(package.path, f"no built-in ruleset applies to kind {package.kind!r}")
+    compiled = [compile_ruleset(r, package.kind, package.schema_version, store) for r in chosen]
+    known = {rule.id for c in compiled for rule in c.rules}
+    unknown = [rule_id for rule_id in args.explain if rule_id not in known]
+    if unknown:
+        raise InputError("--explain", f"no rule {', '.join(unknown)} in the selected rulesets")
+    result = evaluate(package, compiled, set(args.explain), args.explain_all)
+    if args.format:
+        rendered = RENDERERS[args.format](result)
+        if args.output:
+            _write_atomically(args.output, rendered)
+        else:
+            sys.stdout.write(rendered)
+    else:
+        print(RENDERERS["text"](result), end="")
+        report = args.output or Path(f"{Path(package.path).stem}.report.html")
+        _write_atomically(report, RENDERERS["html"](result))
+        print(f"\nHTML report: {report}")
+    if args.explain and not (args.format and not args.output):  # never mix the trace into a document on stdout
+        _print_explain(result, set(args.explain))
+    return EXIT_FINDINGS if result["summary"]["by_status"]["fail"] else EXIT_OK
+
+
+def _print_explain(result: dict, rule_ids: set[str]) -> None:
+    for ruleset in result["rulesets"]:
+        for item in ruleset["results"]:
+            if item["id"] not in rule_ids:
+                continue
+            print(f"\nexplain {item['id']}: {item['status']}\n  check: {item['check']}")
+            if item.get("when"):
+                print(f"  when:  {item['when']}")
+            print(f"  engine: {item['engine']}")
+            for occurrence in item["occurrences"]:
+                print(f"  at {occurrence['pointer'] or '/'} → {occurrence['status']}")
+                for entry in occurrence.get("explain", []):
+                    where = f"  @ {entry['pointer']}" if "pointer" in entry else ""
+                    elements = f"  elements: {', '.join(entry['elements'])}" if entry.get("elements") else ""
+                    print(f"    {'  ' * entry['depth']}{entry['expr']} = {format_value(entry['value'])}{where}{elements}")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write through a temporary file in the same folder, so a failure never leaves a partial report."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(str(path), f"folder {folder} does not exist")
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise InputError(str(path), f"cannot be written ({error.strerror})") from None
+
+
+def _rules_list(args: argparse.Namespace, store: SchemaStore) -> int:
+    for ruleset in resolve_rulesets([], store):
+        print(f"{ruleset.id} {ruleset.data['version']} — {ruleset.data['title']} (applies to {', '.join(ruleset.data['applies_to'])})")
+        for rule in ruleset.rules:
+            print(f"  {rule['id']:<28} {rule['finding_type']:<24} {_cite(rule)}  {rule['title']}")
+        for check in ruleset.manual_checks:
+            print(f"  {check['id']:<28} {'manual check':<24} {_cite(check)}  {check['title']}")
+    return EXIT_OK
+
+
+def _cite(item: dict) -> str:
+    return "; ".join(f"{c['document']} {c['clause']}" for c in item["clauses"])
+
+
+def _rules_show(args: argparse.Namespace, store: SchemaStore) -> int:
+    for ruleset in resolve_rulesets([], store):
+        for item in ruleset.rules + ruleset.manual_checks:
+            if item["id"] != args.rule_id:
+                continue
+            print(f"{item['id']} — {item['title']}\nruleset: {ruleset.id} {ruleset.data['version']} ({ruleset.path})")
+            for clause in item["clauses"]:
+                note = f" — {clause['note']}" if clause.get("note") else ""
+                print(f"clause: {clause['document']} {clause['clause']} [{clause['confidence']}]{note}")
+            print(f"requirement ({item['verb']}): {item['requirement']}")
+            if "look_at" in item:
+                print(f"manual check: {item['look_at']}")
+                return EXIT_OK
+            kind = ruleset.data["applies_to"][0]
+            version = max(v for k, v in store.kinds if k == kind)
+            engine = next(r.engine_note for r in compile_ruleset(ruleset, kind, version, store).rules if r.id == item["id"])
+            for key in ("for_each", "when", "check", "message", "finding_type", "remediation"):
+                if key in item:
+                    print(f"{key}: {item[key]}")
+            print(f"engine: {engine}")
+            print(f"tests: {', '.join(case['name'] + ' → ' + case['expect'] for case in item['tests'])}")
+            return EXIT_OK
+    raise InputError(args.rule_id, "no rule or manual check with this id in the built-in rulesets")
+
+
+def _rules_test(args: argparse.Namespace, store: SchemaStore) -> int:
+    failed = total = uncovered = 0
+    for ruleset in resolve_rulesets(args.ruleset, store):
+        results = run_rule_tests(ruleset, store)
+        covered = coverage(ruleset)
+        complete = [rule_id for rule_id, expects in covered.items() if {"pass", "fail"} <= expects]
+        bad = [r for r in results if not r.ok]
+        total += len(results)
+        print(f"{ruleset.id}: {len(results) - len(bad)}/{len(results)} cases pass; {len(complete)}/{len(covered)} rules have a passing and a failing case")
+        for rule_id in sorted(set(covered) - set(complete)):
+            print(f"  missing a pass or fail case: {rule_id}")
+            uncovered += 1
+        for result in bad:
+            failed += 1
+            print(f"  FAILED {result.rule_id} / {result.case}: expected {result.expected}, got {result.actual}{'; ' + result.detail if result.detail else ''}")
+            for entry in result.explain:
+                where = f"  @ {entry['pointer']}" if "pointer" in entry else ""
+                print(f"      {'  ' * max(entry['depth'], 0)}{entry['expr']} = {format_value(entry['value'])}{where}")
+    print(f"rule tests: {total - failed} passed, {failed} failed")
+    return EXIT_FINDINGS if failed or (args.strict and uncovered) else EXIT_OK

@@ -1,0 +1,94 @@
+"""Reading JSON and YAML files into plain data, with errors that point at the line."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.errors import InputError
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates stay strings, as they are in JSON evidence."""
+
+
+_PlainLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def read_text(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(str(path), "no such file") from None
+    except IsADirectoryError:
+        raise InputError(str(path), "is a directory, not a file") from None
+    except OSError as error:
+        raise InputError(str(path), f"cannot be read ({error.strerror})") from None
+
+
+def parse_document(path: Path, raw: bytes) -> Any:
+    """Parse JSON (by .json suffix or a leading brace) or YAML; reject non-finite numbers."""
+    name = str(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(name, f"is not UTF-8 text (byte {error.start})") from None
+    if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        except json.JSONDecodeError as error:
+            raise InputError(name, f"malformed JSON: {error.msg}", f"line {error.lineno}, column {error.colno}") from None
+        except ValueError as error:
+            raise InputError(name, str(error)) from None
+    else:
+        try:
+            data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark
+            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise InputError(name, f"malformed YAML: {error.problem}", where) from None
+        except yaml.YAMLError as error:
+            raise InputError(name, f"malformed YAML: {error}") from None
+    pointer = _non_finite(data, "")
+    if pointer is not None:
+        raise InputError(name, "a number must be finite (NaN and infinity are not evidence)", pointer)
+    return data
+
+
+def load_document(path: Path) -> tuple[Any, bytes]:
+    raw = read_text(path)
+    return parse_document(path, raw), raw
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} overflows to infinity: a number must be finite")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def _non_finite(value: Any, pointer: str) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return pointer or "/"
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, child in items:
+        found = _non_finite(child, f"{pointer}/{key}")
+        if found:
+            return found
+    return None

@@ -1,0 +1,178 @@
+"""Stage 4: evaluate compiled rulesets over a validated package and produce the canonical result (plain data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from engine import __version__, relations
+from engine.evidence import Package
+from engine.expr import MISSING, Env, Months
+from engine.rulesets import CompiledRule, CompiledRuleset, render_message
+
+STATUSES = ("fail", "not_evaluated", "manual", "pass", "not_applicable")
+_SEVERITY = {"shall": "nonconformity", "should": "observation"}
+
+
+def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str] | None = None, explain_all: bool = False) -> dict:
+    """The result document (schemas/result.schema.json). `explain` names rules whose trace is attached."""
+    explain = explain or set()
+    rulesets = []
+    for ruleset in compiled:
+        durable_failures = ruleset.relation_engine.run(package.data)
+        results = [evaluate_rule(rule, package.data, ruleset.params, durable_failures.get(rule.id), rule.id in explain, explain_all) for rule in ruleset.rules]
+        results += [_manual(check) for check in ruleset.ruleset.manual_checks]
+        source = ruleset.ruleset
+        rulesets.append(
+            {
+                "id": source.id,
+                "title": source.data["title"],
+                "version": source.data["version"],
+                "document": source.data["document"],
+                "file": source.path,
+                "sha256": source.sha256,
+                "parameters": ruleset.params,
+                "results": results,
+            }
+        )
+    summary = {status: 0 for status in STATUSES}
+    by_finding_type: dict[str, int] = {}
+    for ruleset in rulesets:
+        for result in ruleset["results"]:
+            summary[result["status"]] += 1
+            if result["status"] == "fail":
+                by_finding_type[result["finding_type"]] = by_finding_type.get(result["finding_type"], 0) + 1
+    return {
+        "vericarbon": __version__,
+        "evidence": {"file": package.path, "sha256": package.sha256, "kind": package.kind, "schema_version": package.schema_version, "id": package.data.get("id")},
+        "verdict": "nonconformities" if summary["fail"] else ("incomplete" if summary["not_evaluated"] else "no_nonconformity"),
+        "summary": {"by_status": summary, "failures_by_finding_type": dict(sorted(by_finding_type.items()))},
+        "rulesets": rulesets,
+    }
+
+
+def _common(spec: dict) -> dict:
+    return {
+        "id": spec["id"],
+        "title": spec["title"],
+        "clauses": spec["clauses"],
+        "requirement": spec["requirement"],
+        "severity": _SEVERITY[spec["verb"]],
+    }
+
+
+def _manual(spec: dict) -> dict:
+    return {**_common(spec), "kind": "manual_check", "status": "manual", "look_at": spec["look_at"], "evidence": spec.get("evidence", [])}
+
+
+def evaluate_rule(rule: CompiledRule, package: Any, params: dict, durable_failures: dict[int, list[int]] | None, explain: bool = False, explain_all: bool = False) -> dict:
+    """One rule's result: a status and, for every item that did not pass, an occurrence with its values."""
+    spec = rule.spec
+    result = {**_common(spec), "kind": "rule", "finding_type": spec["finding_type"], "check": spec["check"], "engine": rule.engine_note, "remediation": spec["remediation"]}
+    if spec.get("when"):
+        result["when"] = spec["when"]
+    occurrences: list[dict] = []
+    statuses: list[str] = []
+    if rule.for_each is None:
+        targets: list[tuple[Any, str, int]] = [(None, "", -1)]
+    else:
+        items = relations.walk(package, rule.for_each)
+        base = "".join("/" + part for part in rule.for_each)
+        if not isinstance(items, list) or not items:
+            result.update(status="not_applicable", reason=f"no items at {base}", occurrences=[])
+            return result
+        targets = [(item, f"{base}/{index}", index) for index, item in enumerate(items)]
+    settled = _durable_settles(rule, package, durable_failures)
+    for item, pointer, index in targets:
+        status, occurrence = _evaluate_target(rule, package, params, item, pointer, index, settled, durable_failures, explain, explain_all)
+        statuses.append(status)
+        if occurrence is not None:
+            occurrences.append(occurrence)
+    for status in ("fail", "not_evaluated", "pass"):
+        if status in statuses:
+            result["status"] = status
+            break
+    else:
+        result["status"] = "not_applicable"
+    if result["status"] == "not_evaluated":
+        result["reason"] = "; ".join(sorted({o["reason"] for o in occurrences if o["status"] == "not_evaluated"}))
+    result["occurrences"] = occurrences
+    if rule.for_each is not None:
+        result["items"] = {status: statuses.count(status) for status in sorted(set(statuses))}
+    return result
+
+
+def _durable_settles(rule: CompiledRule, package: Any, failures: dict[int, list[int]] | None) -> bool:
+    """Whether durable-rules' answer stands for complete items: true when every joined element carries the fields."""
+    if rule.relation is None or failures is None:
+        return False
+    elements = relations.walk(package, rule.relation.elements)
+    return isinstance(elements, list) and all(relations.complete(e, rule.relation.element_fields) for e in elements)
+
+
+def _evaluate_target(rule: CompiledRule, package: Any, params: dict, item: Any, pointer: str, index: int, settled: bool, failures: dict[int, list[int]] | None, explain: bool, explain_all: bool) -> tuple[str, dict | None]:
+    env = Env(package, params, item, pointer)
+    if rule.when is not None:
+        applies = rule.when.fn(env)
+        if applies is False:
+            return "not_applicable", None
+        if applies is MISSING:
+            return "not_evaluated", _occurrence(rule, env, pointer, "not_evaluated", explain, explain_all)
+    if settled and relations.complete(item, rule.relation.item_fields):  # type: ignore[union-attr]
+        outcome: Any = index not in failures  # type: ignore[operator]
+    else:
+        outcome = rule.check.fn(env)
+    if outcome is True:
+        return "pass", (_occurrence(rule, env, pointer, "pass", explain, explain_all) if explain else None)
+    status = "fail" if outcome is False else "not_evaluated"
+    return status, _occurrence(rule, env, pointer, status, explain, explain_all)
+
+
+def _occurrence(rule: CompiledRule, env: Env, pointer: str, status: str, explain: bool, explain_all: bool) -> dict:
+    """Re-run the rule traced for one item: its message, the values that decided it, and the trace."""
+    traced = Env(env.package, env.params, env.item, env.item_pointer)
+    traced.trace = []
+    value = rule.explain_when.fn(traced) if rule.explain_when is not None else True
+    if value is True:
+        value = rule.explain_check.fn(traced)
+    occurrence: dict[str, Any] = {"status": status, "pointer": pointer or _first_pointer(traced.trace)}
+    if status == "fail":
+        occurrence["message"] = render_message(rule.message, Env(env.package, env.params, env.item, env.item_pointer))
+    if status == "not_evaluated":
+        occurrence["reason"] = "cannot evaluate: " + ", ".join(dict.fromkeys(traced.absent)) if traced.absent else "cannot evaluate"
+    occurrence["values"] = [{"expr": e["expr"], "pointer": e["pointer"], "value": _plain(e["value"])} for e in traced.trace if "pointer" in e and not isinstance(e["value"], (list, dict))]
+    deciding = [p for e in traced.trace for p in e.get("elements", [])]
+    if deciding:
+        occurrence["related"] = deciding
+    if explain:
+        occurrence["explain"] = [_explain_entry(e) for e in traced.trace if explain_all or e.get("value") is not True]
+    return occurrence
+
+
+def _explain_entry(entry: dict) -> dict:
+    out = {"depth": entry["depth"], "expr": entry["expr"], "value": _plain(entry.get("value"))}
+    for key in ("pointer", "elements"):
+        if key in entry:
+            out[key] = entry[key]
+    return out
+
+
+def _first_pointer(trace: list[dict]) -> str:
+    return next((e["pointer"] for e in trace if e.get("pointer")), "")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: dates as ISO strings, missing as null, long lists summarised."""
+    if value is MISSING:
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, list):
+        return f"[{len(value)} items]"
+    if isinstance(value, dict):
+        return "{object}"
+    if isinstance(value, Months):
+        return f"{value.count} months"
+    if isinstance(value, dt.timedelta):
+        return f"{value.days} days"
+    return value

@@ -1,0 +1,129 @@
+"""Stage 1: load an evidence package and validate it against its kind's JSON Schema (Draft 2020-12).
+
+jsonschema-rs validates (the hot path: ~150x faster here); only a package it rejects is re-read by the
+`jsonschema` package, whose errors carry paths and plain messages and whose `best_match` picks the
+useful branch of an anyOf/oneOf. Every `$ref` resolves offline against the schemas/ folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import jsonschema_rs
+import referencing
+from jsonschema.exceptions import best_match
+
+from engine.documents import load_document
+from engine.errors import InputError
+from engine.resources import builtin_schema_dir
+from engine.shapes import Shape
+
+_SCHEMA_FILE = re.compile(r"^(?P<kind>[a-z0-9-]+?)-(?P<version>\d+\.\d+)\.schema\.json$")
+
+
+@dataclass(frozen=True)
+class Package:
+    path: str
+    data: dict
+    sha256: str
+    kind: str
+    schema_version: str
+
+
+class SchemaStore:
+    """Every schema in a folder: `common` and the other shared definitions, and one file per package kind and version."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder or builtin_schema_dir()
+        self.documents: dict[str, dict] = {}
+        self.kinds: dict[tuple[str, str], str] = {}
+        self._fast: dict[tuple[str, str], Any] = {}
+        for path in sorted(self.folder.glob("*.schema.json")):
+            document = json.loads(path.read_text(encoding="utf-8"))
+            self.documents[document["$id"]] = document
+            match = _SCHEMA_FILE.match(path.name)
+            if match:
+                self.kinds[(match["kind"], match["version"])] = document["$id"]
+
+    @cached_property
+    def registry(self) -> referencing.Registry:
+        resources = [(uri, referencing.Resource.from_contents(doc, default_specification=referencing.jsonschema.DRAFT202012)) for uri, doc in self.documents.items()]
+        return referencing.Registry().with_resources(resources)
+
+    @cached_property
+    def _rs_registry(self) -> jsonschema_rs.Registry:
+        return jsonschema_rs.Registry(list(self.documents.items()))
+
+    def schema_for(self, kind: str, version: str) -> dict:
+        return self.documents[self.kinds[(kind, version)]]
+
+    def fast_validator(self, kind: str, version: str) -> Any:
+        key = (kind, version)
+        if key not in self._fast:
+            self._fast[key] = jsonschema_rs.Draft202012Validator(self.schema_for(kind, version), registry=self._rs_registry, validate_formats=True)
+        return self._fast[key]
+
+    def explaining_validator(self, schema: dict) -> jsonschema.Draft202012Validator:
+        return jsonschema.Draft202012Validator(schema, registry=self.registry, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+    def shape(self, kind: str, version: str) -> Shape:
+        """The kind's schema as a Shape, for type-checking rule expressions."""
+        return Shape(self.schema_for(kind, version), self._resolve, self.schema_for(kind, version))
+
+    def _resolve(self, ref: str, document: dict) -> tuple[dict, dict]:
+        uri, _, fragment = ref.partition("#")
+        target_doc = self.documents[uri] if uri else document
+        node: Any = target_doc
+        for part in [p for p in fragment.split("/") if p]:
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        return node, target_doc
+
+    def known_kinds(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in sorted(self.kinds)) or "none"
+
+
+def schema_errors(validator: jsonschema.protocols.Validator, data: Any) -> list[tuple[str, str]]:
+    """Every error, as (JSON pointer, plain message), in document order."""
+    problems = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        if error.context:
+            error = best_match(error.context)
+        pointer = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in error.absolute_path) or "/"
+        problems.append((pointer, _plain(error)))
+    return problems
+
+
+def _plain(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        return error.message.replace("Additional properties are not allowed", "unknown field(s) not allowed here")
+    if error.validator == "const":
+        return f"must be {error.validator_value!r}, found {error.instance!r}"
+    if error.validator == "enum":
+        return f"must be one of {', '.join(map(repr, error.validator_value))}; found {error.instance!r}"
+    if error.validator == "format":
+        return f"{error.instance!r} is not a valid {error.validator_value}"
+    return error.message
+
+
+def load_package(path: Path, store: SchemaStore) -> Package:
+    """Read, identify and validate one evidence package; raise InputError listing every problem."""
+    data, raw = load_document(path)
+    name = str(path)
+    if not isinstance(data, dict):
+        raise InputError(name, "an evidence package must be an object with 'kind' and 'schema_version'", "/")
+    kind, version = data.get("kind"), data.get("schema_version")
+    if not isinstance(kind, str) or not isinstance(version, str):
+        raise InputError(name, "the package must declare 'kind' and 'schema_version' as strings", "/")
+    if (kind, version) not in store.kinds:
+        raise InputError(name, f"unknown package kind or schema version {kind!r} {version!r} (known: {store.known_kinds()})", "/kind")
+    if not store.fast_validator(kind, version).is_valid(data):
+        problems = schema_errors(store.explaining_validator(store.schema_for(kind, version)), data)
+        raise InputError(name, problems or [("/", "does not match its schema")])
+    return Package(name, data, hashlib.sha256(raw).hexdigest(), kind, version)

@@ -1,0 +1,253 @@
+"""Relational rules on durable-rules: a per-item rule whose check relates the item to the elements of a
+collection (`any(C, cond)`, `none(C, cond)`, `all(C, cond)`) becomes a join or an absence pattern.
+
+The same check always has a Python closure too (engine.expr); the two give the same answer by
+construction: durable sees only the facts that carry every field the condition reads, and any item it
+cannot settle on those facts alone is handed back to the closure. Conditions outside the subset below
+stay in Python, and `rules show` says which engine a rule runs on and why.
+
+Subset: comparisons `.field OP rhs` where rhs is built from item fields, literals, parameters, date()
+and `+ - *` (dates take `+/- days(n)`), combined with and/or/not and `in [literals]`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.durable_session import MAX_EXPRESSIONS_PER_PATTERN, DurableRuleset, end_pattern
+from engine.expr import Binary, Call, ListOf, Literal, Node, Path, Unary, as_date
+
+_FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+_DURABLE_OP = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+_ARITHMETIC = {"+": "$add", "-": "$sub", "*": "$mul"}
+_MAX_CONJUNCTS = 16
+
+
+class NotRelational(Exception):
+    """The check stays in Python; the message says why."""
+
+
+@dataclass(frozen=True)
+class Atom:
+    field: tuple[str, ...]  # element field
+    op: str
+    rhs: Node
+    value: Any = None  # rhs as durable JSON: a constant, {"i": item field} or {"$add": {"$l": .., "$r": ..}}
+
+
+@dataclass
+class RelationPlan:
+    """How one rule runs on durable: which collections, which fields, which patterns."""
+
+    rule_id: str
+    quantifier: str  # any: fails when no element matches; none/all: fails per matching element
+    items: tuple[str, ...]
+    elements: tuple[str, ...]
+    exclude_self: bool
+    conjuncts: list[list[Atom]]
+    item_fields: set[tuple[str, ...]] = field(default_factory=set)
+    element_fields: set[tuple[str, ...]] = field(default_factory=set)
+    date_fields: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
+
+
+def plan(rule_id: str, item_collection: str, check: Node, params: dict[str, Any], date_paths: set[tuple[str, tuple[str, ...]]]) -> RelationPlan:
+    """Plan a durable evaluation of `check`, or raise NotRelational. `date_paths` lists (side, path) of
+    the fields the schema declares as dates, side being "item" or "element"."""
+    if not (isinstance(check, Call) and check.name in ("any", "none", "all") and len(check.args) == 2):
+        raise NotRelational("the check is not any/none/all over a collection")
+    target = check.args[0]
+    exclude_self = False
+    if isinstance(target, Call) and target.name == "others":
+        target, exclude_self = target.args[0], True
+    if not (isinstance(target, Path) and target.root == "package"):
+        raise NotRelational("the collection is not a package field")
+    condition = check.args[1]
+    if check.name == "all":
+        condition = Unary(condition.pos, "not", condition)
+    conjuncts = _dnf(condition, negated=False)
+    if len(conjuncts) > _MAX_CONJUNCTS:
+        raise NotRelational(f"the condition expands to more than {_MAX_CONJUNCTS} alternatives")
+    found = RelationPlan(rule_id, "any" if check.name == "any" else "none", tuple(item_collection.split(".")), tuple(target.parts), exclude_self, conjuncts)
+    for conjunct in conjuncts:
+        if len(conjunct) + 2 > MAX_EXPRESSIONS_PER_PATTERN:
+            raise NotRelational(f"a pattern would need more than {MAX_EXPRESSIONS_PER_PATTERN} expressions")
+        for position, atom in enumerate(conjunct):
+            found.element_fields.add(atom.field)
+            conjunct[position] = Atom(atom.field, atom.op, atom.rhs, _rhs(atom.rhs, params, found))
+    found.date_fields = {(side, path) for side, path in date_paths if path in (found.item_fields if side == "item" else found.element_fields)}
+    return found
+
+
+def _dnf(node: Node, negated: bool) -> list[list[Atom]]:
+    if isinstance(node, Unary) and node.op == "not":
+        return _dnf(node.operand, not negated)
+    if isinstance(node, Binary) and node.op in ("and", "or"):
+        left, right = _dnf(node.left, negated), _dnf(node.right, negated)
+        if (node.op == "or") != negated:
+            return left + right
+        return [a + b for a in left for b in right]
+    if isinstance(node, Binary) and node.op in ("in", "not in") and isinstance(node.right, ListOf):
+        positive = (node.op == "in") != negated
+        atoms = [_atom(Binary(node.pos, "==" if positive else "!=", node.left, item)) for item in node.right.items]
+        return [[a] for a in atoms] if positive else [atoms]
+    if isinstance(node, Binary) and node.op in _FLIP:
+        op = _NEGATE[node.op] if negated else node.op
+        return [[_atom(Binary(node.pos, op, node.left, node.right))]]
+    if isinstance(node, Path) and node.root == "element":
+        return [[Atom(tuple(node.parts), "==", Literal(node.pos, not negated))]]
+    raise NotRelational(f"{node.text() or type(node).__name__!r} is not a comparison durable-rules can join on")
+
+
+def _atom(comparison: Binary) -> Atom:
+    left_is_element = _is_element_field(comparison.left)
+    right_is_element = _is_element_field(comparison.right)
+    if left_is_element and not _mentions_element(comparison.right):
+        return Atom(tuple(comparison.left.parts), comparison.op, comparison.right)  # type: ignore[attr-defined]
+    if right_is_element and not _mentions_element(comparison.left):
+        return Atom(tuple(comparison.right.parts), _FLIP[comparison.op], comparison.left)  # type: ignore[attr-defined]
+    raise NotRelational("each comparison needs one side that is a plain element field and another that does not read the element")
+
+
+def _is_element_field(node: Node) -> bool:
+    return isinstance(node, Path) and node.root == "element" and bool(node.parts)
+
+
+def _mentions_element(node: Node) -> bool:
+    if isinstance(node, Path):
+        return node.root == "element"
+    children = [getattr(node, name) for name in ("left", "right", "operand") if hasattr(node, name)]
+    children += getattr(node, "args", []) + getattr(node, "items", [])
+    return any(_mentions_element(child) for child in children)
+
+
+def _rhs(node: Node, params: dict[str, Any], found: RelationPlan) -> Any:
+    """The durable right-hand side for `node`: a constant, {"item": field} or an arithmetic object."""
+    if isinstance(node, Literal):
+        if node.value is None:
+            raise NotRelational("comparison with null")
+        return node.value
+    if isinstance(node, Path) and node.root == "params":
+        value = params.get(node.parts[0])
+        if value is None:
+            raise NotRelational(f"parameter {node.parts[0]} is unset")
+        if isinstance(value, (dict, list)):
+            raise NotRelational(f"parameter {node.parts[0]} is not a scalar")
+        return value
+    if isinstance(node, Path) and node.root == "item" and node.parts:
+        found.item_fields.add(tuple(node.parts))
+        return {"i": _field_name(tuple(node.parts))}
+    if isinstance(node, Call) and node.name == "date":
+        return as_date(node.args[0].value).toordinal()  # type: ignore[attr-defined]
+    if isinstance(node, Call) and node.name == "days":
+        return _rhs(node.args[0], params, found)
+    if isinstance(node, Unary) and node.op == "-" and isinstance(node.operand, Literal):
+        return -node.operand.value
+    if isinstance(node, Binary) and node.op in _ARITHMETIC:
+        if isinstance(node.right, Call) and node.right.name in ("months", "years"):
+            raise NotRelational("calendar months are computed in Python")
+        return {_ARITHMETIC[node.op]: {"$l": _rhs(node.left, params, found), "$r": _rhs(node.right, params, found)}}
+    raise NotRelational(f"{node.text()!r} cannot be a durable-rules operand")
+
+
+def _field_name(path: tuple[str, ...]) -> str:
+    return "f_" + "__".join(path)
+
+
+def _test(atom: Atom) -> dict:
+    name = _field_name(atom.field)
+    if atom.op == "==":
+        return {name: atom.value}
+    return {_DURABLE_OP[atom.op]: {name: atom.value}}
+
+
+def fact_type(collection: tuple[str, ...]) -> str:
+    return ".".join(collection)
+
+
+class RelationEngine:
+    """All relational rules of one ruleset in one durable ruleset: one session per evaluated package."""
+
+    def __init__(self, plans: list[RelationPlan]) -> None:
+        self.plans = plans
+        self.fields: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+        self.dates: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+        rules: dict[str, list[dict]] = {}
+        for relation in plans:
+            self.fields.setdefault(relation.items, set()).update(relation.item_fields)
+            self.fields.setdefault(relation.elements, set()).update(relation.element_fields)
+            for side, path in relation.date_fields:
+                self.dates.setdefault(relation.items if side == "item" else relation.elements, set()).add(path)
+            rules.update(self._patterns(relation))
+        self._ruleset = DurableRuleset(rules) if plans else None
+
+    @staticmethod
+    def _patterns(relation: RelationPlan) -> dict[str, list[dict]]:
+        item_pattern = {"i": {"t": fact_type(relation.items)}}
+        element_tests = []
+        for conjunct in relation.conjuncts:
+            tests: list[dict] = [{"t": fact_type(relation.elements)}]
+            if relation.exclude_self:
+                tests.append({"$neq": {"n": {"i": "n"}}})
+            tests += [_test(atom) for atom in conjunct]
+            element_tests.append({"$and": tests})
+        if relation.quantifier == "any":
+            negations = [{f"x{k}$not": test} for k, test in enumerate(element_tests)]
+            return {relation.rule_id: [item_pattern, end_pattern(), *negations]}
+        return {f"{relation.rule_id}#{k}": [item_pattern, {"e": test}] for k, test in enumerate(element_tests)}
+
+    def facts(self, package: Any) -> list[dict]:
+        """Flat facts for every collection the relational rules read; a missing field is left out."""
+        facts: list[dict] = []
+        for collection, fields in self.fields.items():
+            values = walk(package, collection)
+            if not isinstance(values, list):
+                continue
+            dates = self.dates.get(collection, set())
+            for index, value in enumerate(values):
+                fact: dict[str, Any] = {"t": fact_type(collection), "n": index}
+                for path in fields:
+                    scalar = walk(value, path)
+                    if path in dates:
+                        scalar = as_date(scalar)
+                        scalar = scalar.toordinal() if isinstance(scalar, dt.date) else None
+                    if scalar is not None and not isinstance(scalar, (dict, list)):
+                        fact[_field_name(path)] = scalar
+                facts.append(fact)
+        return facts
+
+    def run(self, package: Any) -> dict[str, dict[int, list[int]]]:
+        """Per rule id: {item index: indexes of the deciding elements} for the items durable says fail.
+        Items whose fields are incomplete for a rule are absent here; the caller evaluates those in Python."""
+        if self._ruleset is None:
+            return {}
+        facts = self.facts(package)
+        matches = self._ruleset.run(facts)
+        failing: dict[str, dict[int, list[int]]] = {relation.rule_id: {} for relation in self.plans}
+        for name, frames in matches.items():
+            rule_id = name.split("#", 1)[0]
+            for frame in frames:
+                elements = failing[rule_id].setdefault(frame["i"]["n"], [])
+                if "e" in frame and frame["e"]["n"] not in elements:
+                    elements.append(frame["e"]["n"])
+        return failing
+
+
+def complete(value: Any, paths: set[tuple[str, ...]]) -> bool:
+    """Does `value` carry every field in `paths`, each a scalar?"""
+    for path in paths:
+        scalar = walk(value, path)
+        if scalar is None or isinstance(scalar, (dict, list)):
+            return False
+    return True
+
+
+def walk(value: Any, path: tuple[str, ...]) -> Any:
+    """The value at a field path, or None where any step is absent."""
+    for part in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value

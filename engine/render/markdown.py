@@ -1,0 +1,9 @@
+"""A Markdown report for tickets and pull requests."""
+
+from __future__ import annotations
+
+from engine.render.templating import environment
+
+
+def render(result: dict) -> str:
+    return environment(autoescape=False).get_template("report.md.j2").render(result=result)

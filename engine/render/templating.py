@@ -1,0 +1,39 @@
+"""The jinja2 environment shared by the HTML and Markdown templates."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jinja2
+
+from engine.rulesets import format_value
+
+STATUS_LABEL = {
+    "fail": "Nonconformity",
+    "not_evaluated": "Not evaluated",
+    "manual": "Needs auditor judgement",
+    "pass": "Conforms",
+    "not_applicable": "Not applicable",
+}
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return format_value(value)
+
+
+def environment(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("engine.render", "templates"),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["value"] = _value
+    env.filters["label"] = lambda status: STATUS_LABEL[status]
+    env.filters["cite"] = lambda clauses: "; ".join(f"{c['document']} {c['clause']}" + ("" if c["confidence"] == "verified" else f" ({c['confidence']})") for c in clauses)
+    return env

@@ -1,0 +1,34 @@
+"""An XML rendering of the result for systems that exchange XML (built with lxml, never by string concatenation)."""
+
+from __future__ import annotations
+
+import json
+
+from lxml import etree
+
+
+def render(result: dict) -> str:
+    root = etree.Element("verification-result", vericarbon=result["vericarbon"], verdict=result["verdict"])
+    evidence = result["evidence"]
+    etree.SubElement(root, "evidence", {k: str(v) for k, v in evidence.items() if v is not None})
+    summary = etree.SubElement(root, "summary")
+    for status, count in result["summary"]["by_status"].items():
+        etree.SubElement(summary, "count", status=status).text = str(count)
+    for ruleset in result["rulesets"]:
+        node = etree.SubElement(root, "ruleset", id=ruleset["id"], version=ruleset["version"], sha256=ruleset["sha256"], document=ruleset["document"]["id"])
+        for item in ruleset["results"]:
+            entry = etree.SubElement(node, item["kind"].replace("_", "-"), id=item["id"], status=item["status"], severity=item["severity"])
+            if "finding_type" in item:
+                entry.set("finding-type", item["finding_type"])
+            for clause in item["clauses"]:
+                etree.SubElement(entry, "clause", document=clause["document"], number=clause["clause"], confidence=clause["confidence"])
+            etree.SubElement(entry, "requirement").text = item["requirement"]
+            if "reason" in item:
+                etree.SubElement(entry, "reason").text = item["reason"]
+            for occurrence in item.get("occurrences", []):
+                occ = etree.SubElement(entry, "occurrence", status=occurrence["status"], pointer=occurrence["pointer"])
+                if "message" in occurrence:
+                    etree.SubElement(occ, "message").text = occurrence["message"]
+                for value in occurrence.get("values", []):
+                    etree.SubElement(occ, "value", pointer=value["pointer"], expr=value["expr"]).text = json.dumps(value["value"], ensure_ascii=False)
+    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode("utf-8")

@@ -1,0 +1,258 @@
+"""Stage 3: rulesets. A YAML ruleset is checked against schemas/ruleset.schema.json, linted, and each
+rule's expressions are parsed and type-checked against the schema of every package kind it applies to."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from engine import relations
+from engine.documents import parse_document, read_text
+from engine.errors import InputError
+from engine.evidence import SchemaStore, schema_errors
+from engine.expr import MISSING, Compiled, Env, ExprError, Node, Scope, Type, compile_expression, parse, type_of_shape
+from engine.resources import builtin_rulesets
+from engine.shapes import Shape
+
+_TEMPLATE_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+_PARAM_TYPES = {"number": Type("number"), "string": Type("string"), "boolean": Type("boolean")}
+
+
+@dataclass
+class Ruleset:
+    """A loaded, schema-valid ruleset file: data plus where it came from."""
+
+    path: str
+    sha256: str
+    data: dict
+
+    @property
+    def id(self) -> str:
+        return self.data["ruleset"]
+
+    @property
+    def rules(self) -> list[dict]:
+        return self.data["rules"]
+
+    @property
+    def manual_checks(self) -> list[dict]:
+        return self.data.get("manual_checks", [])
+
+    def params(self) -> dict[str, Any]:
+        return {name: spec.get("value") for name, spec in self.data.get("parameters", {}).items()}
+
+
+@dataclass
+class CompiledRule:
+    spec: dict
+    for_each: tuple[str, ...] | None
+    when: Compiled | None
+    check: Compiled
+    explain_when: Compiled | None
+    explain_check: Compiled
+    message: list[str | Callable[[Env], Any]]
+    check_tree: Node
+    relation: relations.RelationPlan | None = None
+    engine_note: str = "python"
+
+    @property
+    def id(self) -> str:
+        return self.spec["id"]
+
+
+@dataclass
+class CompiledRuleset:
+    ruleset: Ruleset
+    kind: str
+    params: dict[str, Any]
+    rules: list[CompiledRule]
+    relation_engine: relations.RelationEngine = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.relation_engine = relations.RelationEngine([r.relation for r in self.rules if r.relation])
+
+
+def load_ruleset(path: Path, store: SchemaStore) -> Ruleset:
+    raw = read_text(path)
+    data = parse_document(path, raw)
+    name = str(path)
+    validator = store.explaining_validator(store.documents["urn:vericarbon:schema:ruleset"])
+    problems = schema_errors(validator, data)
+    if problems:
+        raise InputError(name, problems)
+    ruleset = Ruleset(name, hashlib.sha256(raw).hexdigest(), data)
+    _lint(ruleset)
+    for kind in data["applies_to"]:
+        versions = sorted(v for k, v in store.kinds if k == kind)
+        if not versions:
+            raise InputError(name, f"applies to unknown package kind {kind!r} (known: {store.known_kinds()})", "/applies_to")
+        for version in versions:
+            compile_ruleset(ruleset, kind, version, store)
+    return ruleset
+
+
+def _lint(ruleset: Ruleset) -> None:
+    seen: dict[str, str] = {}
+    problems = []
+    for section in ("rules", "manual_checks"):
+        for index, item in enumerate(ruleset.data.get(section, [])):
+            where = f"/{section}/{index}/id"
+            if item["id"] in seen:
+                problems.append((where, f"duplicate rule id {item['id']!r} (first at {seen[item['id']]})"))
+            seen.setdefault(item["id"], where)
+    for index, rule in enumerate(ruleset.rules):
+        expectations = {case["expect"] for case in rule["tests"]}
+        if "pass" not in expectations or "fail" not in expectations:
+            problems.append((f"/rules/{index}/tests", f"rule {rule['id']} needs at least one 'pass' and one 'fail' test case"))
+        if any("patch" in case for case in rule["tests"]) and "test_base" not in ruleset.data:
+            problems.append((f"/rules/{index}/tests", "test cases patch test_base, but the ruleset has no test_base"))
+    if problems:
+        raise InputError(ruleset.path, problems)
+
+
+def compile_ruleset(ruleset: Ruleset, kind: str, version: str, store: SchemaStore, params: dict[str, Any] | None = None) -> CompiledRuleset:
+    """Compile every rule for one package kind; parameter values default to the ruleset's own."""
+    values = ruleset.params() if params is None else params
+    param_types = {name: _PARAM_TYPES[spec["type"]] for name, spec in ruleset.data.get("parameters", {}).items()}
+    shape = store.shape(kind, version)
+    compiled = [_compile_rule(ruleset, index, rule, shape, param_types, values) for index, rule in enumerate(ruleset.rules)]
+    return CompiledRuleset(ruleset, kind, values, compiled)
+
+
+def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, param_types: dict[str, Type], params: dict[str, Any]) -> CompiledRule:
+    item_shape = None
+    for_each = rule.get("for_each")
+    if for_each:
+        collection = Scope(package, param_types)
+        try:
+            found = compile_expression(parse(for_each), collection)
+        except ExprError as error:
+            raise _expression_error(ruleset, index, rule, "for_each", for_each, error) from None
+        if found.type.kind != "list":
+            raise InputError(ruleset.path, f"rule {rule['id']}: for_each {for_each!r} is {found.type}, not a list", f"/rules/{index}/for_each")
+        item_shape = found.type.shape
+
+    def scope() -> Scope:
+        return Scope(package, param_types, item=item_shape, item_collection=for_each)
+
+    def build(field_name: str, source: str, expect_boolean: bool = True) -> tuple[Node, Compiled, Compiled]:
+        try:
+            tree = parse(source, item_name="item" if for_each else None)
+            plain = compile_expression(tree, scope())
+            traced = compile_expression(tree, scope(), traced=True)
+        except ExprError as error:
+            raise _expression_error(ruleset, index, rule, field_name, source, error) from None
+        if expect_boolean and plain.type.kind not in ("boolean", "any"):
+            error = ExprError(f"must be a condition (true/false), but it is {plain.type}", 0)
+            raise _expression_error(ruleset, index, rule, field_name, source, error)
+        return tree, plain, traced
+
+    when = explain_when = None
+    if "when" in rule:
+        _, when, explain_when = build("when", rule["when"])
+    check_tree, check, explain_check = build("check", rule["check"])
+    message = _template(rule["message"], lambda source: build("message", source, expect_boolean=False)[1].fn, ruleset, index, rule)
+    compiled = CompiledRule(rule, tuple(for_each.split(".")) if for_each else None, when, check, explain_when, explain_check, message, check_tree)
+    if for_each:
+        try:
+            compiled.relation = relations.plan(rule["id"], for_each, check_tree, params, _date_paths(item_shape, package, check_tree))
+            compiled.engine_note = "durable-rules (" + ("absence of a related fact" if compiled.relation.quantifier == "any" else "join between facts") + ")"
+        except relations.NotRelational as reason:
+            compiled.engine_note = f"python ({reason})"
+    return compiled
+
+
+def _date_paths(item_shape: Shape | None, package: Shape, check: Node) -> set[tuple[str, tuple[str, ...]]]:
+    """(side, field path) for every date field the check reads on the item or on the joined elements."""
+    found: set[tuple[str, tuple[str, ...]]] = set()
+    target = check.args[0] if hasattr(check, "args") and check.args else None  # type: ignore[attr-defined]
+    if target is not None and getattr(target, "name", None) == "others":
+        target = target.args[0]
+    element_shape = None
+    if target is not None and getattr(target, "root", None) == "package":
+        element_shape = _walk_shape(package, tuple(target.parts))
+        element_shape = element_shape.items() if element_shape else None
+
+    def visit(node: Any) -> None:
+        if getattr(node, "root", None) in ("item", "element") and node.parts:
+            shape = _walk_shape(item_shape if node.root == "item" else element_shape, tuple(node.parts))
+            if shape is not None and type_of_shape(shape).kind == "date":
+                found.add((node.root, tuple(node.parts)))
+        for name in ("left", "right", "operand"):
+            if hasattr(node, name):
+                visit(getattr(node, name))
+        for child in getattr(node, "args", []) + getattr(node, "items", []):
+            visit(child)
+
+    visit(check)
+    return found
+
+
+def _walk_shape(shape: Shape | None, path: tuple[str, ...]) -> Shape | None:
+    for part in path:
+        if shape is None:
+            return None
+        shape = shape.field(part)
+    return shape
+
+
+def _template(text: str, compile_part: Callable[[str], Callable[[Env], Any]], ruleset: Ruleset, index: int, rule: dict) -> list[str | Callable[[Env], Any]]:
+    parts: list[str | Callable[[Env], Any]] = []
+    position = 0
+    for match in _TEMPLATE_PART.finditer(text):
+        parts.append(text[position : match.start()])
+        if match.group(0) in ("{{", "}}"):
+            parts.append(match.group(0)[0])
+        else:
+            parts.append(compile_part(match.group(1)))
+        position = match.end()
+    tail = text[position:]
+    if "{" in tail or "}" in tail:
+        raise InputError(ruleset.path, f"rule {rule['id']}: unbalanced brace in message (write {{{{ or }}}} for a literal brace)", f"/rules/{index}/message")
+    parts.append(tail)
+    return [p for p in parts if p != ""]
+
+
+def render_message(parts: list[str | Callable[[Env], Any]], env: Env) -> str:
+    return "".join(part if isinstance(part, str) else format_value(part(env)) for part in parts)
+
+
+def format_value(value: Any) -> str:
+    if value is MISSING or value is None:
+        return "(missing)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        text = f"{value:,.4f}".rstrip("0").rstrip(".")
+        return text if text not in ("-0", "") else "0"
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10000 else str(value)
+    return str(value)
+
+
+def _expression_error(ruleset: Ruleset, index: int, rule: dict, field_name: str, source: str, error: ExprError) -> InputError:
+    caret = " " * error.pos + "^"
+    message = f"rule {rule['id']}, {field_name}, column {error.pos + 1}: {error.message}\n    {source}\n    {caret}"
+    return InputError(ruleset.path, message, f"/rules/{index}/{field_name}")
+
+
+def resolve_rulesets(selectors: list[str], store: SchemaStore) -> list[Ruleset]:
+    """Each selector is a path to a YAML file or the id of a built-in ruleset; none means all built-ins."""
+    builtins = {path: None for path in builtin_rulesets()}
+    if not selectors:
+        return [load_ruleset(path, store) for path in builtins]
+    chosen = []
+    for selector in selectors:
+        path = Path(selector)
+        if path.suffix in (".yaml", ".yml") or path.exists():
+            chosen.append(load_ruleset(path, store))
+            continue
+        matches = [load_ruleset(p, store) for p in builtins if p.stem == selector]
+        if not matches:
+            known = ", ".join(p.stem for p in builtins) or "none"
+            raise InputError(selector, f"no such ruleset file or built-in ruleset id (built-in: {known})")
+        chosen += matches
+    return chosen
