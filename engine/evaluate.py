@@ -158,7 +158,8 @@ def _explain_entry(entry: dict) -> dict:
 
 
 def _first_pointer(trace: list[dict]) -> str:
-    return next((e["pointer"] for e in trace if e.get("pointer")), "")
+    scalars = (e["pointer"] for e in trace if e.get("pointer") and not isinstance(e.get("value"), (list, dict)))
+    return next(scalars, "")
 
 
 def _plain(value: Any) -> Any:

@@ -226,10 +226,7 @@ def format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        text = f"{value:,.4f}".rstrip("0").rstrip(".")
-        return text if text not in ("-0", "") else "0"
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10000 else str(value)
+        return f"{value:.10g}"  # enough digits for emission factors, none of float noise
     return str(value)
 
 
