@@ -458,6 +458,8 @@ class _Compiler:
             shape = self.scope.elements[-1]
         else:
             shape = self.scope.package
+            if node.parts[0] == "item" and shape.field("item") is None:
+                raise ExprError("'item' is only defined in a rule with for_each", node.pos)
         walked: list[str] = []
         for part in node.parts:
             if shape.kind == "array":

@@ -1,0 +1,20 @@
+"""Shared fixtures-by-function for the tests: the starter schema as a Shape, and expression evaluation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.evidence import SchemaStore
+from engine.expr import NUMBER, Env, Scope, compile_expression, parse
+
+STORE = SchemaStore()
+SHAPE = STORE.shape("ghg-inventory", "1.0")
+
+
+def evaluate(source: str, package: dict, item_index: int | None = None, params: dict[str, Any] | None = None) -> tuple[Any, Env]:
+    item_shape = SHAPE.field("lines").items() if item_index is not None else None
+    scope = Scope(SHAPE, {"tol": NUMBER, "unset": NUMBER}, item=item_shape, item_collection="lines")
+    compiled = compile_expression(parse(source, item_name="item" if item_index is not None else None), scope)
+    item = package["lines"][item_index] if item_index is not None else None
+    env = Env(package, params or {"tol": 0.01, "unset": None}, item, f"/lines/{item_index}" if item_index is not None else "")
+    return compiled.fn(env), env

@@ -1,0 +1,204 @@
+"""Every command and exit code, and each bad input: a short error naming file and location, exit 2, nothing written."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from engine.cli import main
+from engine.resources import builtin_rulesets
+
+BASICS = next(p for p in builtin_rulesets() if p.stem == "inventory-basics")
+
+
+def run(argv, capsys):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_verify_conforming_sample_writes_summary_and_html(samples, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(["verify", samples / "inventory-conforming.json"], capsys)
+    assert code == 0
+    assert "0 nonconformity" in out
+    report = (tmp_path / "inventory-conforming.report.html").read_text()
+    assert "<h1>Verification findings</h1>" in report and "INV-BOUNDARY-JUDGEMENT" in report
+
+
+def test_verify_defects_sample_reports_each_planted_defect(samples, capsys):
+    code, out, _ = run(["verify", samples / "inventory-defects.json", "--format", "json"], capsys)
+    assert code == 1
+    result = json.loads(out)
+    failing = {r["id"]: r for r in result["rulesets"][0]["results"] if r["status"] == "fail"}
+    assert set(failing) == {"INV-LINE-ARITH", "INV-TOTAL", "CR-NO-OVERLAP", "CR-RETIREMENT-WINDOW", "CR-RETIREMENT-EVIDENCE"}
+    line = failing["INV-LINE-ARITH"]["occurrences"][0]
+    assert line["pointer"] == "/lines/3"
+    assert {"pointer": "/lines/3/reported_tco2e", "expr": "item.reported_tco2e", "value": 541.855} in line["values"]
+    assert failing["INV-LINE-ARITH"]["clauses"][0]["clause"] == "5.3"
+    assert [o["pointer"] for o in failing["CR-NO-OVERLAP"]["occurrences"]] == ["/offsets/batches/0", "/offsets/batches/1"]
+    assert result["evidence"]["sha256"] and result["rulesets"][0]["sha256"]
+
+
+def test_result_is_deterministic(samples, capsys):
+    first = run(["verify", samples / "inventory-defects.json", "--format", "json"], capsys)[1]
+    second = run(["verify", samples / "inventory-defects.json", "--format", "json"], capsys)[1]
+    assert first == second
+
+
+def test_result_matches_its_schema(samples, capsys):
+    import jsonschema
+
+    schema = json.loads((Path(builtin_rulesets()[0]).parent.parent / "schemas" / "result.schema.json").read_text())
+    result = json.loads(run(["verify", samples / "inventory-defects.json", "--format", "json", "--explain", "INV-TOTAL"], capsys)[1])
+    jsonschema.Draft202012Validator(schema).validate(result)
+
+
+@pytest.mark.parametrize("fmt, marker", [("md", "# Verification findings"), ("html", "<!DOCTYPE html>"), ("xml", "<verification-result"), ("json", '"verdict"')])
+def test_every_format_renders_to_file(samples, tmp_path, capsys, fmt, marker):
+    target = tmp_path / f"out.{fmt}"
+    code, _, _ = run(["verify", samples / "inventory-defects.json", "--format", fmt, "-o", target], capsys)
+    assert code == 1 and marker in target.read_text()
+
+
+def test_html_is_autoescaped(base_package, tmp_path, capsys):
+    base_package["offsets"]["batches"][0]["beneficiary"] = "<script>alert(1)</script>"
+    package = tmp_path / "p.json"
+    package.write_text(json.dumps(base_package))
+    run(["verify", package, "--format", "html", "-o", tmp_path / "r.html"], capsys)
+    html = (tmp_path / "r.html").read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+
+
+def test_explain_prints_failing_leaves(samples, capsys):
+    code, out, _ = run(["verify", samples / "inventory-defects.json", "-o", "/dev/null", "--explain", "INV-TOTAL"], capsys)
+    assert "explain INV-TOTAL: fail" in out
+    assert "totals.total_tco2e = 2128.077  @ /totals/total_tco2e" in out
+
+
+def test_validate(samples, capsys):
+    assert run(["validate", samples / "inventory-conforming.json"], capsys)[0] == 0
+
+
+def test_rules_list_show_test(capsys):
+    code, out, _ = run(["rules", "list"], capsys)
+    assert code == 0 and "CR-NO-OVERLAP" in out and "manual check" in out
+    code, out, _ = run(["rules", "show", "CR-NO-OVERLAP"], capsys)
+    assert code == 0 and "engine: durable-rules" in out
+    code, out, _ = run(["rules", "test", "--strict"], capsys)
+    assert code == 0 and "0 failed" in out
+
+
+def test_rules_test_reports_a_failing_case_with_its_trace(tmp_path, capsys):
+    data = yaml.safe_load(BASICS.read_text())
+    data["rules"][0]["tests"][1]["pointer"] = "/lines/0"
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(data))
+    code, out, _ = run(["rules", "test", path], capsys)
+    assert code == 1
+    assert "FAILED INV-LINE-ARITH / second line overstated: expected fail, got fail; expected a finding at /lines/0" in out
+    assert "item.reported_tco2e = 250  @ /lines/1/reported_tco2e" in out
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def _bad(capsys, argv, *fragments):
+    code, out, err = run(argv, capsys)
+    assert code == 2, err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+def test_missing_file(capsys, tmp_path):
+    _bad(capsys, ["verify", tmp_path / "nope.json"], "nope.json", "no such file")
+
+
+def test_malformed_json(capsys, tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"kind": "ghg-inventory",\n  "id": }')
+    _bad(capsys, ["verify", path], "bad.json: line 2, column 9: malformed JSON")
+
+
+def test_malformed_yaml(capsys, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("kind: ghg-inventory\nlines: [1, 2\n")
+    _bad(capsys, ["verify", path], "bad.yaml: line 3", "malformed YAML")
+
+
+def test_schema_failure_lists_every_error(capsys, tmp_path, base_package):
+    base_package["lines"][0]["scope"] = 7
+    base_package["period"]["end"] = "2024-13-40"
+    del base_package["totals"]
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(base_package))
+    err = _bad(capsys, ["verify", path], "p.json: /lines/0/scope: must be one of 1, 2, 3; found 7", "/period/end: '2024-13-40' is not a valid date", "'totals' is a required property")
+    assert len(err.strip().splitlines()) == 3
+    assert not list(Path.cwd().glob("p.report.html"))
+
+
+def test_unknown_kind_and_version(capsys, tmp_path, base_package):
+    base_package["schema_version"] = "9.9"
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(base_package))
+    _bad(capsys, ["verify", path], "p.json: /kind: unknown package kind or schema version 'ghg-inventory' '9.9'")
+
+
+def _ruleset_with(tmp_path, change):
+    data = yaml.safe_load(BASICS.read_text())
+    change(data)
+    path = tmp_path / "custom.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_ruleset_failing_its_schema(capsys, tmp_path, samples):
+    path = _ruleset_with(tmp_path, lambda d: d["rules"][0].pop("clauses"))
+    _bad(capsys, ["verify", samples / "inventory-conforming.json", "--ruleset", path], "custom.yaml: /rules/0: 'clauses' is a required property")
+
+
+def test_rule_without_message_or_tests_is_refused(capsys, tmp_path, samples):
+    path = _ruleset_with(tmp_path, lambda d: (d["rules"][0].pop("message"), d["rules"][1].update(tests=d["rules"][1]["tests"][:1])))
+    _bad(capsys, ["verify", samples / "inventory-conforming.json", "--ruleset", path], "'message' is a required property", "/rules/1/tests")
+
+
+def test_expression_syntax_error_names_rule_and_column(capsys, tmp_path, samples):
+    path = _ruleset_with(tmp_path, lambda d: d["rules"][1].update(check="sum(lines, .reported_tco2e) >"))
+    _bad(capsys, ["verify", samples / "inventory-conforming.json", "--ruleset", path], "custom.yaml: /rules/1/check: rule INV-TOTAL, check, column 30: expected a value")
+
+
+def test_expression_unknown_field(capsys, tmp_path, samples):
+    path = _ruleset_with(tmp_path, lambda d: d["rules"][1].update(check="totals.grand_total > 0"))
+    _bad(capsys, ["verify", samples / "inventory-conforming.json", "--ruleset", path], "rule INV-TOTAL, check, column 1: unknown field 'grand_total' in totals")
+
+
+def test_duplicate_rule_id(capsys, tmp_path, samples):
+    path = _ruleset_with(tmp_path, lambda d: d["rules"][1].update(id=d["rules"][0]["id"]))
+    _bad(capsys, ["verify", samples / "inventory-conforming.json", "--ruleset", path], "/rules/1/id: duplicate rule id 'INV-LINE-ARITH'")
+
+
+def test_unknown_ruleset_and_rule(capsys, samples):
+    _bad(capsys, ["verify", samples / "inventory-conforming.json", "--ruleset", "no-such"], "no such ruleset")
+    _bad(capsys, ["verify", samples / "inventory-conforming.json", "--explain", "NOPE"], "no rule NOPE")
+    _bad(capsys, ["rules", "show", "NOPE"], "NOPE: no rule")
+
+
+def test_output_into_missing_folder_writes_nothing(capsys, tmp_path, samples):
+    _bad(capsys, ["verify", samples / "inventory-conforming.json", "--format", "md", "-o", tmp_path / "no" / "r.md"], "does not exist")
+
+
+def test_usage_error_exits_2(capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["verify"])
+    assert raised.value.code == 2
+
+
+def test_console_and_module_entry_points_give_no_traceback(tmp_path):
+    for command in (["vericarbon"], [sys.executable, "-m", "engine"]):
+        done = subprocess.run([*command, "verify", str(tmp_path / "missing.json")], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 2 and "Traceback" not in done.stderr and "no such file" in done.stderr

@@ -1,0 +1,142 @@
+import datetime as dt
+
+import pytest
+from helpers import SHAPE, evaluate
+
+from engine.expr import MISSING, NUMBER, ExprError, Scope, compile_expression, parse
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("1 + 2 * 3", 7),
+        ("(1 + 2) * 3", 9),
+        ("10 / 4", 2.5),
+        ("-totals.total_tco2e", -400),
+        ("totals.total_tco2e - 100", 300),
+        ("totals.total_tco2e == 400", True),
+        ("totals.total_tco2e != 400", False),
+        ("totals.total_tco2e < 400", False),
+        ("totals.total_tco2e <= 400", True),
+        ("totals.total_tco2e > 399", True),
+        ("totals.total_tco2e >= 401", False),
+        ("true and false", False),
+        ("true or false", True),
+        ("not false", True),
+        ("organisation.country in ['GB', 'FR']", True),
+        ("organisation.country not in ['GB', 'FR']", False),
+        ("sum(lines, .reported_tco2e)", 400),
+        ("sum(lines, .reported_tco2e, .scope == 2)", 200),
+        ("count(lines)", 2),
+        ("count(lines, .scope == 1)", 1),
+        ("min(lines, .activity.value)", 500),
+        ("max(lines, .activity.value)", 1000),
+        ("all(lines, .reported_tco2e > 0)", True),
+        ("any(lines, .scope == 3)", False),
+        ("none(lines, .scope == 3)", True),
+        ("exists(verification.opinion_date)", True),
+        ("missing(gwp_set)", True),
+        ("approx(400.3, totals.total_tco2e, 0.001)", True),
+        ("approx(401, totals.total_tco2e, 0.001)", False),
+        ("approx(0, 0, 0)", True),
+        ("period.end + months(12)", dt.date(2025, 12, 31)),
+        ("date('2024-01-31') + months(1)", dt.date(2024, 2, 29)),
+        ("period.end + days(1)", dt.date(2025, 1, 1)),
+        ("period.start + years(1) == date('2025-01-01')", True),
+        ("period.end - period.start", 365),
+        ("verification.opinion_date > period.end", True),
+        ("abs(0 - 3)", 3),
+        ("lower(organisation.name) == 'acme ltd'", True),
+        ("contains(organisation.name, 'ACME')", True),
+    ],
+)
+def test_operators(source, expected, base_package):
+    value, _ = evaluate(source, base_package)
+    assert value == expected
+
+
+def test_item_and_parameters(base_package):
+    value, _ = evaluate("approx(item.activity.value * item.emission_factor.value, item.reported_tco2e, params.tol)", base_package, item_index=1)
+    assert value is True
+
+
+def test_missing_field_propagates_and_names_pointer(base_package):
+    del base_package["verification"]["opinion_date"]
+    value, env = evaluate("verification.opinion_date > period.end", base_package)
+    assert value is MISSING
+    assert env.absent == ["/verification/opinion_date"]
+
+
+def test_unset_parameter_is_missing_with_reason(base_package):
+    value, env = evaluate("totals.total_tco2e < params.unset", base_package)
+    assert value is MISSING and env.absent == ["parameter unset is unset"]
+
+
+def test_boolean_short_circuit_beats_missing(base_package):
+    assert "gwp_set" not in base_package
+    assert evaluate("false and gwp_set == 'AR5'", base_package)[0] is False
+    assert evaluate("true or gwp_set == 'AR5'", base_package)[0] is True
+    assert evaluate("true and gwp_set == 'AR5'", base_package)[0] is MISSING
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [("all(lines, .scope == 9)", True), ("any(lines, .scope == 1)", False), ("none(lines, .scope == 1)", True), ("sum(lines, .reported_tco2e)", 0), ("count(lines)", 0)],
+)
+def test_empty_list_semantics(source, expected, base_package):
+    base_package["lines"] = []
+    assert evaluate(source, base_package)[0] == expected
+
+
+def test_min_of_empty_list_is_missing(base_package):
+    base_package["lines"] = []
+    value, env = evaluate("min(lines, .reported_tco2e)", base_package)
+    assert value is MISSING and env.absent == ["min() of an empty list"]
+
+
+def test_division_by_zero_is_missing(base_package):
+    value, env = evaluate("totals.total_tco2e / 0", base_package)
+    assert value is MISSING and "division by zero" in env.absent[0]
+
+
+def test_others_excludes_current_item(base_package):
+    scope = Scope(SHAPE, {}, item=SHAPE.field("lines").items(), item_collection="lines")
+    compiled = compile_expression(parse("count(others(lines))", item_name="item"), scope)
+    from engine.expr import Env
+
+    assert compiled.fn(Env(base_package, {}, base_package["lines"][0], "/lines/0")) == 1
+
+
+@pytest.mark.parametrize(
+    "source, position, fragment",
+    [
+        ("1 +", 3, "expected a value"),
+        ("totals.total_tco2e $ 1", 19, "unexpected character"),
+        ("totals.nope > 1", 0, "unknown field 'nope'"),
+        ("lines.id == 'x'", 0, "is a list"),
+        ("totals.total_tco2e == 'x'", 0, "cannot compare number with string"),
+        ("period.end < 3", 0, "cannot compare date with number"),
+        ("1 < 2 < 3", 6, "do not chain"),
+        ("frobnicate(1)", 0, "unknown function"),
+        ("sum(lines)", 0, "needs the field to add"),
+        ("approx(1, 2)", 0, "takes 3 argument"),
+        ("params.nope > 1", 0, "unknown parameter"),
+        ("item.id == 'x'", 0, "only defined in a rule with for_each"),
+        (".id == 'x'", 0, "only works inside an aggregate"),
+        ("not 3", 4, "'not' needs boolean"),
+        ("(1 + 2", 6, "expected ')'"),
+        ("date('not a date')", 0, "literal 'YYYY-MM-DD'"),
+        ("period.end + 3", 0, "a date takes"),
+    ],
+)
+def test_errors_name_their_position(source, position, fragment):
+    scope = Scope(SHAPE, {"tol": NUMBER})
+    with pytest.raises(ExprError) as raised:
+        compile_expression(parse(source), scope)
+    assert raised.value.pos == position
+    assert fragment in raised.value.message
+
+
+def test_no_eval_attribute_access_is_not_syntax():
+    with pytest.raises(ExprError):
+        parse("__import__('os').system('true')")
