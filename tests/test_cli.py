@@ -199,6 +199,6 @@ def test_usage_error_exits_2(capsys):
 
 
 def test_console_and_module_entry_points_give_no_traceback(tmp_path):
-    for command in (["vericarbon"], [sys.executable, "-m", "engine"]):
+    for command in ([str(Path(sys.executable).parent / "vericarbon")], [sys.executable, "-m", "engine"]):
         done = subprocess.run([*command, "verify", str(tmp_path / "missing.json")], capture_output=True, text=True, cwd=tmp_path)
         assert done.returncode == 2 and "Traceback" not in done.stderr and "no such file" in done.stderr
