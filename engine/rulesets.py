@@ -28,6 +28,7 @@ class Ruleset:
     path: str
     sha256: str
     data: dict
+    compiled: dict[tuple[str, str], "CompiledRuleset"] = field(default_factory=dict)  # with its own parameter values
 
     @property
     def id(self) -> str:
@@ -114,12 +115,17 @@ def _lint(ruleset: Ruleset) -> None:
 
 
 def compile_ruleset(ruleset: Ruleset, kind: str, version: str, store: SchemaStore, params: dict[str, Any] | None = None) -> CompiledRuleset:
-    """Compile every rule for one package kind; parameter values default to the ruleset's own."""
+    """Compile every rule for one package kind; parameter values default to the ruleset's own, and that
+    compilation (done once when the ruleset loads) is reused."""
+    if params is None and (kind, version) in ruleset.compiled:
+        return ruleset.compiled[(kind, version)]
     values = ruleset.params() if params is None else params
     param_types = {name: _PARAM_TYPES[spec["type"]] for name, spec in ruleset.data.get("parameters", {}).items()}
     shape = store.shape(kind, version)
-    compiled = [_compile_rule(ruleset, index, rule, shape, param_types, values) for index, rule in enumerate(ruleset.rules)]
-    return CompiledRuleset(ruleset, kind, values, compiled)
+    compiled = CompiledRuleset(ruleset, kind, values, [_compile_rule(ruleset, index, rule, shape, param_types, values) for index, rule in enumerate(ruleset.rules)])
+    if params is None:
+        ruleset.compiled[(kind, version)] = compiled
+    return compiled
 
 
 def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, param_types: dict[str, Type], params: dict[str, Any]) -> CompiledRule:
