@@ -202,3 +202,8 @@ def test_console_and_module_entry_points_give_no_traceback(tmp_path):
     for command in ([str(Path(sys.executable).parent / "vericarbon")], [sys.executable, "-m", "engine"]):
         done = subprocess.run([*command, "verify", str(tmp_path / "missing.json")], capture_output=True, text=True, cwd=tmp_path)
         assert done.returncode == 2 and "Traceback" not in done.stderr and "no such file" in done.stderr
+
+
+def test_closed_pipe_gives_no_traceback(samples, tmp_path):
+    done = subprocess.run(f"{Path(sys.executable).parent / 'vericarbon'} verify {samples / 'inventory-defects.json'} -o {tmp_path / 'r.html'} | head -1", shell=True, capture_output=True, text=True)
+    assert "Traceback" not in done.stderr and done.stdout.startswith("vericarbon")
