@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from engine import units as units_module
 from engine.shapes import ANY_SHAPE, Shape
 
 
@@ -951,6 +952,107 @@ def _contains(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compile
     return Compiled(contains, BOOLEAN)
 
 
+def _values(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """values(xs, .field): the list of one field of every element, for membership tests such as
+    `item.leader_id in values(team.members, .id)`. An element lacking the field is left out."""
+    _arity(node, 2)
+    collection = _collection(c, node, depth, in_element)
+    per_element = c.element_expression(collection, node.args[1], depth)
+    collect, value_fn, pointer_fn = collection.fn, per_element.fn, _base_pointer(node.args[0])
+
+    def values(env: Env) -> Any:
+        items = collect(env)
+        if items is MISSING:
+            return MISSING
+        found = []
+        mark = len(env.absent)
+        for value, pointer in _elements(items, pointer_fn(env)):
+            env.elements.append((value, pointer))
+            try:
+                picked = value_fn(env)
+            finally:
+                env.elements.pop()
+            if picked is not MISSING:
+                found.append(picked)
+        del env.absent[mark:]  # an element without the field is simply not among the values
+        return found
+
+    return Compiled(values, Type("list", _shape_of_type(per_element.type)))
+
+
+def _shape_of_type(value_type: Type) -> Shape:
+    return value_type.shape if value_type.kind not in ("any", "null") else ANY_SHAPE
+
+
+def _if(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """if(condition, then, else): choose between two values of one type, e.g. the materiality base."""
+    _arity(node, 3)
+    condition, then, other = (c.compile(arg, depth + 1, in_element) for arg in node.args)
+    _require(condition.type, {"boolean"}, node.args[0], "if() needs")
+    kinds = {then.type.kind, other.type.kind} - {"any", "null"}
+    if len(kinds) > 1:
+        raise ExprError(f"if() chooses between values of one type, not {then.type} and {other.type}", node.pos)
+    cf, tf, of = condition.fn, then.fn, other.fn
+
+    def choose(env: Env) -> Any:
+        decided = cf(env)
+        if decided is MISSING:
+            return MISSING
+        return tf(env) if decided else of(env)
+
+    return Compiled(choose, then.type if then.type.kind not in ("any", "null") else other.type)
+
+
+def _unit_argument(c: _Compiler, arg: Node, depth: int, in_element: bool, name: str) -> Compiled:
+    """A unit: one unit string, or a list of unit strings that multiply."""
+    compiled = c.compile(arg, depth + 1, in_element)
+    _require(compiled.type, {"string", "list"}, arg, f"{name}() needs a unit or a list of units as")
+    return compiled
+
+
+def _convert(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """convert(value, unit(s), target): `value` in the product of the units, expressed in `target`.
+    An unknown or incompatible unit gives missing, with the reason (engine.units)."""
+    _arity(node, 3)
+    value = c.compile(node.args[0], depth + 1, in_element)
+    _require(value.type, {"number"}, node.args[0], "convert() needs")
+    units = _unit_argument(c, node.args[1], depth, in_element, "convert")
+    target = _unit_argument(c, node.args[2], depth, in_element, "convert")
+    vf, uf, tf = value.fn, units.fn, target.fn
+
+    def convert(env: Env) -> Any:
+        amount, unit, to = vf(env), uf(env), tf(env)
+        if amount is MISSING or unit is MISSING or to is MISSING or not _all_strings(unit):
+            return MISSING
+        try:
+            return units_module.convert(amount, unit, to)
+        except units_module.UnitProblem as problem:
+            env.absent.append(str(problem))
+            return MISSING
+
+    return Compiled(convert, NUMBER)
+
+
+def _convertible(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """convertible(unit(s), target): true when the units are known and convert to `target`."""
+    _arity(node, 2)
+    units = _unit_argument(c, node.args[0], depth, in_element, "convertible")
+    target = _unit_argument(c, node.args[1], depth, in_element, "convertible")
+    uf, tf = units.fn, target.fn
+
+    def convertible(env: Env) -> Any:
+        unit, to = uf(env), tf(env)
+        if unit is MISSING or to is MISSING or not _all_strings(unit):
+            return MISSING
+        return units_module.convertible(unit, to)
+
+    return Compiled(convertible, BOOLEAN)
+
+
+def _all_strings(unit: Any) -> bool:
+    return isinstance(unit, str) or (isinstance(unit, list) and all(isinstance(u, str) for u in unit))
+
+
 _FUNCTIONS: dict[str, Callable[[_Compiler, Call, int, bool], Compiled]] = {
     "sum": _aggregate,
     "count": _aggregate,
@@ -970,6 +1072,10 @@ _FUNCTIONS: dict[str, Callable[[_Compiler, Call, int, bool], Compiled]] = {
     "abs": _unary_function("number", NUMBER, abs),
     "lower": _unary_function("string", STRING, str.casefold),
     "contains": _contains,
+    "values": _values,
+    "if": _if,
+    "convert": _convert,
+    "convertible": _convertible,
 }
 
 FUNCTION_NAMES = frozenset(_FUNCTIONS)

@@ -36,6 +36,29 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+def set_pointers(package: Any, assignments: dict[str, Any]) -> Any:
+    """Apply {"/json/pointer": value} assignments; null deletes. Reaches into lists, which a merge patch
+    can only replace whole. A pointer whose parent does not exist is a ruleset error."""
+    for pointer, value in assignments.items():
+        *parents, last = [part.replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:]]
+        target = package
+        try:
+            for part in parents:
+                target = target[int(part)] if isinstance(target, list) else target[part]
+            if isinstance(target, list):
+                if value is None:
+                    del target[int(last)]
+                else:
+                    target[int(last)] = value
+            elif value is None:
+                target.pop(last, None)
+            else:
+                target[last] = value
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise ValueError(f"test case sets {pointer}, which does not exist in the test package") from None
+    return package
+
+
 def run_rule_tests(ruleset: Ruleset, store: SchemaStore) -> list[CaseResult]:
     base = ruleset.data.get("test_base", {})
     kind, version = base.get("kind"), base.get("schema_version")
@@ -46,7 +69,11 @@ def run_rule_tests(ruleset: Ruleset, store: SchemaStore) -> list[CaseResult]:
         for case in spec["tests"]:
             chosen = compile_ruleset(ruleset, kind, version, store, {**ruleset.params(), **case["params"]}) if "params" in case else compiled
             rule = chosen.rules[index]
-            package = merge_patch(base, case.get("patch", {}))
+            try:
+                package = set_pointers(merge_patch(base, case.get("patch", {})), case.get("set", {}))
+            except ValueError as error:
+                results.append(CaseResult(rule.id, case["name"], case["expect"], "invalid", False, str(error), []))
+                continue
             problems = schema_errors(validator, package)
             if problems:
                 detail = "; ".join(f"{p}: {m}" for p, m in problems[:3])

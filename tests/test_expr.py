@@ -140,3 +140,54 @@ def test_errors_name_their_position(source, position, fragment):
 def test_no_eval_attribute_access_is_not_syntax():
     with pytest.raises(ExprError):
         parse("__import__('os').system('true')")
+
+
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("values(lines, .id)", ["L1", "L2"]),
+        ("'L2' in values(lines, .id)", True),
+        ("values(lines, .missing_field_free)", None),
+        ("if(totals.total_tco2e > 100, 'big', 'small')", "big"),
+        ("convert(1000, 'kWh', 'MWh')", 1.0),
+        ("convert(item.activity.value * 200, [item.activity.unit, 'kg/MWh'], 't')", 200.0),
+        ("convert(10, ['passenger*km', 'kg/passenger/km'], 't')", 0.01),
+        ("convert(2, 'mmBtu', 'GJ')", 2.1101120024),
+        ("convertible([item.activity.unit, 'kg/MWh'], 't')", True),
+        ("convertible([item.activity.unit, 'kg/L'], 't')", False),
+        ("convertible('furlongs_per_fortnight', 't')", False),
+        ("convertible('kg/(', 't')", False),
+    ],
+)
+def test_values_if_and_units(source, expected, base_package):
+    if expected is None:
+        with pytest.raises(ExprError):
+            evaluate(source, base_package, item_index=0)
+        return
+    value, _ = evaluate(source, base_package, item_index=0)
+    assert value == pytest.approx(expected) if isinstance(expected, float) else value == expected
+
+
+@pytest.mark.parametrize(
+    "source, reason",
+    [
+        ("convert(1, 'furlong', 't')", "'furlong' cannot be converted to t"),
+        ("convert(1, 'smoots', 't')", "unknown unit 'smoots' in 'smoots'"),
+        ("convert(1, [item.activity.unit, 'kg/L'], 't')", "'MWh' × 'kg/L' cannot be converted to t"),
+        ("convert(1, 'kg/)', 't')", "unit 'kg/)' cannot be read"),
+    ],
+)
+def test_unit_problems_are_missing_with_the_reason(source, reason, base_package):
+    value, env = evaluate(source, base_package, item_index=0)
+    assert value is MISSING
+    assert env.absent == [reason]
+
+
+def test_if_with_a_missing_condition_is_missing(base_package):
+    value, env = evaluate("if(gwp_set == 'AR5', 1, 2)", base_package)
+    assert value is MISSING and env.absent == ["/gwp_set"]
+
+
+def test_if_type_mismatch_is_a_load_error(base_package):
+    with pytest.raises(ExprError, match="one type"):
+        evaluate("if(true, 1, 'a')", base_package)
