@@ -140,7 +140,7 @@ def _occurrence(rule: CompiledRule, env: Env, pointer: str, status: str, explain
         occurrence["message"] = render_message(rule.message, Env(env.package, env.params, env.item, env.item_pointer))
     if status == "not_evaluated":
         occurrence["reason"] = "cannot evaluate: " + ", ".join(dict.fromkeys(traced.absent)) if traced.absent else "cannot evaluate"
-    occurrence["values"] = [{"expr": e["expr"], "pointer": e["pointer"], "value": _plain(e["value"])} for e in traced.trace if "pointer" in e and not isinstance(e["value"], (list, dict))]
+    occurrence["values"] = [{"expr": e["expr"], "pointer": e["pointer"], "value": _plain(e["value"])} for e in traced.trace if "pointer" in e]
     deciding = [p for e in traced.trace for p in e.get("elements", [])]
     if deciding:
         occurrence["related"] = deciding
@@ -158,8 +158,10 @@ def _explain_entry(entry: dict) -> dict:
 
 
 def _first_pointer(trace: list[dict]) -> str:
-    scalars = (e["pointer"] for e in trace if e.get("pointer") and not isinstance(e.get("value"), (list, dict)))
-    return next(scalars, "")
+    """The first scalar the rule read, else the first list or object (an empty list, a present object)."""
+    read = [e for e in trace if e.get("pointer")]
+    scalars = (e["pointer"] for e in read if not isinstance(e.get("value"), (list, dict)))
+    return next(scalars, read[0]["pointer"] if read else "")
 
 
 def _plain(value: Any) -> Any:

@@ -980,6 +980,23 @@ def _values(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
     return Compiled(values, Type("list", _shape_of_type(per_element.type)))
 
 
+def _without(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """without(xs, ys): the elements of xs that are not in ys, e.g. the required topics a plan leaves out."""
+    _arity(node, 2)
+    wanted = _collection(c, node, depth, in_element)
+    present = c.compile(node.args[1], depth + 1, in_element)
+    _require(present.type, {"list"}, node.args[1], "without() needs a list as second argument;")
+    wf, pf = wanted.fn, present.fn
+
+    def without(env: Env) -> Any:
+        xs, ys = wf(env), pf(env)
+        if xs is MISSING or ys is MISSING:
+            return MISSING
+        return [x for x in xs if x not in ys]
+
+    return Compiled(without, wanted.type)
+
+
 def _shape_of_type(value_type: Type) -> Shape:
     return value_type.shape if value_type.kind not in ("any", "null") else ANY_SHAPE
 
@@ -1073,6 +1090,7 @@ _FUNCTIONS: dict[str, Callable[[_Compiler, Call, int, bool], Compiled]] = {
     "lower": _unary_function("string", STRING, str.casefold),
     "contains": _contains,
     "values": _values,
+    "without": _without,
     "if": _if,
     "convert": _convert,
     "convertible": _convertible,

@@ -231,6 +231,8 @@ def format_value(value: Any) -> str:
         return "(missing)"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(format_value(v) for v in value) or "(none)"
     if isinstance(value, float):
         return f"{value:.10g}"  # enough digits for emission factors, none of float noise
     return str(value)

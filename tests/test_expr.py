@@ -149,6 +149,8 @@ def test_no_eval_attribute_access_is_not_syntax():
         ("'L2' in values(lines, .id)", True),
         ("values(lines, .missing_field_free)", None),
         ("if(totals.total_tco2e > 100, 'big', 'small')", "big"),
+        ("without(['L1', 'L3', 'L4'], values(lines, .id))", ["L3", "L4"]),
+        ("count(without(values(lines, .id), ['L1', 'L2'])) == 0", True),
         ("convert(1000, 'kWh', 'MWh')", 1.0),
         ("convert(item.activity.value * 200, [item.activity.unit, 'kg/MWh'], 't')", 200.0),
         ("convert(10, ['passenger*km', 'kg/passenger/km'], 't')", 0.01),
