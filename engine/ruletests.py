@@ -37,8 +37,8 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def set_pointers(package: Any, assignments: dict[str, Any]) -> Any:
-    """Apply {"/json/pointer": value} assignments; null deletes. Reaches into lists, which a merge patch
-    can only replace whole. A pointer whose parent does not exist is a ruleset error."""
+    """Apply {"/json/pointer": value} assignments; null deletes, the index one past a list's end appends.
+    Reaches into lists, which a merge patch can only replace whole. A pointer whose parent does not exist is a ruleset error."""
     for pointer, value in assignments.items():
         *parents, last = [part.replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:]]
         target = package
@@ -48,6 +48,8 @@ def set_pointers(package: Any, assignments: dict[str, Any]) -> Any:
             if isinstance(target, list):
                 if value is None:
                     del target[int(last)]
+                elif int(last) == len(target):
+                    target.append(value)  # one past the end appends, like JSON Patch's "-"
                 else:
                     target[int(last)] = value
             elif value is None:
@@ -86,6 +88,7 @@ def run_rule_tests(ruleset: Ruleset, store: SchemaStore) -> list[CaseResult]:
             if ok and "pointer" in case:
                 pointers = {o["pointer"] for o in outcome["occurrences"] if o["status"] == outcome["status"]}
                 pointers |= {v["pointer"] for o in outcome["occurrences"] for v in o["values"]}
+                pointers |= {p for o in outcome["occurrences"] for p in o.get("related", [])}
                 ok = case["pointer"] in pointers
                 if not ok:
                     detail = f"expected a finding at {case['pointer']}, got {', '.join(sorted(pointers)) or 'none'}"
