@@ -135,7 +135,7 @@ def _occurrence(rule: CompiledRule, env: Env, pointer: str, status: str, explain
     value = rule.explain_when.fn(traced) if rule.explain_when is not None else True
     if value is True:
         value = rule.explain_check.fn(traced)
-    occurrence: dict[str, Any] = {"status": status, "pointer": pointer or _first_pointer(traced.trace)}
+    occurrence: dict[str, Any] = {"status": status, "pointer": pointer or _deciding_pointer(traced.trace, status)}
     if status == "fail":
         occurrence["message"] = render_message(rule.message, Env(env.package, env.params, env.item, env.item_pointer))
     if status == "not_evaluated":
@@ -157,9 +157,33 @@ def _explain_entry(entry: dict) -> dict:
     return out
 
 
-def _first_pointer(trace: list[dict]) -> str:
-    """The first scalar the rule read, else the first list or object (an empty list, a present object)."""
-    read = [e for e in trace if e.get("pointer")]
+def _deciding_pointer(trace: list[dict], status: str) -> str:
+    """Where a whole-package rule points: follow the sub-conditions that decided it (false for a failure,
+    missing for not evaluated) from the top down to the innermost one, and take the first scalar it read;
+    else the first scalar read at all, else the first list or object (an empty list, a present object)."""
+    decided: Any = False if status == "fail" else MISSING
+    index = max((i for i, e in enumerate(trace) if e["depth"] == 0), default=0)  # the check's root, after the when's
+    while trace and trace[index].get("value") is decided:
+        below = _subtree(trace, index)
+        depth = trace[index]["depth"] + 1
+        deeper = [i for i, e in enumerate(below, index + 1) if e["depth"] == depth and e.get("value") is decided and "pointer" not in e]
+        if not deeper:
+            return _read_pointer(below) or _read_pointer(trace)
+        index = deeper[0]
+    return _read_pointer(trace)
+
+
+def _subtree(trace: list[dict], index: int) -> list[dict]:
+    depth, below = trace[index]["depth"], []
+    for entry in trace[index + 1 :]:
+        if entry["depth"] <= depth:
+            break
+        below.append(entry)
+    return below
+
+
+def _read_pointer(entries: list[dict]) -> str:
+    read = [e for e in entries if e.get("pointer")]
     scalars = (e["pointer"] for e in read if not isinstance(e.get("value"), (list, dict)))
     return next(scalars, read[0]["pointer"] if read else "")
 
