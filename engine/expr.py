@@ -113,7 +113,7 @@ class ListOf(Node):
 
 @dataclass(eq=False)
 class Path(Node):
-    root: str  # "package", "item", "element" or "params"
+    root: str  # "package", "item", "element", "params" or "defs"
     parts: list[str]
 
 
@@ -286,10 +286,10 @@ class _Parser:
             if self.peek().text == "." and self.peek().kind == "op":
                 self.take()
                 parts += self.dotted_rest()
-            if parts[0] == "params":
+            if parts[0] in ("params", "defs"):
                 if len(parts) != 2:
-                    raise ExprError("a parameter is written params.NAME", start)
-                return self.finish(Path(start, "params", parts[1:]), start)
+                    raise ExprError(f"a {'parameter' if parts[0] == 'params' else 'definition'} is written {parts[0]}.NAME", start)
+                return self.finish(Path(start, parts[0], parts[1:]), start)
             if self.item_name and parts[0] == self.item_name:
                 return self.finish(Path(start, "item", parts[1:]), start)
             return self.finish(Path(start, "package", parts), start)
@@ -388,6 +388,8 @@ class Scope:
     item: Shape | None = None
     item_collection: str | None = None  # the for_each path, so others(...) can tell it apart
     elements: list[Shape] = field(default_factory=list)
+    definitions: dict[str, Node] = field(default_factory=dict)  # the ruleset's named expressions, read as defs.NAME
+    expanding: list[str] = field(default_factory=list)  # definitions being compiled, to refuse a cycle
 
 
 Fn = Callable[[Env], Any]
@@ -435,6 +437,8 @@ class _Compiler:
         return Compiled(lambda env: [fn(env) for fn in fns], Type("list"))
 
     def _path(self, node: Path, depth: int, in_element: bool) -> Compiled:
+        if node.root == "defs":
+            return self._definition(node, depth, in_element)
         if node.root == "params":
             name = node.parts[0]
             if name not in self.scope.params:
@@ -474,6 +478,20 @@ class _Compiler:
             walked.append(part)
             shape = child
         return Compiled(_path_reader(node.root, tuple(node.parts)), type_of_shape(shape))
+
+    def _definition(self, node: Path, depth: int, in_element: bool) -> Compiled:
+        """defs.NAME: the ruleset's named expression, compiled in place (it reads the package and parameters)."""
+        name = node.parts[0]
+        if name not in self.scope.definitions:
+            known = ", ".join(sorted(self.scope.definitions)) or "none"
+            raise ExprError(f"unknown definition {name!r} (this ruleset defines: {known})", node.pos)
+        if name in self.scope.expanding:
+            raise ExprError(f"definition {name!r} refers to itself through {' → '.join(self.scope.expanding)}", node.pos)
+        self.scope.expanding.append(name)
+        try:
+            return self.compile(self.scope.definitions[name], depth + 1, in_element)
+        finally:
+            self.scope.expanding.pop()
 
     # -- operators
 
@@ -541,7 +559,7 @@ def _require(actual: Type, kinds: set[str], node: Node, what: str) -> None:
 
 
 def _tracing(fn: Fn, node: Node, depth: int) -> Fn:
-    reader = node if isinstance(node, Path) and node.root != "params" else None
+    reader = node if isinstance(node, Path) and node.root not in ("params", "defs") else None
     decides_by_elements = isinstance(node, Call) and node.name in ("all", "any", "none")
 
     def traced(env: Env) -> Any:

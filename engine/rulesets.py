@@ -122,17 +122,34 @@ def compile_ruleset(ruleset: Ruleset, kind: str, version: str, store: SchemaStor
     values = ruleset.params() if params is None else params
     param_types = {name: _PARAM_TYPES[spec["type"]] for name, spec in ruleset.data.get("parameters", {}).items()}
     shape = store.shape(kind, version)
-    compiled = CompiledRuleset(ruleset, kind, values, [_compile_rule(ruleset, index, rule, shape, param_types, values) for index, rule in enumerate(ruleset.rules)])
+    definitions = _definitions(ruleset, shape, param_types)
+    compiled = CompiledRuleset(ruleset, kind, values, [_compile_rule(ruleset, index, rule, shape, param_types, values, definitions) for index, rule in enumerate(ruleset.rules)])
     if params is None:
         ruleset.compiled[(kind, version)] = compiled
     return compiled
 
 
-def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, param_types: dict[str, Type], params: dict[str, Any]) -> CompiledRule:
+def _definitions(ruleset: Ruleset, package: Shape, param_types: dict[str, Type]) -> dict[str, Node]:
+    """The ruleset's named expressions, parsed, and each type-checked once on its own."""
+    trees: dict[str, Node] = {}
+    for name, source in ruleset.data.get("definitions", {}).items():
+        try:
+            trees[name] = parse(source)
+        except ExprError as error:
+            raise _located_error(ruleset, f"definition {name}", f"/definitions/{name}", source, error) from None
+    for name, source in ruleset.data.get("definitions", {}).items():
+        try:
+            compile_expression(trees[name], Scope(package, param_types, definitions=trees, expanding=[name]))
+        except ExprError as error:
+            raise _located_error(ruleset, f"definition {name}", f"/definitions/{name}", source, error) from None
+    return trees
+
+
+def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, param_types: dict[str, Type], params: dict[str, Any], definitions: dict[str, Node]) -> CompiledRule:
     item_shape = None
     for_each = rule.get("for_each")
     if for_each:
-        collection = Scope(package, param_types)
+        collection = Scope(package, param_types, definitions=definitions)
         try:
             found = compile_expression(parse(for_each), collection)
         except ExprError as error:
@@ -142,7 +159,7 @@ def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, para
         item_shape = found.type.shape
 
     def scope() -> Scope:
-        return Scope(package, param_types, item=item_shape, item_collection=for_each)
+        return Scope(package, param_types, item=item_shape, item_collection=for_each, definitions=definitions)
 
     def build(field_name: str, source: str, expect_boolean: bool = True) -> tuple[Node, Compiled, Compiled]:
         try:
@@ -239,9 +256,12 @@ def format_value(value: Any) -> str:
 
 
 def _expression_error(ruleset: Ruleset, index: int, rule: dict, field_name: str, source: str, error: ExprError) -> InputError:
+    return _located_error(ruleset, f"rule {rule['id']}, {field_name}", f"/rules/{index}/{field_name}", source, error)
+
+
+def _located_error(ruleset: Ruleset, what: str, location: str, source: str, error: ExprError) -> InputError:
     caret = " " * error.pos + "^"
-    message = f"rule {rule['id']}, {field_name}, column {error.pos + 1}: {error.message}\n    {source}\n    {caret}"
-    return InputError(ruleset.path, message, f"/rules/{index}/{field_name}")
+    return InputError(ruleset.path, f"{what}, column {error.pos + 1}: {error.message}\n    {source}\n    {caret}", location)
 
 
 def resolve_rulesets(selectors: list[str], store: SchemaStore) -> list[Ruleset]:

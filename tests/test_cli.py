@@ -177,6 +177,22 @@ def test_expression_unknown_field(capsys, tmp_path, samples):
     _bad(capsys, ["verify", samples / "inventory-conforming.json", "--ruleset", path], "rule INV-TOTAL, check, column 1: unknown field 'grand_total' in totals")
 
 
+def test_definitions_are_shared_and_checked(capsys, tmp_path, samples):
+    def define(d):
+        d["definitions"] = {"line_sum": "sum(lines, .reported_tco2e)"}
+        d["rules"][1].update(check="approx(defs.line_sum, totals.total_tco2e, params.line_tolerance)")
+
+    code, out, _ = run(["verify", samples / "inventory-defects.json", "--format", "json", "--ruleset", _ruleset_with(tmp_path, define)], capsys)
+    total = next(r for r in json.loads(out)["rulesets"][0]["results"] if r["id"] == "INV-TOTAL")
+    assert code == 1 and total["status"] == "fail"
+    path = _ruleset_with(tmp_path, lambda d: (d.update(definitions={"bad": "totals.grand_total"})))
+    _bad(capsys, ["verify", samples / "inventory-conforming.json", "--ruleset", path], "custom.yaml: /definitions/bad: definition bad, column 1: unknown field 'grand_total'")
+    path = _ruleset_with(tmp_path, lambda d: (d.update(definitions={"a": "defs.b + 1", "b": "defs.a"})))
+    _bad(capsys, ["verify", samples / "inventory-conforming.json", "--ruleset", path], "/definitions/a: definition a, column 1: definition 'a' refers to itself")
+    path = _ruleset_with(tmp_path, lambda d: d["rules"][1].update(check="defs.nothing > 0"))
+    _bad(capsys, ["verify", samples / "inventory-conforming.json", "--ruleset", path], "unknown definition 'nothing' (this ruleset defines: none)")
+
+
 def test_duplicate_rule_id(capsys, tmp_path, samples):
     path = _ruleset_with(tmp_path, lambda d: d["rules"][1].update(id=d["rules"][0]["id"]))
     _bad(capsys, ["verify", samples / "inventory-conforming.json", "--ruleset", path], "/rules/1/id: duplicate rule id 'INV-LINE-ARITH'")
