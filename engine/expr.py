@@ -1106,6 +1106,7 @@ _FUNCTIONS: dict[str, Callable[[_Compiler, Call, int, bool], Compiled]] = {
     "years": _duration,
     "abs": _unary_function("number", NUMBER, abs),
     "lower": _unary_function("string", STRING, str.casefold),
+    "year": _unary_function("date", NUMBER, lambda day: MISSING if (parsed := as_date(day)) is MISSING else parsed.year),
     "contains": _contains,
     "values": _values,
     "without": _without,

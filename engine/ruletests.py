@@ -7,6 +7,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from engine.errors import InputError
 from engine.evaluate import evaluate_rule
 from engine.evidence import SchemaStore, schema_errors
 from engine.rulesets import Ruleset, compile_ruleset
@@ -64,8 +65,13 @@ def set_pointers(package: Any, assignments: dict[str, Any]) -> Any:
 def run_rule_tests(ruleset: Ruleset, store: SchemaStore) -> list[CaseResult]:
     base = ruleset.data.get("test_base", {})
     kind, version = base.get("kind"), base.get("schema_version")
+    if (kind, version) not in store.kinds:
+        raise InputError(ruleset.path, f"test_base must be a package of a known kind and schema_version (known: {store.known_kinds()})", "/test_base")
     compiled = compile_ruleset(ruleset, kind, version, store)
     validator = store.explaining_validator(store.schema_for(kind, version))
+    problems = schema_errors(validator, base)
+    if problems:  # one clear error instead of every case failing the same way
+        raise InputError(ruleset.path, [("/test_base" + pointer, message) for pointer, message in problems])
     results = []
     for index, spec in enumerate(ruleset.rules):
         for case in spec["tests"]:

@@ -223,3 +223,10 @@ def test_console_and_module_entry_points_give_no_traceback(tmp_path):
 def test_closed_pipe_gives_no_traceback(samples, tmp_path):
     done = subprocess.run(f"{Path(sys.executable).parent / 'vericarbon'} verify {samples / 'inventory-defects.json'} -o {tmp_path / 'r.html'} | head -1", shell=True, capture_output=True, text=True)
     assert "Traceback" not in done.stderr and done.stdout.startswith("vericarbon")
+
+
+def test_invalid_test_base_is_one_clear_error(capsys, tmp_path):
+    path = _ruleset_with(tmp_path, lambda d: d["test_base"]["totals"].update(total_tco2e="400"))
+    _bad(capsys, ["rules", "test", path], "custom.yaml: /test_base/totals/total_tco2e: '400' is not of type 'number'")
+    path = _ruleset_with(tmp_path, lambda d: d["test_base"].pop("kind"))
+    _bad(capsys, ["rules", "test", path], "custom.yaml: /test_base: test_base must be a package of a known kind")

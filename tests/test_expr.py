@@ -46,6 +46,8 @@ from engine.expr import MISSING, NUMBER, ExprError, Scope, compile_expression, p
         ("period.end - period.start", 365),
         ("verification.opinion_date > period.end", True),
         ("abs(0 - 3)", 3),
+        ("year(period.end)", 2024),
+        ("year(period.end + months(1))", 2025),
         ("lower(organisation.name) == 'acme ltd'", True),
         ("contains(organisation.name, 'ACME')", True),
     ],
