@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--ruleset", action="append", default=[], metavar="ID|PATH", help="ruleset to apply (repeatable); default: the built-ins for the package's kind")
     verify.add_argument("--format", choices=sorted(set(RENDERERS) - {"text"}), help="write this format (to -o, or stdout) instead of the summary and HTML report")
     verify.add_argument("-o", "--output", type=Path, help="output file; default with no --format: PACKAGE-NAME.report.html here")
+    verify.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="set a ruleset parameter for this run, e.g. max_vintage_age_years=5 (repeatable; 'null' unsets)")
     verify.add_argument("--explain", action="append", default=[], metavar="RULE_ID", help="show why a rule decided as it did (repeatable)")
     verify.add_argument("--explain-all", action="store_true", help="with --explain: every sub-expression, not only the failing ones")
 
@@ -83,7 +84,8 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
             raise InputError(ruleset.path, f"applies to {', '.join(ruleset.data['applies_to'])}, not to a {package.kind} package")
     if not chosen:
         raise InputError(package.path, f"no built-in ruleset applies to kind {package.kind!r}")
-    compiled = [compile_ruleset(r, package.kind, package.schema_version, store) for r in chosen]
+    overrides = _parameter_overrides(args.param, chosen)
+    compiled = [compile_ruleset(r, package.kind, package.schema_version, store, {**r.params(), **overrides[r.id]} if overrides[r.id] else None) for r in chosen]
     known = {rule.id for c in compiled for rule in c.rules}
     unknown = [rule_id for rule_id in args.explain if rule_id not in known]
     if unknown:
@@ -103,6 +105,40 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
     if args.explain and not (args.format and not args.output):  # never mix the trace into a document on stdout
         _print_explain(result, set(args.explain))
     return EXIT_FINDINGS if result["summary"]["by_status"]["fail"] else EXIT_OK
+
+
+def _parameter_overrides(assignments: list[str], rulesets: list) -> dict[str, dict]:
+    """--param NAME=VALUE for every selected ruleset that declares NAME, converted to the parameter's type."""
+    overrides: dict[str, dict] = {r.id: {} for r in rulesets}
+    for assignment in assignments:
+        name, equals, text = assignment.partition("=")
+        if not equals or not name:
+            raise InputError("--param", f"{assignment!r} is not NAME=VALUE")
+        declaring = [r for r in rulesets if name in r.data.get("parameters", {})]
+        if not declaring:
+            known = sorted({n for r in rulesets for n in r.data.get("parameters", {})})
+            raise InputError("--param", f"no selected ruleset has a parameter {name!r} (they have: {', '.join(known) or 'none'})")
+        for ruleset in declaring:
+            overrides[ruleset.id][name] = _parameter_value(name, text, ruleset.data["parameters"][name]["type"])
+    return overrides
+
+
+def _parameter_value(name: str, text: str, kind: str) -> object:
+    if text == "null":
+        return None
+    if kind == "boolean":
+        if text not in ("true", "false"):
+            raise InputError("--param", f"{name} is a boolean: write true or false, not {text!r}")
+        return text == "true"
+    if kind == "number":
+        try:
+            value = float(text)
+        except ValueError:
+            raise InputError("--param", f"{name} is a number, not {text!r}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InputError("--param", f"{name} must be a finite number, not {text!r}")
+        return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+    return text
 
 
 def _print_explain(result: dict, rule_ids: set[str]) -> None:
