@@ -12,6 +12,8 @@ from engine import __version__
 from engine.errors import InputError
 from engine.evaluate import evaluate
 from engine.evidence import SchemaStore, load_package
+from engine.matrix import RENDERERS as MATRIX_RENDERERS
+from engine.matrix import matrix
 from engine.render import RENDERERS
 from engine.rulesets import compile_ruleset, format_value, resolve_rulesets
 from engine.ruletests import coverage, run_rule_tests
@@ -48,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     rule_commands.add_parser("list", help="every rule and manual check of the built-in rulesets")
     show = rule_commands.add_parser("show", help="one rule in full")
     show.add_argument("rule_id")
+    matrix = rule_commands.add_parser("matrix", help="which rules and manual checks cover each requirement of the source document")
+    matrix.add_argument("ruleset", nargs="*", metavar="ID|PATH")
+    matrix.add_argument("--format", choices=sorted(MATRIX_RENDERERS), default="table")
+    matrix.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    matrix.add_argument("--strict", action="store_true", help="exit 1 when a requirement is covered by nothing")
     test = rule_commands.add_parser("test", help="run the rules' own test cases")
     test.add_argument("ruleset", nargs="*", metavar="ID|PATH")
     test.add_argument("--strict", action="store_true", help="fail when any rule lacks a passing or a failing case")
@@ -64,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             package = load_package(args.package, store)
             print(f"{package.path}: valid {package.kind} {package.schema_version} package")
             return EXIT_OK
-        return {"list": _rules_list, "show": _rules_show, "test": _rules_test}[args.rules_command](args, store)
+        return {"list": _rules_list, "show": _rules_show, "test": _rules_test, "matrix": _rules_matrix}[args.rules_command](args, store)
     except InputError as error:
         print(error.render(), file=sys.stderr)
         return EXIT_INPUT
@@ -210,6 +217,21 @@ def _rules_show(args: argparse.Namespace, store: SchemaStore) -> int:
             print(f"tests: {', '.join(case['name'] + ' → ' + case['expect'] for case in item['tests'])}")
             return EXIT_OK
     raise InputError(args.rule_id, "no rule or manual check with this id in the built-in rulesets")
+
+
+def _rules_matrix(args: argparse.Namespace, store: SchemaStore) -> int:
+    chosen = resolve_rulesets(args.ruleset, store)
+    indexed = [(ruleset, matrix(ruleset)) for ruleset in chosen if ruleset.data.get("index")]
+    for ruleset in chosen:
+        if not ruleset.data.get("index"):
+            print(f"{ruleset.id}: no requirement index, nothing to trace", file=sys.stderr)
+    rendered = MATRIX_RENDERERS[args.format](indexed)
+    if args.output:
+        _write_atomically(args.output, rendered)
+    else:
+        sys.stdout.write(rendered)
+    uncovered = any(not row.covered for _, rows in indexed for row in rows)
+    return EXIT_FINDINGS if args.strict and uncovered else EXIT_OK
 
 
 def _rules_test(args: argparse.Namespace, store: SchemaStore) -> int:

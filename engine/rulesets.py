@@ -104,6 +104,17 @@ def _lint(ruleset: Ruleset) -> None:
             if item["id"] in seen:
                 problems.append((where, f"duplicate rule id {item['id']!r} (first at {seen[item['id']]})"))
             seen.setdefault(item["id"], where)
+    index_ids: dict[str, int] = {}
+    for position, entry in enumerate(ruleset.data.get("index", [])):
+        if entry["id"] in index_ids:
+            problems.append((f"/index/{position}/id", f"duplicate index id {entry['id']!r}"))
+        index_ids.setdefault(entry["id"], position)
+    if index_ids:
+        for section in ("rules", "manual_checks"):
+            for position, item in enumerate(ruleset.data.get(section, [])):
+                for number, citation in enumerate(item["clauses"]):
+                    for unknown in [c for c in citation.get("covers", []) if c not in index_ids]:
+                        problems.append((f"/{section}/{position}/clauses/{number}/covers", f"{item['id']} covers {unknown!r}, which is not in the ruleset's index"))
     for index, rule in enumerate(ruleset.rules):
         expectations = {case["expect"] for case in rule["tests"]}
         if "pass" not in expectations or "fail" not in expectations:
