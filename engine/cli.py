@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import sys
 import tempfile
 from pathlib import Path
 
 from engine import __version__
+from engine.answers import load_answers, merge_answers
 from engine.errors import InputError
 from engine.evaluate import evaluate
 from engine.evidence import SchemaStore, load_package
@@ -19,6 +21,13 @@ from engine.rulesets import compile_ruleset, format_value, resolve_rulesets
 from engine.ruletests import coverage, run_rule_tests
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+
+
+def _date_argument(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--format", choices=sorted(set(RENDERERS) - {"text"}), help="write this format (to -o, or stdout) instead of the summary and HTML report")
     verify.add_argument("-o", "--output", type=Path, help="output file; default with no --format: PACKAGE-NAME.report.html here")
     verify.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="set a ruleset parameter for this run, e.g. max_vintage_age_years=5 (repeatable; 'null' unsets)")
+    verify.add_argument("--answers", type=Path, metavar="FILE", help="merge an auditor's answers file: judgements and waivers")
+    verify.add_argument("--no-waivers", action="store_true", help="with --answers: apply the judgements but none of the waivers")
+    verify.add_argument("--as-of", type=_date_argument, metavar="YYYY-MM-DD", help="date against which waivers expire (default: today)")
     verify.add_argument("--explain", action="append", default=[], metavar="RULE_ID", help="show why a rule decided as it did (repeatable)")
     verify.add_argument("--explain-all", action="store_true", help="with --explain: every sub-expression, not only the failing ones")
 
@@ -97,7 +109,10 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
     unknown = [rule_id for rule_id in args.explain if rule_id not in known]
     if unknown:
         raise InputError("--explain", f"no rule {', '.join(unknown)} in the selected rulesets")
+    answers = load_answers(args.answers, store) if args.answers else None
     result = evaluate(package, compiled, set(args.explain), args.explain_all)
+    if answers:
+        result = merge_answers(result, answers, args.as_of or dt.date.today(), use_waivers=not args.no_waivers)
     if args.format:
         rendered = RENDERERS[args.format](result)
         if args.output:

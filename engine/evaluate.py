@@ -10,7 +10,7 @@ from engine.evidence import Package
 from engine.expr import MISSING, Env, Months
 from engine.rulesets import CompiledRule, CompiledRuleset, render_message
 
-STATUSES = ("fail", "not_evaluated", "manual", "pass", "not_applicable")
+STATUSES = ("fail", "not_evaluated", "manual", "waived", "pass", "not_applicable")
 _SEVERITY = {"shall": "nonconformity", "should": "observation"}
 
 
@@ -32,23 +32,30 @@ def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str
                 "file": source.path,
                 "sha256": source.sha256,
                 "parameters": ruleset.params,
+                "overlays": source.overlays,
                 "results": results,
             }
         )
-    summary = {status: 0 for status in STATUSES}
-    by_finding_type: dict[str, int] = {}
-    for ruleset in rulesets:
-        for result in ruleset["results"]:
-            summary[result["status"]] += 1
-            if result["status"] == "fail":
-                by_finding_type[result["finding_type"]] = by_finding_type.get(result["finding_type"], 0) + 1
-    return {
+    result = {
         "vericarbon": __version__,
         "evidence": {"file": package.path, "sha256": package.sha256, "kind": package.kind, "schema_version": package.schema_version, "id": package.data.get("id")},
-        "verdict": "nonconformities" if summary["fail"] else ("incomplete" if summary["not_evaluated"] else "no_nonconformity"),
-        "summary": {"by_status": summary, "failures_by_finding_type": dict(sorted(by_finding_type.items()))},
         "rulesets": rulesets,
     }
+    return summarize(result)
+
+
+def summarize(result: dict) -> dict:
+    """Set the verdict and tallies from the statuses of every result (again after answers are merged)."""
+    summary = {status: 0 for status in STATUSES}
+    by_finding_type: dict[str, int] = {}
+    for ruleset in result["rulesets"]:
+        for item in ruleset["results"]:
+            summary[item["status"]] += 1
+            if item["status"] == "fail":
+                by_finding_type[item["finding_type"]] = by_finding_type.get(item["finding_type"], 0) + 1
+    result["verdict"] = "nonconformities" if summary["fail"] else ("incomplete" if summary["not_evaluated"] else "no_nonconformity")
+    result["summary"] = {"by_status": summary, "failures_by_finding_type": dict(sorted(by_finding_type.items()))}
+    return result
 
 
 def _common(spec: dict) -> dict:

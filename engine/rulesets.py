@@ -14,6 +14,7 @@ from engine.documents import parse_document, read_text
 from engine.errors import InputError
 from engine.evidence import SchemaStore, schema_errors
 from engine.expr import MISSING, Compiled, Env, ExprError, Node, Scope, Type, compile_expression, parse, type_of_shape
+from engine.overlays import apply_overlay
 from engine.resources import builtin_rulesets
 from engine.shapes import Shape
 
@@ -28,6 +29,7 @@ class Ruleset:
     path: str
     sha256: str
     data: dict
+    overlays: list[dict] = field(default_factory=list)  # what each tailoring overlay changed, base first
     compiled: dict[tuple[str, str], "CompiledRuleset"] = field(default_factory=dict)  # with its own parameter values
 
     @property
@@ -44,6 +46,13 @@ class Ruleset:
 
     def params(self) -> dict[str, Any]:
         return {name: spec.get("value") for name, spec in self.data.get("parameters", {}).items()}
+
+    def base_params(self) -> dict[str, Any]:
+        """Parameter values before any overlay changed them."""
+        values = self.params()
+        for overlay in reversed(self.overlays):
+            values.update(overlay["base_parameters"])
+        return values
 
 
 @dataclass
@@ -76,23 +85,47 @@ class CompiledRuleset:
         self.relation_engine = relations.RelationEngine([r.relation for r in self.rules if r.relation])
 
 
-def load_ruleset(path: Path, store: SchemaStore) -> Ruleset:
+def load_ruleset(path: Path, store: SchemaStore, _extending: tuple[Path, ...] = ()) -> Ruleset:
+    """A ruleset file, or an overlay file applied to the ruleset it extends."""
     raw = read_text(path)
     data = parse_document(path, raw)
     name = str(path)
-    validator = store.explaining_validator(store.documents["urn:vericarbon:schema:ruleset"])
+    is_overlay = isinstance(data, dict) and "overlay" in data
+    validator = store.explaining_validator(store.documents["urn:vericarbon:schema:" + ("overlay" if is_overlay else "ruleset")])
     problems = schema_errors(validator, data)
     if problems:
         raise InputError(name, problems)
-    ruleset = Ruleset(name, hashlib.sha256(raw).hexdigest(), data)
+    digest = hashlib.sha256(raw).hexdigest()
+    if is_overlay:
+        base = load_ruleset(_extended(path, data["extends"], _extending), store, _extending + (path.resolve(),))
+        merged, record = apply_overlay(data, name, digest, base.data)
+        problems = schema_errors(store.explaining_validator(store.documents["urn:vericarbon:schema:ruleset"]), merged)
+        if problems:
+            raise InputError(name, problems)
+        record["extends"] = {"id": base.id, "file": base.path, "sha256": base.sha256}
+        ruleset = Ruleset(name, digest, merged, base.overlays + [record])
+    else:
+        ruleset = Ruleset(name, digest, data)
     _lint(ruleset)
-    for kind in data["applies_to"]:
+    for kind in ruleset.data["applies_to"]:
         versions = sorted(v for k, v in store.kinds if k == kind)
         if not versions:
             raise InputError(name, f"applies to unknown package kind {kind!r} (known: {store.known_kinds()})", "/applies_to")
         for version in versions:
             compile_ruleset(ruleset, kind, version, store)
     return ruleset
+
+
+def _extended(overlay: Path, extends: str, chain: tuple[Path, ...]) -> Path:
+    """The file an overlay extends: a built-in ruleset id, or a path relative to the overlay."""
+    relative = overlay.parent / extends
+    builtin = {p.stem: p for p in builtin_rulesets()}
+    target = relative if relative.suffix in (".yaml", ".yml") else builtin.get(extends)
+    if target is None:
+        raise InputError(str(overlay), f"extends {extends!r}, which is neither a built-in ruleset ({', '.join(builtin)}) nor a YAML file", "/extends")
+    if target.resolve() in chain + (overlay.resolve(),):
+        raise InputError(str(overlay), f"extends {extends!r}, which extends this overlay again", "/extends")
+    return target
 
 
 def _lint(ruleset: Ruleset) -> None:

@@ -67,7 +67,10 @@ def run_rule_tests(ruleset: Ruleset, store: SchemaStore) -> list[CaseResult]:
     kind, version = base.get("kind"), base.get("schema_version")
     if (kind, version) not in store.kinds:
         raise InputError(ruleset.path, f"test_base must be a package of a known kind and schema_version (known: {store.known_kinds()})", "/test_base")
-    compiled = compile_ruleset(ruleset, kind, version, store)
+    # A rule's cases are its contract with the parameter values its own ruleset ships; an overlay's values
+    # change what a run decides, not what the rule means, so cases run with the base values.
+    defaults = ruleset.base_params()
+    compiled = compile_ruleset(ruleset, kind, version, store, defaults)
     validator = store.explaining_validator(store.schema_for(kind, version))
     problems = schema_errors(validator, base)
     if problems:  # one clear error instead of every case failing the same way
@@ -75,7 +78,7 @@ def run_rule_tests(ruleset: Ruleset, store: SchemaStore) -> list[CaseResult]:
     results = []
     for index, spec in enumerate(ruleset.rules):
         for case in spec["tests"]:
-            chosen = compile_ruleset(ruleset, kind, version, store, {**ruleset.params(), **case["params"]}) if "params" in case else compiled
+            chosen = compile_ruleset(ruleset, kind, version, store, {**defaults, **case["params"]}) if "params" in case else compiled
             rule = chosen.rules[index]
             try:
                 package = set_pointers(merge_patch(base, case.get("patch", {})), case.get("set", {}))

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 import yaml
@@ -10,6 +11,7 @@ from engine.cli import main
 from engine.resources import builtin_rulesets
 
 RULESETS = {p.stem: p for p in builtin_rulesets()}
+EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 
 
 def run(argv, capsys):
@@ -70,3 +72,154 @@ def test_every_builtin_rule_has_a_passing_and_a_failing_case(stem, capsys):
     first = out.splitlines()[0]
     done, total = first.split("; ")[1].split(" rules")[0].split("/")
     assert done == total
+
+
+# ---------------------------------------------------------------- tailoring overlays
+
+
+
+def _overlay(tmp_path, **fields):
+    data = {"overlay": "test-overlay", "title": "Test tailoring", "version": "1.0.0", "extends": "iso-14064-3", **fields}
+    path = tmp_path / "overlay.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def verify_json(argv, capsys):
+    import json
+
+    code, out, err = run(["verify", *argv, "--format", "json"], capsys)
+    return code, (json.loads(out) if out else None), err
+
+
+def test_overlay_changes_parameters_and_finding_types_and_disables_with_reasons(samples, tmp_path, capsys):
+    path = _overlay(
+        tmp_path,
+        parameters={"materiality_percent_max": 2},
+        finding_types={"VER-MATERIALITY-PROGRAMME-CEILING": "minor_nonconformity"},
+        disable=[{"id": "VER-OPINION-BY-VERIFIER", "justification": "The programme signs opinions centrally.", "approved_by": "Registry board"}],
+    )
+    code, result, _ = verify_json([samples / "verification-organisation.json", "--ruleset", path], capsys)
+    assert code == 1
+    ruleset = result["rulesets"][0]
+    by_id = {r["id"]: r for r in ruleset["results"]}
+    assert by_id["VER-MATERIALITY-PROGRAMME-CEILING"]["status"] == "fail"
+    assert by_id["VER-MATERIALITY-PROGRAMME-CEILING"]["finding_type"] == "minor_nonconformity"
+    assert "VER-OPINION-BY-VERIFIER" not in by_id
+    overlay = ruleset["overlays"][0]
+    assert overlay["id"] == "test-overlay" and overlay["extends"]["id"] == "iso-14064-3"
+    assert overlay["disabled"] == [{"id": "VER-OPINION-BY-VERIFIER", "title": "The opinion is issued by the verification body", "justification": "The programme signs opinions centrally.", "approved_by": "Registry board"}]
+    assert ruleset["parameters"]["materiality_percent_max"] == 2
+    code, out, _ = run(["verify", samples / "verification-organisation.json", "--ruleset", path, "-o", tmp_path / "r.html"], capsys)
+    assert "evaluated with overlay test-overlay 1.0.0" in out and "1 rule(s) disabled" in out
+    assert "disabled VER-OPINION-BY-VERIFIER: The programme signs opinions centrally. (approved by Registry board)" in out
+    assert "The programme signs opinions centrally." in (tmp_path / "r.html").read_text()
+
+
+def test_example_overlay_adds_a_tested_rule(capsys):
+    path = EXAMPLES / "eu-ets-avr.overlay.yaml"
+    code, out, _ = run(["rules", "test", "--strict", path], capsys)
+    assert code == 0 and "FAILED" not in out
+    code, out, _ = run(["rules", "show", "EUETS-MATERIALITY-BASIS"], capsys)
+    assert code == 2  # an overlay's rule is not a built-in one
+
+
+def test_example_answers_file(samples, capsys):
+    code, result, _ = verify_json([samples / "verification-organisation-defects.json", "--answers", EXAMPLES / "answers-northbridge-defects.yaml", "--as-of", "2025-06-01"], capsys)
+    assert code == 1
+    assert [w["status"] for w in result["answers"]["waivers"]] == ["applied", "expired"]
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"parameters": {"no_such": 1}}, "/parameters/no_such: iso-14064-3 has no parameter 'no_such'"),
+        ({"parameters": {"materiality_percent_max": "five"}}, "/parameters/materiality_percent_max: materiality_percent_max is a number, not 'five'"),
+        ({"parameters": {"materiality_percent_max": True}}, "materiality_percent_max is a number, not True"),
+        ({"finding_types": {"NOPE": "observation"}}, "/finding_types/NOPE: iso-14064-3 has no rule 'NOPE'"),
+        ({"disable": [{"id": "NOPE", "justification": "Not relevant to us at all.", "approved_by": "x"}]}, "/disable/0/id: iso-14064-3 has no rule or manual check 'NOPE'"),
+        ({"disable": [{"id": "VER-OPINION-BY-VERIFIER", "approved_by": "x"}]}, "/disable/0: 'justification' is a required property"),
+        ({"extends": "no-such-ruleset"}, "/extends: extends 'no-such-ruleset', which is neither a built-in ruleset"),
+        ({"extends": "overlay.yaml"}, "/extends: extends 'overlay.yaml', which extends this overlay again"),
+    ],
+)
+def test_bad_overlay_is_an_input_error(samples, tmp_path, capsys, fields, message):
+    path = _overlay(tmp_path, **fields)
+    code, result, err = verify_json([samples / "verification-organisation.json", "--ruleset", path], capsys)
+    assert code == 2 and result is None
+    assert message in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- auditor answers and waivers
+
+
+def _answers(tmp_path, **data):
+    path = tmp_path / "answers.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+WAIVE_GWP = {"id": "VER-DI-GWP-VALUES", "pointer": "/statement/lines/29", "justification": "Restated in the next version; immaterial.", "approved_by": "A. Bello", "approved_on": "2025-03-09", "expires": "2025-12-31"}
+JUDGE_SCOPE = {"id": "VER-M-SCOPE-ADEQUATE", "judgement": "conforms", "justification": "Facility register matches.", "by": "H. Okafor", "date": "2025-03-09"}
+
+
+def test_answers_judge_manual_checks_and_waive_findings(samples, tmp_path, capsys):
+    path = _answers(tmp_path, answers_for="NBC-2024-VER-DEFECTS", judgements=[JUDGE_SCOPE], waivers=[WAIVE_GWP])
+    code, result, _ = verify_json([samples / "verification-organisation-defects.json", "--answers", path, "--as-of", "2025-06-01"], capsys)
+    by_id = {r["id"]: r for r in result["rulesets"][0]["results"]}
+    assert by_id["VER-M-SCOPE-ADEQUATE"]["status"] == "pass"
+    assert by_id["VER-M-SCOPE-ADEQUATE"]["judgement"]["engine_status"] == "manual"
+    gwp = by_id["VER-DI-GWP-VALUES"]
+    assert gwp["status"] == "waived" and gwp["occurrences"][0]["waiver"]["approved_by"] == "A. Bello"
+    assert result["summary"]["by_status"]["waived"] == 1 and result["summary"]["by_status"]["fail"] == 11
+    assert result["answers"]["waivers"][0]["status"] == "applied"
+    assert code == 1  # the other findings still stand
+
+
+def test_waivers_can_only_clear_the_verdict_while_valid(samples, tmp_path, capsys):
+    package = samples / "verification-organisation-defects.json"
+    code, before, _ = verify_json([package], capsys)
+    failing = [r["id"] for r in before["rulesets"][0]["results"] if r["status"] == "fail"]
+    waivers = [{**WAIVE_GWP, "id": rule_id, "pointer": None} for rule_id in failing]
+    for waiver in waivers:
+        del waiver["pointer"]
+    path = _answers(tmp_path, waivers=waivers)
+    code, result, _ = verify_json([package, "--answers", path, "--as-of", "2025-06-01"], capsys)
+    assert code == 0 and result["verdict"] == "no_nonconformity" and result["summary"]["by_status"]["waived"] == len(failing)
+    code, result, _ = verify_json([package, "--answers", path, "--as-of", "2026-01-01"], capsys)
+    assert code == 1 and {w["status"] for w in result["answers"]["waivers"]} == {"expired"}
+    code, result, _ = verify_json([package, "--answers", path, "--as-of", "2025-06-01", "--no-waivers"], capsys)
+    assert code == 1 and {w["status"] for w in result["answers"]["waivers"]} == {"ignored"}
+    assert result["summary"]["by_status"]["fail"] == len(failing)
+
+
+def test_waiver_for_another_pointer_is_unused(samples, tmp_path, capsys):
+    path = _answers(tmp_path, waivers=[{**WAIVE_GWP, "pointer": "/statement/lines/0"}])
+    code, result, _ = verify_json([samples / "verification-organisation-defects.json", "--answers", path, "--as-of", "2025-06-01"], capsys)
+    assert result["answers"]["waivers"][0]["status"] == "unused"
+    assert {r["id"]: r["status"] for r in result["rulesets"][0]["results"]}["VER-DI-GWP-VALUES"] == "fail"
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"judgements": [{**JUDGE_SCOPE, "id": "NOPE"}]}, "/judgements/0/id: no rule or manual check 'NOPE'"),
+        ({"waivers": [{**WAIVE_GWP, "id": "NOPE"}]}, "/waivers/0/id: no rule or manual check 'NOPE'"),
+        ({"waivers": [{**WAIVE_GWP, "id": "VER-M-SCOPE-ADEQUATE"}]}, "VER-M-SCOPE-ADEQUATE is a manual check: judge it"),
+        ({"answers_for": "SOMEONE-ELSE"}, "/answers_for: these answers are for 'SOMEONE-ELSE'"),
+        ({"waivers": [{k: v for k, v in WAIVE_GWP.items() if k != "expires"}]}, "/waivers/0: 'expires' is a required property"),
+        ({"judgements": [{**JUDGE_SCOPE, "judgement": "fine"}]}, "/judgements/0/judgement"),
+    ],
+)
+def test_bad_answers_are_an_input_error(samples, tmp_path, capsys, data, message):
+    path = _answers(tmp_path, **data)
+    code, result, err = verify_json([samples / "verification-organisation-defects.json", "--answers", path], capsys)
+    assert code == 2 and result is None
+    assert message in err and "Traceback" not in err
+
+
+def test_bad_as_of_date_is_a_usage_error(samples, capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["verify", str(samples / "verification-organisation.json"), "--as-of", "31/12/2025"])
+    assert raised.value.code == 2
+    assert "'31/12/2025' is not a date YYYY-MM-DD" in capsys.readouterr().err

@@ -13,6 +13,7 @@ STATUS_LABEL = {
     "fail": "Nonconformity",
     "not_evaluated": "Not evaluated",
     "manual": "Needs auditor judgement",
+    "waived": "Waived",
     "pass": "Conforms",
     "not_applicable": "Not applicable",
 }

@@ -16,6 +16,10 @@ def render(result: dict) -> str:
         etree.SubElement(summary, "count", status=status).text = str(count)
     for ruleset in result["rulesets"]:
         node = etree.SubElement(root, "ruleset", id=ruleset["id"], version=ruleset["version"], sha256=ruleset["sha256"], document=ruleset["document"]["id"])
+        for overlay in ruleset["overlays"]:
+            applied = etree.SubElement(node, "overlay", id=overlay["id"], version=overlay["version"], sha256=overlay["sha256"])
+            for disabled in overlay["disabled"]:
+                etree.SubElement(applied, "disabled", rule=disabled["id"], approved_by=disabled["approved_by"]).text = disabled["justification"]
         for item in ruleset["results"]:
             entry = etree.SubElement(node, item["kind"].replace("_", "-"), id=item["id"], status=item["status"], severity=item["severity"])
             if "finding_type" in item:
@@ -25,10 +29,16 @@ def render(result: dict) -> str:
             etree.SubElement(entry, "requirement").text = item["requirement"]
             if "reason" in item:
                 etree.SubElement(entry, "reason").text = item["reason"]
+            if "judgement" in item:
+                judged = item["judgement"]
+                etree.SubElement(entry, "judgement", judgement=judged["judgement"], by=judged["by"], engine_status=judged["engine_status"]).text = judged["justification"]
             for occurrence in item.get("occurrences", []):
                 occ = etree.SubElement(entry, "occurrence", status=occurrence["status"], pointer=occurrence["pointer"])
                 if "message" in occurrence:
                     etree.SubElement(occ, "message").text = occurrence["message"]
+                if "waiver" in occurrence:
+                    waiver = occurrence["waiver"]
+                    etree.SubElement(occ, "waiver", approved_by=waiver["approved_by"], expires=waiver["expires"]).text = waiver["justification"]
                 for value in occurrence.get("values", []):
                     etree.SubElement(occ, "value", pointer=value["pointer"], expr=value["expr"]).text = json.dumps(value["value"], ensure_ascii=False)
     return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8").decode("utf-8")
