@@ -11,13 +11,14 @@ from pathlib import Path
 
 from engine import __version__
 from engine.answers import load_answers, merge_answers
+from engine.catalogue import catalogue, page_name, stale_pages
 from engine.errors import InputError
 from engine.evaluate import evaluate
 from engine.evidence import SchemaStore, load_package
 from engine.matrix import RENDERERS as MATRIX_RENDERERS
 from engine.matrix import matrix
 from engine.render import RENDERERS
-from engine.rulesets import compile_ruleset, format_value, resolve_rulesets
+from engine.rulesets import compile_ruleset, format_value, resolve_rulesets, select_versions
 from engine.ruletests import coverage, run_rule_tests
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
@@ -67,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("--format", choices=sorted(MATRIX_RENDERERS), default="table")
     matrix.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     matrix.add_argument("--strict", action="store_true", help="exit 1 when a requirement is covered by nothing")
+    docs = rule_commands.add_parser("docs", help="write the Markdown rule catalogue, one page per ruleset")
+    docs.add_argument("ruleset", nargs="*", metavar="ID|PATH")
+    docs.add_argument("--out", type=Path, default=Path("docs/rules"), help="folder for the pages (default: docs/rules)")
+    docs.add_argument("--check", action="store_true", help="write nothing; exit 1 if a page is missing or out of date")
     test = rule_commands.add_parser("test", help="run the rules' own test cases")
     test.add_argument("ruleset", nargs="*", metavar="ID|PATH")
     test.add_argument("--strict", action="store_true", help="fail when any rule lacks a passing or a failing case")
@@ -83,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             package = load_package(args.package, store)
             print(f"{package.path}: valid {package.kind} {package.schema_version} package")
             return EXIT_OK
-        return {"list": _rules_list, "show": _rules_show, "test": _rules_test, "matrix": _rules_matrix}[args.rules_command](args, store)
+        return {"list": _rules_list, "show": _rules_show, "test": _rules_test, "matrix": _rules_matrix, "docs": _rules_docs}[args.rules_command](args, store)
     except InputError as error:
         print(error.render(), file=sys.stderr)
         return EXIT_INPUT
@@ -103,6 +108,8 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
             raise InputError(ruleset.path, f"applies to {', '.join(ruleset.data['applies_to'])}, not to a {package.kind} package")
     if not chosen:
         raise InputError(package.path, f"no built-in ruleset applies to kind {package.kind!r}")
+    selected = select_versions(chosen, package.data, store, package.kind, package.schema_version)
+    chosen = [ruleset for ruleset, _ in selected]
     overrides = _parameter_overrides(args.param, chosen)
     compiled = [compile_ruleset(r, package.kind, package.schema_version, store, {**r.params(), **overrides[r.id]} if overrides[r.id] else None) for r in chosen]
     known = {rule.id for c in compiled for rule in c.rules}
@@ -111,6 +118,9 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
         raise InputError("--explain", f"no rule {', '.join(unknown)} in the selected rulesets")
     answers = load_answers(args.answers, store) if args.answers else None
     result = evaluate(package, compiled, set(args.explain), args.explain_all)
+    for entry, (_, note) in zip(result["rulesets"], selected):
+        if note:
+            entry["selected"] = note
     if answers:
         result = merge_answers(result, answers, args.as_of or dt.date.today(), use_waivers=not args.no_waivers)
     if args.format:
@@ -247,6 +257,21 @@ def _rules_matrix(args: argparse.Namespace, store: SchemaStore) -> int:
         sys.stdout.write(rendered)
     uncovered = any(not row.covered for _, rows in indexed for row in rows)
     return EXIT_FINDINGS if args.strict and uncovered else EXIT_OK
+
+
+def _rules_docs(args: argparse.Namespace, store: SchemaStore) -> int:
+    chosen = resolve_rulesets(args.ruleset, store)
+    stale = stale_pages(chosen, args.out)
+    if args.check:
+        for page in stale:
+            print(f"{page}: out of date; run vericarbon rules docs", file=sys.stderr)
+        return EXIT_FINDINGS if stale else EXIT_OK
+    if not args.out.is_dir():
+        raise InputError(str(args.out), "folder does not exist")
+    for ruleset in chosen:
+        _write_atomically(args.out / page_name(ruleset), catalogue(ruleset))
+    print(f"wrote {len(chosen)} page(s) to {args.out} ({len(stale)} changed)")
+    return EXIT_OK
 
 
 def _rules_test(args: argparse.Namespace, store: SchemaStore) -> int:

@@ -12,7 +12,7 @@ import yaml
 from engine.errors import InputError
 
 
-class _PlainLoader(yaml.SafeLoader):
+class _PlainLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml parses rulesets ~10x faster when present
     """Safe YAML without implicit timestamps: dates stay strings, as they are in JSON evidence."""
 
 
@@ -49,7 +49,7 @@ def parse_document(path: Path, raw: bytes) -> Any:
             raise InputError(name, str(error)) from None
     else:
         try:
-            data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a SafeLoader subclass
+            data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a safe loader subclass
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark
             where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""

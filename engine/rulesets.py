@@ -13,7 +13,7 @@ from engine import relations
 from engine.documents import parse_document, read_text
 from engine.errors import InputError
 from engine.evidence import SchemaStore, schema_errors
-from engine.expr import MISSING, Compiled, Env, ExprError, Node, Scope, Type, compile_expression, parse, type_of_shape
+from engine.expr import MISSING, Compiled, Env, ExprError, Node, Scope, Type, as_date, compile_expression, parse, type_of_shape
 from engine.overlays import apply_overlay
 from engine.resources import builtin_rulesets
 from engine.shapes import Shape
@@ -113,7 +113,20 @@ def load_ruleset(path: Path, store: SchemaStore, _extending: tuple[Path, ...] = 
             raise InputError(name, f"applies to unknown package kind {kind!r} (known: {store.known_kinds()})", "/applies_to")
         for version in versions:
             compile_ruleset(ruleset, kind, version, store)
+            _check_selects_by(ruleset, store, kind, version)
     return ruleset
+
+
+def _check_selects_by(ruleset: Ruleset, store: SchemaStore, kind: str, version: str) -> None:
+    source = ruleset.data.get("effective", {}).get("selects_by")
+    if source is None:
+        return
+    try:
+        compiled = compile_expression(parse(source), Scope(store.shape(kind, version), {}))
+    except ExprError as error:
+        raise _located_error(ruleset, "effective.selects_by", "/effective/selects_by", source, error) from None
+    if compiled.type.kind not in ("date", "any"):
+        raise InputError(ruleset.path, f"effective.selects_by must give a date, but {source!r} is {compiled.type}", "/effective/selects_by")
 
 
 def _extended(overlay: Path, extends: str, chain: tuple[Path, ...]) -> Path:
@@ -309,19 +322,55 @@ def _located_error(ruleset: Ruleset, what: str, location: str, source: str, erro
 
 
 def resolve_rulesets(selectors: list[str], store: SchemaStore) -> list[Ruleset]:
-    """Each selector is a path to a YAML file or the id of a built-in ruleset; none means all built-ins."""
-    builtins = {path: None for path in builtin_rulesets()}
+    """Each selector is a path to a YAML file, a built-in ruleset id (every installed version of it) or
+    ID@VERSION (that version only); none means every built-in ruleset."""
+    builtins = [load_ruleset(path, store) for path in builtin_rulesets()]
     if not selectors:
-        return [load_ruleset(path, store) for path in builtins]
+        return builtins
     chosen = []
     for selector in selectors:
         path = Path(selector)
         if path.suffix in (".yaml", ".yml") or path.exists():
             chosen.append(load_ruleset(path, store))
             continue
-        matches = [load_ruleset(p, store) for p in builtins if p.stem == selector]
+        ruleset_id, _, version = selector.partition("@")
+        matches = [r for r in builtins if r.id == ruleset_id and version in ("", r.data["version"])]
         if not matches:
-            known = ", ".join(p.stem for p in builtins) or "none"
-            raise InputError(selector, f"no such ruleset file or built-in ruleset id (built-in: {known})")
+            known = ", ".join(f"{r.id}@{r.data['version']}" for r in builtins) or "none"
+            raise InputError(selector, f"no such ruleset file or built-in ruleset (built-in: {known})")
         chosen += matches
     return chosen
+
+
+def select_versions(rulesets: list[Ruleset], package: Any, store: SchemaStore, kind: str, version: str) -> list[tuple[Ruleset, str]]:
+    """One version per ruleset id: the latest in effect on the package's date (each version's `selects_by`),
+    with a sentence saying which was used and why. A single installed version is used as it is."""
+    groups: dict[str, list[Ruleset]] = {}
+    for ruleset in rulesets:
+        groups.setdefault(ruleset.id, []).append(ruleset)
+    chosen = []
+    for ruleset_id, versions in groups.items():
+        if len(versions) == 1:
+            chosen.append((versions[0], ""))
+            continue
+        dated = [(r, _package_date(r, package, store, kind, version)) for r in versions]
+        in_effect = [(r, day) for r, day in dated if day is not None and as_date(r.data["effective"]["from"]) <= day]
+        installed = ", ".join(f"{r.data['version']} from {r.data['effective']['from']}" for r in versions)
+        if any(day is None for _, day in dated):
+            newest = max(versions, key=lambda r: r.data["effective"]["from"])
+            chosen.append((newest, f"{ruleset_id} {newest.data['version']}: the package has no {newest.data['effective']['selects_by']}, so the newest installed version (installed: {installed})"))
+        elif not in_effect:
+            raise InputError(ruleset_id, f"no installed version is in effect on the package's date {dated[0][1]} (installed: {installed}); choose one with --ruleset {ruleset_id}@VERSION")
+        else:
+            picked, day = max(in_effect, key=lambda pair: pair[0].data["effective"]["from"])
+            chosen.append((picked, f"{ruleset_id} {picked.data['version']}: {picked.data['effective']['selects_by']} is {day}, in effect from {picked.data['effective']['from']} (installed: {installed})"))
+    return chosen
+
+
+def _package_date(ruleset: Ruleset, package: Any, store: SchemaStore, kind: str, version: str) -> Any:
+    source = ruleset.data.get("effective", {}).get("selects_by")
+    if source is None:
+        return None
+    compiled = compile_expression(parse(source), Scope(store.shape(kind, version), {}))
+    day = as_date(compiled.fn(Env(package, {})))
+    return None if day is MISSING else day

@@ -223,3 +223,71 @@ def test_bad_as_of_date_is_a_usage_error(samples, capsys):
         main(["verify", str(samples / "verification-organisation.json"), "--as-of", "31/12/2025"])
     assert raised.value.code == 2
     assert "'31/12/2025' is not a date YYYY-MM-DD" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- rule catalogue and ruleset versions
+
+
+def test_catalogue_in_docs_is_current(capsys):
+    code, _, err = run(["rules", "docs", "--check", "--out", EXAMPLES.parent / "rules"], capsys)
+    assert code == 0, err
+
+
+def test_catalogue_check_reports_stale_pages_and_writes_them(capsys, tmp_path):
+    code, _, err = run(["rules", "docs", "--check", "--out", tmp_path], capsys)
+    assert code == 1 and "iso-14068-1-1.0.0.md: out of date" in err
+    code, out, _ = run(["rules", "docs", "--out", tmp_path], capsys)
+    assert code == 0 and "3 changed" in out
+    page = (tmp_path / "iso-14064-3-1.0.0.md").read_text()
+    assert "### VER-DI-LINE-ARITHMETIC — Each line recomputes from activity, factor and GWP" in page
+    assert "- Examples: lines recompute → pass; electricity overstated → fail" in page
+    assert "| `materiality_percent_max` | number | unset |" in page
+    assert run(["rules", "docs", "--check", "--out", tmp_path], capsys)[0] == 0
+
+
+def _older_version(tmp_path):
+    data = yaml.safe_load(RULESETS["iso-14068-1"].read_text())
+    data["version"] = "0.9.0"
+    data["effective"] = {"from": "2014-01-01", "selects_by": "period.end"}
+    data["parameters"]["retirement_window_months"]["value"] = 6
+    path = tmp_path / "iso-14068-1-0.9.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    return path
+
+
+@pytest.fixture
+def two_versions(tmp_path, monkeypatch):
+    import engine.rulesets
+
+    older = _older_version(tmp_path)
+    installed = sorted(RULESETS.values()) + [older]
+    monkeypatch.setattr(engine.rulesets, "builtin_rulesets", lambda: installed)
+
+
+def test_verify_picks_the_version_in_effect_on_the_package_date(samples, tmp_path, capsys, two_versions):
+    code, result, _ = verify_json([samples / "neutrality-company-2024.json"], capsys)
+    entry = result["rulesets"][0]
+    assert entry["version"] == "1.0.0"
+    assert entry["selected"] == "iso-14068-1 1.0.0: period.end is 2024-12-31, in effect from 2023-11-29 (installed: 1.0.0 from 2023-11-29, 0.9.0 from 2014-01-01)"
+    code, result, _ = verify_json([samples / "neutrality-event-tokyo-2015.json"], capsys)
+    assert result["rulesets"][0]["version"] == "0.9.0" and result["rulesets"][0]["parameters"]["retirement_window_months"] == 6
+    code, out, _ = run(["verify", samples / "neutrality-event-tokyo-2015.json", "-o", tmp_path / "r.html"], capsys)
+    assert "version chosen: iso-14068-1 0.9.0: period.end is 2015-02-20, in effect from 2014-01-01" in out
+
+
+def test_a_version_can_be_forced(samples, capsys, two_versions):
+    code, result, _ = verify_json([samples / "neutrality-company-2024.json", "--ruleset", "iso-14068-1@0.9.0"], capsys)
+    assert result["rulesets"][0]["version"] == "0.9.0" and "selected" not in result["rulesets"][0]
+    code, _, err = run(["verify", samples / "neutrality-company-2024.json", "--ruleset", "iso-14068-1@7.0.0"], capsys)
+    assert code == 2 and "iso-14068-1@7.0.0: no such ruleset file or built-in ruleset" in err
+
+
+def test_no_version_in_effect_is_an_input_error(samples, tmp_path, capsys, two_versions):
+    import json
+
+    package = json.loads((samples / "neutrality-company-2024.json").read_text())
+    package["period"].update(start="2012-01-01", end="2012-12-31")
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(package))
+    code, _, err = run(["verify", path], capsys)
+    assert code == 2 and "no installed version is in effect on the package's date 2012-12-31" in err and "--ruleset iso-14068-1@VERSION" in err
