@@ -162,6 +162,11 @@ def _parameter_value(name: str, text: str, kind: str) -> object:
         if text not in ("true", "false"):
             raise InputError("--param", f"{name} is a boolean: write true or false, not {text!r}")
         return text == "true"
+    if kind == "date":
+        try:
+            return dt.date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise InputError("--param", f"{name} is a date YYYY-MM-DD, not {text!r}") from None
     if kind == "number":
         try:
             value = float(text)

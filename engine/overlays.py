@@ -11,8 +11,6 @@ from typing import Any
 
 from engine.errors import InputError
 
-_TYPES = {"number": (int, float), "string": (str,), "boolean": (bool,)}
-
 
 def apply_overlay(overlay: dict, path: str, sha256: str, base: dict) -> tuple[dict, dict]:
     """The base ruleset document with the overlay applied, and the record of what the overlay changed."""
@@ -24,9 +22,7 @@ def apply_overlay(overlay: dict, path: str, sha256: str, base: dict) -> tuple[di
     for name, value in overlay.get("parameters", {}).items():
         if name not in declared:
             problems.append((f"/parameters/{name}", f"{data['ruleset']} has no parameter {name!r} (it has: {', '.join(sorted(declared)) or 'none'})"))
-        elif value is not None and (isinstance(value, bool) != (declared[name]["type"] == "boolean") or not isinstance(value, _TYPES[declared[name]["type"]])):
-            problems.append((f"/parameters/{name}", f"{name} is a {declared[name]['type']}, not {value!r}"))
-        else:
+        else:  # the value's type is checked with the merged ruleset, like any ruleset's
             declared[name] = {**declared[name], "value": value, "source": label}
     rules = {rule["id"]: rule for rule in data["rules"]}
     for rule_id, finding_type in overlay.get("finding_types", {}).items():

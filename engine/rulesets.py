@@ -19,7 +19,7 @@ from engine.resources import builtin_rulesets
 from engine.shapes import Shape
 
 _TEMPLATE_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
-_PARAM_TYPES = {"number": Type("number"), "string": Type("string"), "boolean": Type("boolean")}
+_PARAM_TYPES = {"number": Type("number"), "string": Type("string"), "boolean": Type("boolean"), "date": Type("date")}
 
 
 @dataclass
@@ -129,6 +129,16 @@ def _check_selects_by(ruleset: Ruleset, store: SchemaStore, kind: str, version: 
         raise InputError(ruleset.path, f"effective.selects_by must give a date, but {source!r} is {compiled.type}", "/effective/selects_by")
 
 
+def _fits(value: Any, kind: str) -> bool:
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "date":
+        return isinstance(value, str) and as_date(value) is not MISSING
+    return isinstance(value, str)
+
+
 def _extended(overlay: Path, extends: str, chain: tuple[Path, ...]) -> Path:
     """The file an overlay extends: a built-in ruleset id, or a path relative to the overlay."""
     relative = overlay.parent / extends
@@ -144,6 +154,10 @@ def _extended(overlay: Path, extends: str, chain: tuple[Path, ...]) -> Path:
 def _lint(ruleset: Ruleset) -> None:
     seen: dict[str, str] = {}
     problems = []
+    for name, spec in ruleset.data.get("parameters", {}).items():
+        value = spec.get("value")
+        if value is not None and not _fits(value, spec["type"]):
+            problems.append((f"/parameters/{name}/value", f"{value!r} is not a {spec['type']}" + (" (write YYYY-MM-DD)" if spec["type"] == "date" else "")))
     for section in ("rules", "manual_checks"):
         for index, item in enumerate(ruleset.data.get(section, [])):
             where = f"/{section}/{index}/id"

@@ -134,8 +134,8 @@ def test_example_answers_file(samples, capsys):
     "fields, message",
     [
         ({"parameters": {"no_such": 1}}, "/parameters/no_such: iso-14064-3 has no parameter 'no_such'"),
-        ({"parameters": {"materiality_percent_max": "five"}}, "/parameters/materiality_percent_max: materiality_percent_max is a number, not 'five'"),
-        ({"parameters": {"materiality_percent_max": True}}, "materiality_percent_max is a number, not True"),
+        ({"parameters": {"materiality_percent_max": "five"}}, "/parameters/materiality_percent_max/value: 'five' is not a number"),
+        ({"parameters": {"materiality_percent_max": True}}, "/parameters/materiality_percent_max/value: True is not a number"),
         ({"finding_types": {"NOPE": "observation"}}, "/finding_types/NOPE: iso-14064-3 has no rule 'NOPE'"),
         ({"disable": [{"id": "NOPE", "justification": "Not relevant to us at all.", "approved_by": "x"}]}, "/disable/0/id: iso-14064-3 has no rule or manual check 'NOPE'"),
         ({"disable": [{"id": "VER-OPINION-BY-VERIFIER", "approved_by": "x"}]}, "/disable/0: 'justification' is a required property"),
