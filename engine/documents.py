@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,16 @@ from engine.errors import InputError
 
 
 class _PlainLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml parses rulesets ~10x faster when present
-    """Safe YAML without implicit timestamps: dates stay strings, as they are in JSON evidence."""
+    """Safe YAML read as JSON would read it: dates stay strings, and only true/false are booleans, so a
+    country code NO or an answer "no" stays a string (YAML 1.1 would make them false)."""
 
 
+_BOOLEAN = "tag:yaml.org,2002:bool"
 _PlainLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:timestamp", _BOOLEAN)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_PlainLoader.add_implicit_resolver(_BOOLEAN, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def read_text(path: Path) -> bytes:
