@@ -13,12 +13,12 @@ from engine import __version__
 from engine.answers import load_answers, merge_answers
 from engine.catalogue import catalogue, page_name, stale_pages
 from engine.errors import InputError
-from engine.evaluate import evaluate
+from engine.evaluate import evaluate, intake_decision
 from engine.evidence import SchemaStore, load_package
 from engine.matrix import RENDERERS as MATRIX_RENDERERS
 from engine.matrix import matrix
 from engine.render import RENDERERS
-from engine.rulesets import compile_ruleset, format_value, resolve_rulesets, select_versions
+from engine.rulesets import compile_ruleset, format_value, profile_view, resolve_rulesets, select_versions
 from engine.ruletests import coverage, run_rule_tests
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--format", choices=sorted(set(RENDERERS) - {"text"}), help="write this format (to -o, or stdout) instead of the summary and HTML report")
     verify.add_argument("-o", "--output", type=Path, help="output file; default with no --format: PACKAGE-NAME.report.html here")
     verify.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="set a ruleset parameter for this run, e.g. max_vintage_age_years=5 (repeatable; 'null' unsets)")
+    verify.add_argument("--profile", metavar="NAME", help="run only the rules of this profile, e.g. intake: a registry's completeness and consistency screen with an accept / return decision")
     verify.add_argument("--answers", type=Path, metavar="FILE", help="merge an auditor's answers file: judgements and waivers")
     verify.add_argument("--no-waivers", action="store_true", help="with --answers: apply the judgements but none of the waivers")
     verify.add_argument("--as-of", type=_date_argument, metavar="YYYY-MM-DD", help="date against which waivers expire (default: today)")
@@ -110,6 +111,11 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
         raise InputError(package.path, f"no built-in ruleset applies to kind {package.kind!r}")
     selected = select_versions(chosen, package.data, store, package.kind, package.schema_version)
     chosen = [ruleset for ruleset, _ in selected]
+    if args.profile:
+        chosen = [profile_view(ruleset, args.profile) for ruleset in chosen]
+        chosen = [ruleset for ruleset in chosen if ruleset.rules]
+        if not chosen:
+            raise InputError("--profile", f"no rule of the selected rulesets belongs to profile {args.profile!r}")
     overrides = _parameter_overrides(args.param, chosen)
     compiled = [compile_ruleset(r, package.kind, package.schema_version, store, {**r.params(), **overrides[r.id]} if overrides[r.id] else None) for r in chosen]
     known = {rule.id for c in compiled for rule in c.rules}
@@ -118,9 +124,13 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
         raise InputError("--explain", f"no rule {', '.join(unknown)} in the selected rulesets")
     answers = load_answers(args.answers, store) if args.answers else None
     result = evaluate(package, compiled, set(args.explain), args.explain_all)
-    for entry, (_, note) in zip(result["rulesets"], selected):
-        if note:
-            entry["selected"] = note
+    notes = {ruleset.id: note for ruleset, note in selected if note}
+    for entry in result["rulesets"]:
+        if entry["id"] in notes:
+            entry["selected"] = notes[entry["id"]]
+    if args.profile:
+        result["profile"] = args.profile
+        result = intake_decision(result)
     if answers:
         result = merge_answers(result, answers, args.as_of or dt.date.today(), use_waivers=not args.no_waivers)
     if args.format:
@@ -136,6 +146,8 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
         print(f"\nHTML report: {report}")
     if args.explain and not (args.format and not args.output):  # never mix the trace into a document on stdout
         _print_explain(result, set(args.explain))
+    if "decision" in result:
+        return EXIT_FINDINGS if result["decision"]["outcome"] != "accept" else EXIT_OK
     return EXIT_FINDINGS if result["summary"]["by_status"]["fail"] else EXIT_OK
 
 

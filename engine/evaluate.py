@@ -44,6 +44,28 @@ def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str
     return summarize(result)
 
 
+def intake_decision(result: dict) -> dict:
+    """Accept, or return to the proponent with the list of what to fix: every failing requirement (shall) and
+    every check that could not run for missing data; failing recommendations (should) are listed as notes."""
+    to_fix, notes = [], []
+    for ruleset in result["rulesets"]:
+        for item in ruleset["results"]:
+            if item["status"] not in ("fail", "not_evaluated"):
+                continue
+            occurrences = [o for o in item["occurrences"] if o["status"] == item["status"]]
+            entry = {
+                "rule": item["id"],
+                "title": item["title"],
+                "clauses": item["clauses"],
+                "status": item["status"],
+                "where": [{"pointer": o["pointer"], "what": o.get("message") or o.get("reason", "")} for o in occurrences],
+                "fix": item["remediation"] if item["status"] == "fail" else "Supply the missing information: " + item.get("reason", ""),
+            }
+            (notes if item["status"] == "fail" and item["severity"] == "observation" else to_fix).append(entry)
+    result["decision"] = {"outcome": "return_to_proponent" if to_fix else "accept", "to_fix": to_fix, "notes": notes}
+    return result
+
+
 def summarize(result: dict) -> dict:
     """Set the verdict and tallies from the statuses of every result (again after answers are merged)."""
     summary = {status: 0 for status in STATUSES}

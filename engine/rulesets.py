@@ -356,6 +356,12 @@ def resolve_rulesets(selectors: list[str], store: SchemaStore) -> list[Ruleset]:
     return chosen
 
 
+def profile_view(ruleset: Ruleset, profile: str) -> Ruleset:
+    """The ruleset narrowed to the rules of one profile (e.g. intake), without manual checks."""
+    data = {**ruleset.data, "rules": [rule for rule in ruleset.rules if profile in rule.get("profiles", [])], "manual_checks": []}
+    return Ruleset(ruleset.path, ruleset.sha256, data, ruleset.overlays)
+
+
 def select_versions(rulesets: list[Ruleset], package: Any, store: SchemaStore, kind: str, version: str) -> list[tuple[Ruleset, str]]:
     """One version per ruleset id: the latest in effect on the package's date (each version's `selects_by`),
     with a sentence saying which was used and why. A single installed version is used as it is."""

@@ -237,7 +237,7 @@ def test_catalogue_check_reports_stale_pages_and_writes_them(capsys, tmp_path):
     code, _, err = run(["rules", "docs", "--check", "--out", tmp_path], capsys)
     assert code == 1 and "iso-14068-1-1.0.0.md: out of date" in err
     code, out, _ = run(["rules", "docs", "--out", tmp_path], capsys)
-    assert code == 0 and "3 changed" in out
+    assert code == 0 and "4 changed" in out
     page = (tmp_path / "iso-14064-3-1.0.0.md").read_text()
     assert "### VER-DI-LINE-ARITHMETIC — Each line recomputes from activity, factor and GWP" in page
     assert "- Examples: lines recompute → pass; electricity overstated → fail" in page

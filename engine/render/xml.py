@@ -11,6 +11,10 @@ def render(result: dict) -> str:
     root = etree.Element("verification-result", vericarbon=result["vericarbon"], verdict=result["verdict"])
     evidence = result["evidence"]
     etree.SubElement(root, "evidence", {k: str(v) for k, v in evidence.items() if v is not None})
+    if "decision" in result:
+        decision = etree.SubElement(root, "decision", profile=result["profile"], outcome=result["decision"]["outcome"])
+        for item in result["decision"]["to_fix"]:
+            etree.SubElement(decision, "fix", rule=item["rule"], status=item["status"]).text = item["fix"]
     summary = etree.SubElement(root, "summary")
     for status, count in result["summary"]["by_status"].items():
         etree.SubElement(summary, "count", status=status).text = str(count)
