@@ -195,7 +195,7 @@ def _deciding_pointer(trace: list[dict], status: str) -> str:
     while trace and trace[index].get("value") is decided:
         below = _subtree(trace, index)
         depth = trace[index]["depth"] + 1
-        deeper = [i for i, e in enumerate(below, index + 1) if e["depth"] == depth and e.get("value") is decided and "pointer" not in e]
+        deeper = [i for i, e in enumerate(below, index + 1) if e["depth"] == depth and e.get("value") is decided and "pointer" not in e and _subtree(trace, i)]
         if not deeper:
             return _read_pointer(below) or _read_pointer(trace)
         index = deeper[0]
