@@ -13,12 +13,12 @@ from engine import __version__
 from engine.answers import load_answers, merge_answers
 from engine.catalogue import catalogue, page_name, stale_pages
 from engine.errors import InputError
-from engine.evaluate import evaluate, intake_decision
 from engine.evidence import SchemaStore, load_package
 from engine.matrix import RENDERERS as MATRIX_RENDERERS
 from engine.matrix import matrix
 from engine.render import RENDERERS
-from engine.rulesets import compile_ruleset, format_value, profile_view, resolve_rulesets, select_versions
+from engine.rulesets import compile_ruleset, format_value, resolve_rulesets
+from engine.runs import Checker
 from engine.ruletests import coverage, run_rule_tests
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
@@ -103,34 +103,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
     package = load_package(args.package, store)
-    chosen = [r for r in resolve_rulesets(args.ruleset, store) if package.kind in r.data["applies_to"] or args.ruleset]
-    for ruleset in chosen:
-        if package.kind not in ruleset.data["applies_to"]:
-            raise InputError(ruleset.path, f"applies to {', '.join(ruleset.data['applies_to'])}, not to a {package.kind} package")
-    if not chosen:
-        raise InputError(package.path, f"no built-in ruleset applies to kind {package.kind!r}")
-    selected = select_versions(chosen, package.data, store, package.kind, package.schema_version)
-    chosen = [ruleset for ruleset, _ in selected]
-    if args.profile:
-        chosen = [profile_view(ruleset, args.profile) for ruleset in chosen]
-        chosen = [ruleset for ruleset in chosen if ruleset.rules]
-        if not chosen:
-            raise InputError("--profile", f"no rule of the selected rulesets belongs to profile {args.profile!r}")
-    overrides = _parameter_overrides(args.param, chosen)
-    compiled = [compile_ruleset(r, package.kind, package.schema_version, store, {**r.params(), **overrides[r.id]} if overrides[r.id] else None) for r in chosen]
+    checker = Checker(store, args.ruleset, args.param, args.profile)
+    compiled, _ = checker.compiled_for(package)
     known = {rule.id for c in compiled for rule in c.rules}
     unknown = [rule_id for rule_id in args.explain if rule_id not in known]
     if unknown:
         raise InputError("--explain", f"no rule {', '.join(unknown)} in the selected rulesets")
     answers = load_answers(args.answers, store) if args.answers else None
-    result = evaluate(package, compiled, set(args.explain), args.explain_all)
-    notes = {ruleset.id: note for ruleset, note in selected if note}
-    for entry in result["rulesets"]:
-        if entry["id"] in notes:
-            entry["selected"] = notes[entry["id"]]
-    if args.profile:
-        result["profile"] = args.profile
-        result = intake_decision(result)
+    result = checker.check(package, set(args.explain), args.explain_all)
     if answers:
         result = merge_answers(result, answers, args.as_of or dt.date.today(), use_waivers=not args.no_waivers)
     if args.format:
@@ -149,45 +129,6 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
     if "decision" in result:
         return EXIT_FINDINGS if result["decision"]["outcome"] != "accept" else EXIT_OK
     return EXIT_FINDINGS if result["summary"]["by_status"]["fail"] else EXIT_OK
-
-
-def _parameter_overrides(assignments: list[str], rulesets: list) -> dict[str, dict]:
-    """--param NAME=VALUE for every selected ruleset that declares NAME, converted to the parameter's type."""
-    overrides: dict[str, dict] = {r.id: {} for r in rulesets}
-    for assignment in assignments:
-        name, equals, text = assignment.partition("=")
-        if not equals or not name:
-            raise InputError("--param", f"{assignment!r} is not NAME=VALUE")
-        declaring = [r for r in rulesets if name in r.data.get("parameters", {})]
-        if not declaring:
-            known = sorted({n for r in rulesets for n in r.data.get("parameters", {})})
-            raise InputError("--param", f"no selected ruleset has a parameter {name!r} (they have: {', '.join(known) or 'none'})")
-        for ruleset in declaring:
-            overrides[ruleset.id][name] = _parameter_value(name, text, ruleset.data["parameters"][name]["type"])
-    return overrides
-
-
-def _parameter_value(name: str, text: str, kind: str) -> object:
-    if text == "null":
-        return None
-    if kind == "boolean":
-        if text not in ("true", "false"):
-            raise InputError("--param", f"{name} is a boolean: write true or false, not {text!r}")
-        return text == "true"
-    if kind == "date":
-        try:
-            return dt.date.fromisoformat(text).isoformat()
-        except ValueError:
-            raise InputError("--param", f"{name} is a date YYYY-MM-DD, not {text!r}") from None
-    if kind == "number":
-        try:
-            value = float(text)
-        except ValueError:
-            raise InputError("--param", f"{name} is a number, not {text!r}") from None
-        if value != value or value in (float("inf"), float("-inf")):
-            raise InputError("--param", f"{name} must be a finite number, not {text!r}")
-        return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
-    return text
 
 
 def _print_explain(result: dict, rule_ids: set[str]) -> None:

@@ -66,11 +66,6 @@ def parse_document(path: Path, raw: bytes) -> Any:
     return data
 
 
-def load_document(path: Path) -> tuple[Any, bytes]:
-    raw = read_text(path)
-    return parse_document(path, raw), raw
-
-
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):

@@ -20,7 +20,7 @@ import jsonschema_rs
 import referencing
 from jsonschema.exceptions import best_match
 
-from engine.documents import load_document
+from engine.documents import parse_document, read_text
 from engine.errors import InputError
 from engine.resources import builtin_schema_dir
 from engine.shapes import Shape
@@ -114,7 +114,12 @@ def _plain(error: jsonschema.ValidationError) -> str:
 
 def load_package(path: Path, store: SchemaStore) -> Package:
     """Read, identify and validate one evidence package; raise InputError listing every problem."""
-    data, raw = load_document(path)
+    return parse_package(path, read_text(path), store)
+
+
+def parse_package(path: Path, raw: bytes, store: SchemaStore) -> Package:
+    """Identify and validate one package from its bytes (`path` names it and, by its suffix, its format)."""
+    data = parse_document(path, raw)
     name = str(path)
     if not isinstance(data, dict):
         raise InputError(name, "an evidence package must be an object with 'kind' and 'schema_version'", "/")

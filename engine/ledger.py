@@ -1,0 +1,169 @@
+"""The ledger of credits: which serial ranges each screened submission issues or retires, kept in SQLite.
+
+SQLite in WAL mode rather than DuckDB: a registry runs several screening jobs on one ledger, and SQLite lets
+processes share a database file with one writer at a time (others wait on the lock), where DuckDB allows a
+single read-write process. Every submission's ranges are checked and recorded in one transaction: a crash
+leaves the ledger as it was before that submission; re-screening a submission replaces its earlier ranges.
+
+Two ranges conflict when they are on the same registry and serial block, share a number, have the same
+action (issued twice, or retired twice — for the same or for another beneficiary) and belong to different
+submissions. Issuing and then retiring the same credits is the normal lifecycle, not a conflict."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ranges (
+    id INTEGER PRIMARY KEY,
+    registry TEXT NOT NULL,
+    block TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('issued', 'retired')),
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL CHECK (last >= first),
+    beneficiary TEXT,
+    package_id TEXT NOT NULL,
+    pointer TEXT NOT NULL,
+    source TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ranges_by_start ON ranges (registry, block, action, first);
+CREATE INDEX IF NOT EXISTS ranges_by_package ON ranges (package_id);
+-- The longest range per (registry, block, action) bounds how far back an overlapping range can start,
+-- so an overlap query reads an index slice instead of every earlier range.
+CREATE TABLE IF NOT EXISTS longest (
+    registry TEXT NOT NULL, block TEXT NOT NULL, action TEXT NOT NULL, length INTEGER NOT NULL,
+    PRIMARY KEY (registry, block, action)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One serial range a submission issues or retires."""
+
+    registry: str
+    block: str
+    action: str  # issued | retired
+    first: int
+    last: int
+    beneficiary: str | None
+    pointer: str
+
+
+# Where each package kind states the ranges it issues or retires: (collection, registry, block, first, last,
+# action, beneficiary) as field paths into each element; a registry in quotes is a constant.
+CLAIM_FIELDS: dict[str, list[tuple[tuple[str, ...], Any, tuple[str, ...], tuple[str, ...], tuple[str, ...], str, tuple[str, ...] | None]]] = {
+    "ghg-inventory": [(("offsets", "batches"), ("registry",), ("serial", "prefix"), ("serial", "start"), ("serial", "end"), "retired", ("beneficiary",))],
+    "carbon-neutrality-claim": [(("credits",), ("registry", "name"), ("serial", "prefix"), ("serial", "start"), ("serial", "end"), "retired", ("retirement", "beneficiary"))],
+    "icr-project-submission": [(("issuance_request", "serials"), "ICR", ("block",), ("start",), ("end",), "issued", None)],
+}
+
+
+def claims_of(kind: str, data: dict) -> list[Claim]:
+    """The serial ranges a validated package issues or retires."""
+    found = []
+    for collection, registry, block, first, last, action, beneficiary in CLAIM_FIELDS.get(kind, []):
+        elements = _read(data, collection)
+        base = "".join("/" + part for part in collection)
+        for index, element in enumerate(elements if isinstance(elements, list) else []):
+            start, end = _read(element, first), _read(element, last)
+            if not isinstance(start, int) or not isinstance(end, int) or end < start:
+                continue  # a malformed range is the rules' finding, not a ledger entry
+            found.append(
+                Claim(
+                    registry if isinstance(registry, str) else str(_read(element, registry)),
+                    str(_read(element, block) or ""),
+                    action,
+                    start,
+                    end,
+                    _read(element, beneficiary) if beneficiary else None,
+                    f"{base}/{index}",
+                )
+            )
+    return found
+
+
+def _read(value: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+class Ledger:
+    """One SQLite ledger file; safe to share between processes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = sqlite3.connect(path, timeout=60, isolation_level=None)  # explicit BEGIN/COMMIT below
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at each checkpoint, never corrupt
+        self._db.execute("PRAGMA busy_timeout=60000")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def record(self, package_id: str, source: str, claims: list[Claim]) -> list[dict]:
+        """Check the package's ranges against every other package's and record them, in one transaction.
+        Returns the conflicts found."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM ranges WHERE package_id = ?", (package_id,))
+            conflicts = [conflict for claim in claims for conflict in self._conflicts(claim, package_id)]
+            now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            db.executemany(
+                "INSERT INTO ranges (registry, block, action, first, last, beneficiary, package_id, pointer, source, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(c.registry, c.block, c.action, c.first, c.last, c.beneficiary, package_id, c.pointer, source, now) for c in claims],
+            )
+            db.executemany(
+                "INSERT INTO longest VALUES (?, ?, ?, ?) ON CONFLICT (registry, block, action) DO UPDATE SET length = max(length, excluded.length)",
+                [(c.registry, c.block, c.action, c.last - c.first + 1) for c in claims],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return conflicts
+
+    def _conflicts(self, claim: Claim, package_id: str) -> list[dict]:
+        row = self._db.execute("SELECT length FROM longest WHERE registry = ? AND block = ? AND action = ?", (claim.registry, claim.block, claim.action)).fetchone()
+        if row is None:
+            return []
+        rows = self._db.execute(
+            "SELECT first, last, beneficiary, package_id, pointer, source FROM ranges"
+            " WHERE registry = ? AND block = ? AND action = ? AND first BETWEEN ? AND ? AND last >= ? AND package_id != ?",
+            (claim.registry, claim.block, claim.action, claim.first - row[0] + 1, claim.last, claim.first, package_id),
+        ).fetchall()
+        return [_conflict(claim, *other) for other in rows]
+
+    def ranges(self) -> Iterator[tuple[str, str, str, int, int, str | None, str, str]]:
+        """Every recorded range: (registry, block, action, first, last, beneficiary, package_id, pointer)."""
+        yield from self._db.execute("SELECT registry, block, action, first, last, beneficiary, package_id, pointer FROM ranges")
+
+    def integrity(self) -> str:
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _conflict(claim: Claim, first: int, last: int, beneficiary: str | None, package_id: str, pointer: str, source: str) -> dict:
+    if claim.action == "issued":
+        kind = "issued_twice"
+    elif (claim.beneficiary or "").casefold() != (beneficiary or "").casefold():
+        kind = "retired_for_two_beneficiaries"
+    else:
+        kind = "retired_twice"
+    shared = (max(claim.first, first), min(claim.last, last))
+    return {
+        "kind": kind,
+        "registry": claim.registry,
+        "block": claim.block,
+        "pointer": claim.pointer,
+        "range": [claim.first, claim.last],
+        "shared": [shared[0], shared[1]],
+        "other": {"package_id": package_id, "source": source, "pointer": pointer, "range": [first, last], "beneficiary": beneficiary},
+    }

@@ -1,0 +1,102 @@
+"""What a run checks each package with: the rulesets chosen (built-ins for the package's kind, or named ones),
+the version in effect on the package's date, a profile, parameter values set for the run. `verify` uses one
+Checker for one package; `screen` gives one to each worker process for many."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from engine.errors import InputError
+from engine.evaluate import evaluate, intake_decision
+from engine.evidence import Package, SchemaStore
+from engine.rulesets import CompiledRuleset, Ruleset, compile_ruleset, profile_view, resolve_rulesets, select_versions
+
+
+class Checker:
+    def __init__(self, store: SchemaStore, selectors: list[str], assignments: list[str], profile: str | None) -> None:
+        self.store = store
+        self.explicit = bool(selectors)
+        self.rulesets = resolve_rulesets(selectors, store)
+        self.overrides = parameter_overrides(assignments, self.rulesets)
+        self.profile = profile
+        if profile and not any(profile in rule.get("profiles", []) for ruleset in self.rulesets for rule in ruleset.rules):
+            raise InputError("--profile", f"no rule of the selected rulesets belongs to profile {profile!r}")
+        self._compiled: dict[tuple[str, str, str, str], CompiledRuleset] = {}
+
+    def compiled_for(self, package: Package) -> tuple[list[CompiledRuleset], dict[str, str]]:
+        """The compiled rulesets that apply to this package, and for each chosen among versions, why."""
+        chosen = [r for r in self.rulesets if package.kind in r.data["applies_to"]]
+        if self.explicit:
+            for ruleset in self.rulesets:
+                if package.kind not in ruleset.data["applies_to"]:
+                    raise InputError(ruleset.path, f"applies to {', '.join(ruleset.data['applies_to'])}, not to a {package.kind} package")
+        if not chosen:
+            raise InputError(package.path, f"no built-in ruleset applies to kind {package.kind!r}")
+        selected = select_versions(chosen, package.data, self.store, package.kind, package.schema_version)
+        compiled = []
+        for ruleset, _ in selected:
+            key = (ruleset.id, ruleset.data["version"], package.kind, package.schema_version)
+            if key not in self._compiled:
+                self._compiled[key] = self._compile(ruleset, package)
+            if self._compiled[key].rules:
+                compiled.append(self._compiled[key])
+        return compiled, {ruleset.id: note for ruleset, note in selected if note}
+
+    def _compile(self, ruleset: Ruleset, package: Package) -> CompiledRuleset:
+        if self.profile:
+            ruleset = profile_view(ruleset, self.profile)
+        values = {**ruleset.params(), **self.overrides[ruleset.id]} if self.overrides[ruleset.id] or self.profile else None
+        return compile_ruleset(ruleset, package.kind, package.schema_version, self.store, values)
+
+    def check(self, package: Package, explain: set[str] | None = None, explain_all: bool = False) -> dict:
+        compiled, notes = self.compiled_for(package)
+        if not compiled:
+            raise InputError("--profile", f"no rule of profile {self.profile!r} applies to a {package.kind} package")
+        result = evaluate(package, compiled, explain, explain_all)
+        for entry in result["rulesets"]:
+            if entry["id"] in notes:
+                entry["selected"] = notes[entry["id"]]
+        if self.profile:
+            result["profile"] = self.profile
+            result = intake_decision(result)
+        return result
+
+
+def parameter_overrides(assignments: list[str], rulesets: list[Ruleset]) -> dict[str, dict[str, Any]]:
+    """NAME=VALUE for every ruleset that declares NAME, converted to the parameter's type."""
+    overrides: dict[str, dict[str, Any]] = {r.id: {} for r in rulesets}
+    for assignment in assignments:
+        name, equals, text = assignment.partition("=")
+        if not equals or not name:
+            raise InputError("--param", f"{assignment!r} is not NAME=VALUE")
+        declaring = [r for r in rulesets if name in r.data.get("parameters", {})]
+        if not declaring:
+            known = sorted({n for r in rulesets for n in r.data.get("parameters", {})})
+            raise InputError("--param", f"no selected ruleset has a parameter {name!r} (they have: {', '.join(known) or 'none'})")
+        for ruleset in declaring:
+            overrides[ruleset.id][name] = _parameter_value(name, text, ruleset.data["parameters"][name]["type"])
+    return overrides
+
+
+def _parameter_value(name: str, text: str, kind: str) -> Any:
+    if text == "null":
+        return None
+    if kind == "boolean":
+        if text not in ("true", "false"):
+            raise InputError("--param", f"{name} is a boolean: write true or false, not {text!r}")
+        return text == "true"
+    if kind == "date":
+        try:
+            return dt.date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise InputError("--param", f"{name} is a date YYYY-MM-DD, not {text!r}") from None
+    if kind == "number":
+        try:
+            value = float(text)
+        except ValueError:
+            raise InputError("--param", f"{name} is a number, not {text!r}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise InputError("--param", f"{name} must be a finite number, not {text!r}")
+        return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+    return text
