@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-from engine import __version__
+from tqdm import tqdm
+
+from engine import __version__, screen
 from engine.answers import load_answers, merge_answers
 from engine.catalogue import catalogue, page_name, stale_pages
 from engine.errors import InputError
 from engine.evidence import SchemaStore, load_package
+from engine.ledger import Claim, Ledger, audit
 from engine.matrix import RENDERERS as MATRIX_RENDERERS
 from engine.matrix import matrix
 from engine.render import RENDERERS
 from engine.rulesets import compile_ruleset, format_value, resolve_rulesets
-from engine.runs import Checker
 from engine.ruletests import coverage, run_rule_tests
+from engine.runs import Checker
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
@@ -56,6 +61,21 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--explain", action="append", default=[], metavar="RULE_ID", help="show why a rule decided as it did (repeatable)")
     verify.add_argument("--explain-all", action="store_true", help="with --explain: every sub-expression, not only the failing ones")
 
+    screen = commands.add_parser("screen", help="screen many packages: folders, zip archives or JSON-Lines files; one JSON line per package")
+    screen.add_argument("sources", nargs="+", type=Path, metavar="SOURCE")
+    screen.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: the machine's cores)")
+    screen.add_argument("--ruleset", action="append", default=[], metavar="ID|ID@VERSION|PATH", help="rulesets to apply instead of the built-ins for each package's kind (repeatable)")
+    screen.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="set a ruleset parameter for this run (repeatable)")
+    screen.add_argument("--profile", metavar="NAME", help="run only this profile's rules, e.g. intake")
+    screen.add_argument("--ledger", type=Path, metavar="PATH", help="SQLite ledger of serial ranges kept across runs (default: a temporary one for this batch)")
+    screen.add_argument("--report-dir", type=Path, metavar="DIR", help="also write each package's full result (JSON) and report (HTML) here")
+    screen.add_argument("-o", "--output", type=Path, help="write the JSON lines here instead of stdout")
+
+    ledger = commands.add_parser("ledger", help="the credit ledger")
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True, parser_class=_Parser)
+    audit = ledger_commands.add_parser("audit", help="list every pair of recorded ranges that overlap (a sorted sweep over the whole ledger)")
+    audit.add_argument("ledger", type=Path)
+
     validate = commands.add_parser("validate", help="validate a package against its schema")
     validate.add_argument("package", type=Path)
 
@@ -85,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         store = SchemaStore()
         if args.command == "verify":
             return _verify(args, store)
+        if args.command == "screen":
+            return _screen(args, store)
+        if args.command == "ledger":
+            return _ledger_audit(args)
         if args.command == "validate":
             package = load_package(args.package, store)
             print(f"{package.path}: valid {package.kind} {package.schema_version} package")
@@ -129,6 +153,51 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
     if "decision" in result:
         return EXIT_FINDINGS if result["decision"]["outcome"] != "accept" else EXIT_OK
     return EXIT_FINDINGS if result["summary"]["by_status"]["fail"] else EXIT_OK
+
+
+def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
+    screen.check_sources(args.sources)
+    if args.jobs < 1:
+        raise InputError("--jobs", f"needs at least 1 worker, not {args.jobs}")
+    if args.report_dir and not args.report_dir.is_dir():
+        raise InputError(str(args.report_dir), "folder does not exist")
+    Checker(store, args.ruleset, args.param, args.profile)  # refuse bad options before any worker starts
+    worker_args = (args.ruleset, args.param, args.profile, str(args.report_dir) if args.report_dir else None)
+    with contextlib.ExitStack() as stack:
+        folder = None if args.ledger else stack.enter_context(tempfile.TemporaryDirectory(prefix="vericarbon-ledger-"))
+        book = Ledger(args.ledger or Path(folder) / "ledger.sqlite")  # type: ignore[arg-type]
+        stack.callback(book.close)
+        out = stack.enter_context(args.output.open("w", encoding="utf-8")) if args.output else sys.stdout
+        progress = stack.enter_context(tqdm(total=screen.count(args.sources), unit="pkg", disable=not sys.stderr.isatty(), file=sys.stderr, dynamic_ncols=True))
+        tally = screen.Tally()
+
+        def on_line(line: dict) -> None:
+            claims = [Claim(**claim) for claim in line.get("claims", [])]
+            if line.get("status") == "checked":
+                line["ledger_conflicts"] = book.record(line.get("id") or line["source"], line["source"], claims)
+            out.write(screen.jsonl(line) + "\n")
+            tally.add(line)
+            progress.update()
+
+        try:
+            screen.run(screen.items(args.sources), args.jobs, worker_args, on_line)
+        except KeyboardInterrupt:
+            progress.close()
+            print(tally.table(interrupted=True), file=sys.stderr)
+            return 130
+        progress.close()
+        print(tally.table(), file=sys.stderr)
+        return EXIT_OK if tally.clean else EXIT_FINDINGS
+
+
+def _ledger_audit(args: argparse.Namespace) -> int:
+    if not args.ledger.is_file():
+        raise InputError(str(args.ledger), "no such ledger file")
+    pairs = audit(Ledger(args.ledger))
+    for pair in pairs:
+        print(json.dumps(pair, ensure_ascii=False, sort_keys=True))
+    print(f"{len(pairs)} overlapping pair(s)", file=sys.stderr)
+    return EXIT_FINDINGS if pairs else EXIT_OK
 
 
 def _print_explain(result: dict, rule_ids: set[str]) -> None:

@@ -150,6 +150,29 @@ class Ledger:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]
 
 
+def audit(ledger: Ledger) -> list[dict]:
+    """Every pair of recorded ranges of different packages that conflict, found by one sorted sweep."""
+    import numpy as np
+
+    from engine.overlaps import overlapping
+
+    rows = list(ledger.ranges())
+    if not rows:
+        return []
+    codes: dict[tuple[str, str, str], int] = {}
+    group = np.fromiter((codes.setdefault((r[0], r[1], r[2]), len(codes)) for r in rows), dtype=np.int64, count=len(rows))
+    first = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
+    last = np.fromiter((r[4] for r in rows), dtype=np.int64, count=len(rows))
+    found = []
+    for i, j in overlapping(group, first, last):
+        later, earlier = rows[i], rows[j]
+        if later[6] == earlier[6]:
+            continue  # one package's own ranges: its rules judge those
+        claim = Claim(*later[:6], pointer=later[7])
+        found.append({**_conflict(claim, earlier[3], earlier[4], earlier[5], earlier[6], earlier[7], ""), "package_id": later[6]})
+    return found
+
+
 def _conflict(claim: Claim, first: int, last: int, beneficiary: str | None, package_id: str, pointer: str, source: str) -> dict:
     if claim.action == "issued":
         kind = "issued_twice"

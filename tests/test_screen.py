@@ -1,0 +1,234 @@
+"""Screening at scale: sources, bad members, the ledger's overlap logic, crash safety and concurrent runs."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.cli import main
+from engine.ledger import Claim, Ledger, audit
+from engine.overlaps import overlapping
+
+VERICARBON = [sys.executable, "-m", "engine"]
+
+
+def inventory(package_id: str, serials: list[tuple[int, int]], registry: str = "ICR", beneficiary: str = "Acme Ltd") -> dict:
+    """A small valid ghg-inventory package retiring the given serial ranges."""
+    batches = [{"id": f"B{i}", "registry": registry, "project_id": "P1", "vintage": 2024, "serial": {"start": a, "end": b}, "quantity": b - a + 1, "retired_on": "2025-03-01", "beneficiary": beneficiary} for i, (a, b) in enumerate(serials)]
+    return {
+        "kind": "ghg-inventory", "schema_version": "1.0", "id": package_id, "organisation": {"name": "Acme Ltd"}, "period": {"start": "2024-01-01", "end": "2024-12-31"},
+        "lines": [{"id": "L1", "source": "Boilers", "scope": 1, "activity": {"value": 1000, "unit": "MWh"}, "emission_factor": {"value": 0.2, "unit": "tCO2e/MWh"}, "reported_tco2e": 200}],
+        "totals": {"total_tco2e": 200}, "offsets": {"batches": batches},
+        "documents": [{"id": f"D{i}", "kind": "retirement_certificate", "refers_to": f"B{i}"} for i in range(len(batches))],
+    }
+
+
+def claim(first, last, registry="ICR", block="", action="retired", beneficiary="Acme Ltd"):
+    return Claim(registry, block, action, first, last, beneficiary, "/offsets/batches/0")
+
+
+# ---------------------------------------------------------------- the ledger's overlap logic
+
+
+@pytest.mark.parametrize(
+    "earlier, later, conflicts",
+    [
+        (claim(1, 100), claim(101, 200), []),  # adjacent
+        (claim(1, 100), claim(200, 300), []),  # disjoint
+        (claim(1, 100), claim(1, 100), ["retired_twice"]),  # identical
+        (claim(1, 100), claim(40, 60), ["retired_twice"]),  # nested inside
+        (claim(40, 60), claim(1, 100), ["retired_twice"]),  # nesting around
+        (claim(1, 100), claim(100, 150), ["retired_twice"]),  # touching at one credit
+        (claim(1, 100), claim(1, 100, registry="Verra"), []),  # other registry
+        (claim(1, 100, block="A"), claim(1, 100, block="B"), []),  # other serial block
+        (claim(1, 100), claim(50, 60, beneficiary="Other plc"), ["retired_for_two_beneficiaries"]),
+        (claim(1, 100, action="issued", beneficiary=None), claim(1, 100, action="issued", beneficiary=None), ["issued_twice"]),
+        (claim(1, 100, action="issued", beneficiary=None), claim(1, 100), []),  # issued, then retired: the lifecycle
+    ],
+)
+def test_ledger_overlap_logic(tmp_path, earlier, later, conflicts):
+    book = Ledger(tmp_path / "l.sqlite")
+    assert book.record("P-1", "a.json", [earlier]) == []
+    found = book.record("P-2", "b.json", [later])
+    assert [c["kind"] for c in found] == conflicts
+    if found:
+        assert found[0]["other"]["package_id"] == "P-1"
+        assert found[0]["shared"] == [max(earlier.first, later.first), min(earlier.last, later.last)]
+    assert [c["kind"] for c in audit(book)] == conflicts
+
+
+def test_overlap_query_sees_long_ranges_far_back(tmp_path):
+    book = Ledger(tmp_path / "l.sqlite")
+    book.record("P-1", "a", [claim(1, 1_000_000)])
+    book.record("P-2", "b", [claim(2_000_000, 2_000_010)])
+    assert [c["other"]["package_id"] for c in book.record("P-3", "c", [claim(999_990, 999_999)])] == ["P-1"]
+
+
+def test_rescreening_a_package_replaces_its_ranges(tmp_path):
+    book = Ledger(tmp_path / "l.sqlite")
+    book.record("P-1", "a", [claim(1, 100)])
+    assert book.record("P-1", "a", [claim(1, 100)]) == []  # the same submission again: no conflict with itself
+    assert len(list(book.ranges())) == 1
+
+
+def test_a_failure_inside_the_transaction_leaves_the_ledger_as_it_was(tmp_path):
+    book = Ledger(tmp_path / "l.sqlite")
+    book.record("P-1", "a", [claim(1, 100)])
+    with pytest.raises(sqlite3.IntegrityError):
+        book.record("P-1", "a", [claim(500, 600), Claim("ICR", "", "retired", 10, 5, None, "/x")])  # last < first violates a CHECK
+    assert [r[3:5] for r in book.ranges()] == [(1, 100)]
+    assert book.integrity() == "ok"
+
+
+def test_sweep_matches_brute_force():
+    rng = np.random.default_rng(7)
+    for _ in range(100):
+        n = int(rng.integers(0, 40))
+        group, first = rng.integers(0, 3, n), rng.integers(0, 60, n)
+        last = first + rng.integers(0, 9, n)
+        pairs = overlapping(group, first, last)
+        found = {int(i) for i, _ in pairs}
+        order = sorted(range(n), key=lambda i: (group[i], first[i], last[i]))
+        expected = {i for at, i in enumerate(order) for j in order[:at] if group[j] == group[i] and first[i] <= last[j]}
+        assert found == expected
+        assert all(group[i] == group[j] and first[i] <= last[j] and first[j] <= last[i] for i, j in pairs)
+
+
+# ---------------------------------------------------------------- the screen command
+
+
+def write_batch(folder: Path, packages: list[dict]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for package in packages:
+        (folder / f"{package['id']}.json").write_text(json.dumps(package))
+
+
+def run(argv, capsys):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, [json.loads(line) for line in out.splitlines()], err
+
+
+def test_screen_a_folder_finds_the_planted_overlaps_and_survives_bad_members(tmp_path, capsys):
+    packages = [inventory(f"P{i:03d}", [(i * 1000 + 1, i * 1000 + 500)]) for i in range(40)]
+    packages[10]["offsets"]["batches"][0]["serial"] = {"start": 3201, "end": 3700}  # overlaps P003's 3001–3500
+    packages[20]["offsets"]["batches"][0].update(serial={"start": 7001, "end": 7500}, beneficiary="Other plc")  # P007's credits, another beneficiary
+    write_batch(tmp_path / "in", packages)
+    (tmp_path / "in" / "broken.json").write_text("{not json")
+    (tmp_path / "in" / "wrong.json").write_text(json.dumps({"kind": "ghg-inventory", "schema_version": "1.0"}))
+    code, lines, err = run(["screen", tmp_path / "in", "--jobs", "1"], capsys)
+    assert code == 1 and len(lines) == 42
+    by_source = {Path(line["source"]).name: line for line in lines}
+    assert by_source["broken.json"]["status"] == "invalid" and "malformed JSON" in by_source["broken.json"]["error"]
+    assert by_source["wrong.json"]["status"] == "invalid" and "'id' is a required property" in by_source["wrong.json"]["error"]
+    conflicts = {(line["id"], c["kind"], c["other"]["package_id"]) for line in lines for c in line.get("ledger_conflicts", [])}
+    assert conflicts == {("P010", "retired_twice", "P003"), ("P020", "retired_for_two_beneficiaries", "P007")}
+    assert "ledger retired_twice" in err and "checked" in err
+
+
+def test_screen_zip_and_jsonl_sources_with_two_jobs(tmp_path, capsys):
+    packages = [inventory(f"Z{i}", [(i * 100 + 1, i * 100 + 50)]) for i in range(6)]
+    with zipfile.ZipFile(tmp_path / "batch.zip", "w") as archive:
+        for package in packages[:3]:
+            archive.writestr(f"sub/{package['id']}.json", json.dumps(package))
+    (tmp_path / "batch.jsonl").write_text("\n".join(json.dumps(p) for p in packages[3:]) + "\n[1, 2]\n")
+    code, lines, _ = run(["screen", tmp_path / "batch.zip", tmp_path / "batch.jsonl", "--jobs", "2"], capsys)
+    sources = sorted(line["source"] for line in lines)
+    assert len(lines) == 7 and sources[0].endswith("batch.jsonl:1") and sources[-1].endswith("batch.zip!sub/Z2.json")
+    assert [line["status"] for line in lines].count("checked") == 6
+    bad = next(line for line in lines if line["source"].endswith(":4"))
+    assert bad["status"] == "invalid" and "must be an object" in bad["error"]
+
+
+def test_a_crash_inside_a_rule_is_that_packages_result(tmp_path, capsys, monkeypatch):
+    import engine.runs
+
+    real = engine.runs.Checker.check
+
+    def flaky(self, package, *args, **kwargs):
+        if package.data["id"] == "C1":
+            raise ZeroDivisionError("in a rule")
+        return real(self, package, *args, **kwargs)
+
+    monkeypatch.setattr(engine.runs.Checker, "check", flaky)
+    write_batch(tmp_path / "in", [inventory("C0", [(1, 10)]), inventory("C1", [(11, 20)]), inventory("C2", [(21, 30)])])
+    code, lines, _ = run(["screen", tmp_path / "in", "--jobs", "1"], capsys)
+    status = {line["source"].rsplit("/", 1)[1]: line["status"] for line in lines}
+    assert status == {"C0.json": "checked", "C1.json": "error", "C2.json": "checked"}
+    assert next(line for line in lines if line["status"] == "error")["error"] == "ZeroDivisionError: in a rule"
+
+
+def test_screen_writes_reports_and_keeps_a_ledger_across_runs(tmp_path, capsys):
+    write_batch(tmp_path / "day1", [inventory("D1", [(1, 100)])])
+    write_batch(tmp_path / "day2", [inventory("D2", [(50, 60)])])
+    (tmp_path / "reports").mkdir()
+    ledger = tmp_path / "ledger.sqlite"
+    run(["screen", tmp_path / "day1", "--jobs", "1", "--ledger", ledger, "--report-dir", tmp_path / "reports"], capsys)
+    code, lines, _ = run(["screen", tmp_path / "day2", "--jobs", "1", "--ledger", ledger], capsys)
+    assert lines[0]["ledger_conflicts"][0]["other"]["package_id"] == "D1"
+    assert len(list((tmp_path / "reports").glob("*.report.html"))) == 1 and len(list((tmp_path / "reports").glob("*.result.json"))) == 1
+    code, out, _ = run(["ledger", "audit", ledger], capsys)
+    assert code == 1 and out[0]["package_id"] == "D2" and out[0]["other"]["package_id"] == "D1"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["screen", "/no/such/folder"], "/no/such/folder: no such file or folder"),
+        (["screen", "README.md"], "a source is a folder, a zip archive or a JSON-Lines file"),
+        (["screen", "evidence_samples", "--jobs", "0"], "--jobs: needs at least 1 worker"),
+        (["screen", "evidence_samples", "--profile", "nope"], "no rule of the selected rulesets belongs to profile 'nope'"),
+        (["screen", "evidence_samples", "--param", "nope=1"], "no selected ruleset has a parameter 'nope'"),
+        (["ledger", "audit", "/no/such.sqlite"], "no such ledger file"),
+    ],
+)
+def test_screen_bad_input(argv, message, capsys, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    code, _, err = run(argv, capsys)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- separate processes
+
+
+def test_two_runs_on_one_ledger_at_once(tmp_path):
+    """Two screening processes share a ledger: no corruption, and each cross-run overlap is caught once."""
+    left = [inventory(f"L{i:03d}", [(i * 100 + 1, i * 100 + 50)]) for i in range(60)]
+    right = [inventory(f"R{i:03d}", [(i * 100 + 51, i * 100 + 100)]) for i in range(60)]  # adjacent to left: no conflict
+    for i in range(0, 60, 6):
+        right[i]["offsets"]["batches"][0]["serial"] = {"start": i * 100 + 40, "end": i * 100 + 89}  # overlaps L's range i
+    write_batch(tmp_path / "left", left)
+    write_batch(tmp_path / "right", right)
+    ledger = tmp_path / "shared.sqlite"
+    runs = [subprocess.Popen([*VERICARBON, "screen", str(tmp_path / side), "--jobs", "1", "--ledger", str(ledger)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for side in ("left", "right")]
+    outputs = [json.loads(line) for process in runs for line in process.communicate(timeout=300)[0].splitlines()]
+    conflicts = sorted(tuple(sorted((line["id"], c["other"]["package_id"]))) for line in outputs for c in line.get("ledger_conflicts", []))
+    assert conflicts == [(f"L{i:03d}", f"R{i:03d}") for i in range(0, 60, 6)]
+    book = Ledger(ledger)
+    assert book.integrity() == "ok" and len(list(book.ranges())) == 120
+
+
+def test_ctrl_c_stops_cleanly_keeping_what_finished(tmp_path):
+    packages = [inventory(f"K{i:04d}", [(i * 10 + 1, i * 10 + 5)]) for i in range(3000)]
+    (tmp_path / "many.jsonl").write_text("\n".join(json.dumps(p) for p in packages))
+    ledger = tmp_path / "l.sqlite"
+    process = subprocess.Popen([*VERICARBON, "screen", str(tmp_path / "many.jsonl"), "--jobs", "2", "--ledger", str(ledger), "-o", str(tmp_path / "out.jsonl")], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not (tmp_path / "out.jsonl").exists() or len((tmp_path / "out.jsonl").read_text().splitlines()) < 50):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "screening interrupted" in err and "Traceback" not in err
+    lines = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert 50 <= len(lines) < 3000
+    assert all(json.loads(line)["status"] == "checked" for line in lines)  # every line written is whole
+    assert Ledger(ledger).integrity() == "ok" and len(list(Ledger(ledger).ranges())) == len(lines)
