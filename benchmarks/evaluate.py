@@ -47,6 +47,12 @@ def baseline(package: dict) -> int:
         failures += abs(a - b) > 0.001 * max(abs(a), abs(b))
     total = sum(line["reported_tco2e"] for line in lines)
     failures += abs(total - package["totals"]["total_tco2e"]) > 0.001 * max(abs(total), abs(package["totals"]["total_tco2e"]))
+    scope1 = sum(line["reported_tco2e"] for line in lines if line["scope"] == 1)
+    failures += "scope1_tco2e" in package["totals"] and abs(scope1 - package["totals"]["scope1_tco2e"]) > 0.001 * max(abs(scope1), abs(package["totals"]["scope1_tco2e"]))
+    verification = package.get("verification", {})
+    failures += not (package["period"]["start"] < package["period"]["end"] < verification.get("opinion_date", ""))
+    failures += verification.get("level_of_assurance") == "reasonable" and "materiality_percent" not in verification
+    failures += sum(batch["quantity"] for batch in batches) < package["totals"]["total_tco2e"]
     certified = {d["refers_to"] for d in documents if d["kind"] == "retirement_certificate"}
     ordered = sorted(batches, key=lambda b: (b["registry"], b["serial"]["start"]))
     for before, after in zip(ordered, ordered[1:]):
@@ -88,7 +94,7 @@ def main() -> None:
             total_ms = timed(lambda: json.dumps(evaluate(load_package(path, store), compiled)), args.repeat) * 1000
             base_ms = timed(lambda: json.dumps({"failures": baseline(json.loads(path.read_bytes()))}), args.repeat) * 1000
             print(f"{name:<10}{items:>7}{path.stat().st_size / 1024:>8.0f}{load_ms:>18.2f}{eval_ms:>13.2f}{total_ms:>15.2f}{1000 / total_ms:>12.1f}{items * 1000 / total_ms:>11.0f}{base_ms:>13.2f}{total_ms / base_ms:>7.1f}")
-    print("\nend-to-end = read + validate (jsonschema-rs) + evaluate 12 rules + serialise the JSON result; baseline = read + the same checks by hand (no validation).")
+    print("\nend-to-end = read + validate (jsonschema-rs) + evaluate 12 rules + serialise the JSON result; baseline = read + 11 of the same checks by hand (the materiality ceiling is unset) without validation.")
 
 
 if __name__ == "__main__":
