@@ -8,10 +8,15 @@ stay in Python, and `rules show` says which engine a rule runs on and why.
 
 Subset: comparisons `.field OP rhs` where rhs is built from item fields, literals, parameters, date()
 and `+ - *` (dates take `+/- days(n)`), combined with and/or/not and `in [literals]`.
+
+One shape is not sent to durable: the overlap join `none(C, .k == item.k and .start <= item.end and
+.end >= item.start)`. Durable can only test it pair by pair (500 serial batches: ~110 ms); sorting the
+elements by start and reading, per item, the slice that can reach it takes a few milliseconds.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +56,18 @@ class RelationPlan:
     item_fields: set[tuple[str, ...]] = field(default_factory=set)
     element_fields: set[tuple[str, ...]] = field(default_factory=set)
     date_fields: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
+    interval: "Interval | None" = None  # an overlap join, run as a sort-and-sweep instead of on durable
+
+
+@dataclass(frozen=True)
+class Interval:
+    """`none(C, .k == item.k and .start <= item.end and .end >= item.start)`: element and item ranges overlap."""
+
+    keys: tuple[tuple[str, str], ...]  # (element fact field, item fact field) that must be equal
+    start: str  # element fact field compared <= the item's end
+    end: str  # element fact field compared >= the item's start
+    item_start: str
+    item_end: str
 
 
 def plan(rule_id: str, item_collection: str, check: Node, params: dict[str, Any], date_paths: set[tuple[str, tuple[str, ...]]]) -> RelationPlan:
@@ -78,7 +95,25 @@ def plan(rule_id: str, item_collection: str, check: Node, params: dict[str, Any]
             found.element_fields.add(atom.field)
             conjunct[position] = Atom(atom.field, atom.op, atom.rhs, _rhs(atom.rhs, params, found))
     found.date_fields = {(side, path) for side, path in date_paths if path in (found.item_fields if side == "item" else found.element_fields)}
+    found.interval = _interval(found)
     return found
+
+
+def _interval(relation: RelationPlan) -> Interval | None:
+    """The overlap-join shape, which durable can only run pairwise (quadratic), recognised for a sweep."""
+    if relation.quantifier != "none" or len(relation.conjuncts) != 1:
+        return None
+    keys, starts, ends = [], [], []
+    for atom in relation.conjuncts[0]:
+        if not (isinstance(atom.value, dict) and set(atom.value) == {"i"}):
+            return None
+        pair = (_field_name(atom.field), atom.value["i"])
+        {"==": keys, "<=": starts, ">=": ends}.get(atom.op, [None]).append(pair)
+        if atom.op not in ("==", "<=", ">="):
+            return None
+    if len(starts) != 1 or len(ends) != 1 or starts[0][0] == ends[0][0]:
+        return None
+    return Interval(tuple(keys), starts[0][0], ends[0][0], item_start=ends[0][1], item_end=starts[0][1])
 
 
 def _dnf(node: Node, negated: bool) -> list[list[Atom]]:
@@ -180,8 +215,9 @@ class RelationEngine:
             self.fields.setdefault(relation.elements, set()).update(relation.element_fields)
             for side, path in relation.date_fields:
                 self.dates.setdefault(relation.items if side == "item" else relation.elements, set()).add(path)
-            rules.update(self._patterns(relation))
-        self._ruleset = DurableRuleset(rules) if plans else None
+            if relation.interval is None:
+                rules.update(self._patterns(relation))
+        self._ruleset = DurableRuleset(rules) if rules else None
 
     @staticmethod
     def _patterns(relation: RelationPlan) -> dict[str, list[dict]]:
@@ -221,11 +257,18 @@ class RelationEngine:
     def run(self, package: Any) -> dict[str, dict[int, list[int]]]:
         """Per rule id: {item index: indexes of the deciding elements} for the items durable says fail.
         Items whose fields are incomplete for a rule are absent here; the caller evaluates those in Python."""
-        if self._ruleset is None:
+        if not self.plans:
             return {}
         facts = self.facts(package)
-        matches = self._ruleset.run(facts)
+        matches = self._ruleset.run(facts) if self._ruleset is not None else {}
         failing: dict[str, dict[int, list[int]]] = {relation.rule_id: {} for relation in self.plans}
+        for relation in self.plans:
+            if relation.interval is not None:
+                swept = _sweep(relation, relation.interval, facts)
+                if swept is None:
+                    del failing[relation.rule_id]  # values that do not compare: the closure decides
+                else:
+                    failing[relation.rule_id] = swept
         for name, frames in matches.items():
             rule_id = name.split("#", 1)[0]
             for frame in frames:
@@ -233,6 +276,38 @@ class RelationEngine:
                 if "e" in frame and frame["e"]["n"] not in elements:
                     elements.append(frame["e"]["n"])
         return failing
+
+
+def _sweep(relation: RelationPlan, interval: Interval, facts: list[dict]) -> dict[int, list[int]] | None:
+    """Overlaps by sorting the elements per key on their start and, for each item, reading only the slice
+    that can reach it: O((n + m) log n + k) instead of durable's n × m. None when values do not compare."""
+    element_type, item_type = fact_type(relation.elements), fact_type(relation.items)
+    wanted = [interval.start, interval.end, *(element for element, _ in interval.keys)]
+    groups: dict[tuple, list[tuple[Any, Any, int]]] = {}
+    for fact in facts:
+        if fact["t"] == element_type and all(name in fact for name in wanted):
+            groups.setdefault(tuple(fact[element] for element, _ in interval.keys), []).append((fact[interval.start], fact[interval.end], fact["n"]))
+    try:
+        index = {}
+        for key, ranges in groups.items():
+            ranges.sort()
+            index[key] = ([r[0] for r in ranges], ranges, max(r[1] - r[0] for r in ranges))
+        failing: dict[int, list[int]] = {}
+        needed = [interval.item_start, interval.item_end, *(item for _, item in interval.keys)]
+        for fact in facts:
+            if fact["t"] != item_type or not all(name in fact for name in needed):
+                continue
+            found = index.get(tuple(fact[item] for _, item in interval.keys))
+            if found is None:
+                continue
+            starts, ranges, longest = found
+            low, high = fact[interval.item_start], fact[interval.item_end]
+            hits = [n for _, end, n in ranges[bisect.bisect_left(starts, low - longest) : bisect.bisect_right(starts, high)] if end >= low and not (relation.exclude_self and n == fact["n"])]
+            if hits:
+                failing[fact["n"]] = hits
+    except TypeError:
+        return None
+    return failing
 
 
 def complete(value: Any, paths: set[tuple[str, ...]]) -> bool:

@@ -253,7 +253,10 @@ def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, para
     if for_each:
         try:
             compiled.relation = relations.plan(rule["id"], for_each, check_tree, params, _date_paths(item_shape, package, check_tree))
-            compiled.engine_note = "durable-rules (" + ("absence of a related fact" if compiled.relation.quantifier == "any" else "join between facts") + ")"
+            if compiled.relation.interval is not None:
+                compiled.engine_note = "python sort-and-sweep (an overlap join, quadratic on durable-rules)"
+            else:
+                compiled.engine_note = "durable-rules (" + ("absence of a related fact" if compiled.relation.quantifier == "any" else "join between facts") + ")"
         except relations.NotRelational as reason:
             compiled.engine_note = f"python ({reason})"
     return compiled

@@ -20,7 +20,8 @@ def compiled():
 
 def test_join_and_absence_rules_run_on_durable(compiled):
     engines = {rule.id: rule.engine_note for rule in compiled.rules}
-    assert engines["CR-NO-OVERLAP"].startswith("durable-rules (join")
+    assert engines["CR-NO-OVERLAP"].startswith("python sort-and-sweep")  # the overlap join
+    assert compiled.rules[[r.id for r in compiled.rules].index("CR-NO-OVERLAP")].relation.interval is not None
     assert engines["CR-RETIREMENT-EVIDENCE"].startswith("durable-rules (absence")
     assert engines["INV-LINE-ARITH"].startswith("python")
 
@@ -38,6 +39,8 @@ def _batch(n, registry, start, end):
         [("ICR", 1, 10), ("ICR", 1, 10)],  # identical
         [("ICR", 1, 10), ("VCS", 5, 15)],  # other registry
         [("ICR", 1, 10), ("ICR", 5, 15), ("ICR", 12, 30), ("VCS", 1, 50)],
+        [("ICR", 1, 1000), ("ICR", 2000, 2001), ("ICR", 999, 999), ("ICR", 1001, 1999)],  # a long range reached from far
+        [("ICR", 50, 60), ("ICR", 1, 49), ("ICR", 61, 70), ("ICR", 55, 55)],  # unsorted, nested single credit
     ],
 )
 def test_durable_matches_python_on_overlaps(compiled, base_package, ranges):
@@ -57,3 +60,25 @@ def test_incomplete_element_falls_back_to_python(compiled, base_package):
     result = evaluate_rule(rule, package, compiled.params, compiled.relation_engine.run(package).get(rule.id))
     assert result["status"] == "not_evaluated"
     assert "/documents/1/refers_to" in result["reason"]
+
+
+def test_equality_joins_still_run_on_durable():
+    from engine.rulesets import compile_ruleset
+
+    ruleset = load_ruleset(next(p for p in builtin_rulesets() if p.stem == "iso-14064-3"), STORE)
+    engines = {rule.id: rule.engine_note for rule in compile_ruleset(ruleset, "ghg-verification", "1.0", STORE).rules}
+    assert engines["VER-DI-NO-DOUBLE-COUNT"].startswith("durable-rules (join")
+    assert engines["VER-SIGNIFICANT-LINES-EVIDENCED"].startswith("durable-rules (absence")
+
+
+def test_sweep_gives_the_closure_its_say_when_values_do_not_compare(compiled, base_package):
+    package = copy.deepcopy(base_package)
+    package["offsets"]["batches"] = [_batch(0, "ICR", 1, 10), _batch(1, "ICR", 5, 15)]
+    facts = compiled.relation_engine.facts(package)
+    for fact in facts:
+        if fact["t"] == "offsets.batches" and fact["n"] == 1:
+            fact["f_serial__start"] = "five"
+    from engine.relations import _sweep
+
+    plan = next(r.relation for r in compiled.rules if r.id == "CR-NO-OVERLAP")
+    assert _sweep(plan, plan.interval, facts) is None
