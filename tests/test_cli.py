@@ -87,7 +87,9 @@ def test_rules_list_show_test(capsys):
     code, out, _ = run(["rules", "list"], capsys)
     assert code == 0 and "CR-NO-OVERLAP" in out and "manual check" in out
     code, out, _ = run(["rules", "show", "CR-NO-OVERLAP"], capsys)
-    assert code == 0 and "engine: durable-rules" in out
+    assert code == 0 and "engine: python sort-and-sweep (an overlap join, quadratic on durable-rules)" in out
+    code, out, _ = run(["rules", "show", "CR-RETIREMENT-EVIDENCE"], capsys)
+    assert code == 0 and "engine: durable-rules (absence of a related fact)" in out
     code, out, _ = run(["rules", "test", "--strict"], capsys)
     assert code == 0 and "0 failed" in out
 
