@@ -7,8 +7,10 @@ import contextlib
 import datetime as dt
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from tqdm import tqdm
@@ -170,6 +172,9 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         out = stack.enter_context(args.output.open("w", encoding="utf-8")) if args.output else sys.stdout
         progress = stack.enter_context(tqdm(total=screen.count(args.sources), unit="pkg", disable=not sys.stderr.isatty(), file=sys.stderr, dynamic_ncols=True))
         tally = screen.Tally()
+        # Ctrl-C is taken between packages, never between a package's ledger record and its line
+        interrupted = threading.Event()
+        stack.callback(signal.signal, signal.SIGINT, signal.signal(signal.SIGINT, lambda *_: interrupted.set()))
 
         def on_line(line: dict) -> None:
             claims = [Claim(**claim) for claim in line.get("claims", [])]
@@ -178,6 +183,8 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
             out.write(screen.jsonl(line) + "\n")
             tally.add(line)
             progress.update()
+            if interrupted.is_set():
+                raise KeyboardInterrupt
 
         try:
             screen.run(screen.items(args.sources), args.jobs, worker_args, on_line)

@@ -8,6 +8,7 @@ import json
 import multiprocessing
 import os
 import re
+import signal
 import threading
 import time
 import zipfile
@@ -86,6 +87,8 @@ _report_dir: Path | None = None
 
 def start_worker(selectors: list[str], assignments: list[str], profile: str | None, report_dir: str | None) -> None:
     global _checker, _report_dir
+    if multiprocessing.parent_process() is not None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
     _checker = Checker(SchemaStore(), selectors, assignments, profile)
     _report_dir = Path(report_dir) if report_dir else None
 
