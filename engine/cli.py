@@ -261,7 +261,8 @@ def _rules_show(args: argparse.Namespace, store: SchemaStore) -> int:
             print(f"{item['id']} — {item['title']}\nruleset: {ruleset.id} {ruleset.data['version']} ({ruleset.path})")
             for clause in item["clauses"]:
                 note = f" — {clause['note']}" if clause.get("note") else ""
-                print(f"clause: {clause['document']} {clause['clause']} [{clause['confidence']}]{note}")
+                covers = f" (covers {', '.join(clause['covers'])})" if clause.get("covers") else ""
+                print(f"clause: {clause['document']} {clause['clause']} [{clause['confidence']}]{note}{covers}")
             print(f"requirement ({item['verb']}): {item['requirement']}")
             if "look_at" in item:
                 print(f"manual check: {item['look_at']}")
