@@ -232,3 +232,23 @@ def test_ctrl_c_stops_cleanly_keeping_what_finished(tmp_path):
     assert 50 <= len(lines) < 3000
     assert all(json.loads(line)["status"] == "checked" for line in lines)  # every line written is whole
     assert Ledger(ledger).integrity() == "ok" and len(list(Ledger(ledger).ranges())) == len(lines)
+
+
+def test_a_killed_run_leaves_each_package_whole_in_the_ledger(tmp_path):
+    """kill -9 in the middle: every package is in the ledger with all its ranges or not at all."""
+    packages = [inventory(f"X{i:04d}", [(i * 100 + 1, i * 100 + 10), (i * 100 + 21, i * 100 + 30), (i * 100 + 41, i * 100 + 50)]) for i in range(3000)]
+    (tmp_path / "many.jsonl").write_text("\n".join(json.dumps(p) for p in packages))
+    ledger = tmp_path / "l.sqlite"
+    process = subprocess.Popen([*VERICARBON, "screen", str(tmp_path / "many.jsonl"), "--jobs", "1", "--ledger", str(ledger), "-o", str(tmp_path / "out.jsonl")], stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not (tmp_path / "out.jsonl").exists() or (tmp_path / "out.jsonl").stat().st_size < 20_000):
+        time.sleep(0.05)
+    process.kill()
+    process.wait(timeout=60)
+    book = Ledger(ledger)
+    assert book.integrity() == "ok"
+    per_package: dict[str, int] = {}
+    for row in book.ranges():
+        per_package[row[6]] = per_package.get(row[6], 0) + 1
+    assert per_package and set(per_package.values()) == {3}
+    assert len(per_package) < 3000
