@@ -140,7 +140,7 @@ def run(item_stream: Iterator[Item], jobs: int, worker_args: tuple, on_line: Cal
         for item in item_stream:
             on_line(screen_one(item))
         return
-    window = threading.BoundedSemaphore(jobs * 4)
+    window = threading.BoundedSemaphore(jobs * 32)
     stopping = threading.Event()
 
     def throttled() -> Iterator[Item]:
@@ -154,7 +154,7 @@ def run(item_stream: Iterator[Item], jobs: int, worker_args: tuple, on_line: Cal
     context = multiprocessing.get_context("spawn")
     with context.Pool(jobs, initializer=start_worker, initargs=worker_args) as pool:
         try:
-            for line in pool.imap_unordered(screen_one, throttled(), chunksize=1):
+            for line in pool.imap_unordered(screen_one, throttled(), chunksize=8):
                 window.release()
                 on_line(line)
         except BaseException:
