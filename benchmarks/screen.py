@@ -118,7 +118,7 @@ def main() -> None:
             write_batch(source, "small", counts["small"] * factor, defect_share=0.1, overlap_share=0.05)
             stats = screen_once(source, 2)
             print(f"  {counts['small'] * factor:>6} packages: screening process {stats['rss_kib'] / 1024:.0f} MiB, busiest worker {stats['worker_rss_kib'] / 1024:.0f} MiB")
-    print(f"\nratio = vericarbon end to end (spawn workers, read, validate, evaluate every rule, ledger, JSON line) per package ÷ baseline per package (orjson + jsonschema-rs + the checks by hand, one core);")
+    print("\nratio = vericarbon end to end (spawn workers, read, validate, evaluate every rule, ledger, JSON line) per package ÷ baseline per package (orjson + jsonschema-rs + the checks by hand, one core);")
     print(f"steady = the same without the fixed start-up of a run ({fixed[1]:.2f} s with 1 job, {fixed[2]:.2f} s with 2: interpreter, workers, loading and compiling every ruleset).")
     print(f"this machine: {resource.getpagesize()} B pages; run on the same machine for comparable figures")
 

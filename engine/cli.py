@@ -130,13 +130,12 @@ def main(argv: list[str] | None = None) -> int:
 def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
     package = load_package(args.package, store)
     checker = Checker(store, args.ruleset, args.param, args.profile)
-    compiled, _ = checker.compiled_for(package)
-    known = {rule.id for c in compiled for rule in c.rules}
+    answers = load_answers(args.answers, store) if args.answers else None
+    result = checker.check(package, set(args.explain), args.explain_all)
+    known = {item["id"] for ruleset in result["rulesets"] for item in ruleset["results"] if item["kind"] == "rule"}
     unknown = [rule_id for rule_id in args.explain if rule_id not in known]
     if unknown:
         raise InputError("--explain", f"no rule {', '.join(unknown)} in the selected rulesets")
-    answers = load_answers(args.answers, store) if args.answers else None
-    result = checker.check(package, set(args.explain), args.explain_all)
     if answers:
         result = merge_answers(result, answers, args.as_of or dt.date.today(), use_waivers=not args.no_waivers)
     if args.format:

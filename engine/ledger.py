@@ -152,7 +152,7 @@ class Ledger:
 
 def audit(ledger: Ledger) -> list[dict]:
     """Every pair of recorded ranges of different packages that conflict, found by one sorted sweep."""
-    import numpy as np
+    import numpy as np  # here, not at the top: every CLI start would pay for NumPy otherwise
 
     from engine.overlaps import overlapping
 

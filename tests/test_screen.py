@@ -1,7 +1,6 @@
 """Screening at scale: sources, bad members, the ledger's overlap logic, crash safety and concurrent runs."""
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
