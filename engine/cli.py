@@ -241,10 +241,11 @@ def _write_atomically(path: Path, text: str) -> None:
 def _rules_list(args: argparse.Namespace, store: SchemaStore) -> int:
     for ruleset in resolve_rulesets([], store):
         print(f"{ruleset.id} {ruleset.data['version']} — {ruleset.data['title']} (applies to {', '.join(ruleset.data['applies_to'])})")
+        width = max(len(item["id"]) for item in ruleset.rules + ruleset.manual_checks)
         for rule in ruleset.rules:
-            print(f"  {rule['id']:<28} {rule['finding_type']:<24} {_cite(rule)}  {rule['title']}")
+            print(f"  {rule['id']:<{width}} {rule['finding_type']:<24} {_cite(rule)}  {rule['title']}")
         for check in ruleset.manual_checks:
-            print(f"  {check['id']:<28} {'manual check':<24} {_cite(check)}  {check['title']}")
+            print(f"  {check['id']:<{width}} {'manual check':<24} {_cite(check)}  {check['title']}")
     return EXIT_OK
 
 
