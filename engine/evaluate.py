@@ -169,7 +169,8 @@ def _occurrence(rule: CompiledRule, env: Env, pointer: str, status: str, explain
         occurrence["message"] = render_message(rule.message, Env(env.package, env.params, env.item, env.item_pointer))
     if status == "not_evaluated":
         occurrence["reason"] = "cannot evaluate: " + ", ".join(dict.fromkeys(traced.absent)) if traced.absent else "cannot evaluate"
-    occurrence["values"] = [{"expr": e["expr"], "pointer": e["pointer"], "value": _plain(e["value"])} for e in traced.trace if "pointer" in e]
+    first_reads = {e["pointer"]: e for e in reversed(traced.trace) if "pointer" in e}  # each field once ...
+    occurrence["values"] = [{"expr": e["expr"], "pointer": e["pointer"], "value": _plain(e["value"])} for e in traced.trace if first_reads.get(e.get("pointer")) is e]  # ... in reading order
     deciding = [p for e in traced.trace for p in e.get("elements", [])]
     if deciding:
         occurrence["related"] = deciding
