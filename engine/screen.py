@@ -27,11 +27,20 @@ SUFFIXES = (".json", ".yaml", ".yml")
 
 @dataclass(frozen=True)
 class Item:
-    """One package to screen: where it came from, a name whose suffix gives its format, its bytes."""
+    """One package to screen: where it came from, a name whose suffix gives its format, its bytes (or why
+    they could not be read: that package's result, not the batch's end)."""
 
     source: str
     name: str
     raw: bytes
+    unreadable: str = ""
+
+
+def _read(source: str, name: str, read: Callable[[], bytes]) -> Item:
+    try:
+        return Item(source, name, read())
+    except (OSError, zipfile.BadZipFile) as error:
+        return Item(source, name, b"", f"cannot be read ({getattr(error, 'strerror', None) or error})")
 
 
 def items(sources: list[Path]) -> Iterator[Item]:
@@ -43,12 +52,12 @@ def items(sources: list[Path]) -> Iterator[Item]:
                 for name in sorted(files):
                     if name.endswith(SUFFIXES):
                         path = Path(folder) / name
-                        yield Item(str(path), name, path.read_bytes())
+                        yield _read(str(path), name, path.read_bytes)
         elif zipfile.is_zipfile(source):
             with zipfile.ZipFile(source) as archive:
                 for member in archive.infolist():
                     if not member.is_dir() and member.filename.endswith(SUFFIXES):
-                        yield Item(f"{source}!{member.filename}", member.filename, archive.read(member))
+                        yield _read(f"{source}!{member.filename}", member.filename, lambda member=member: archive.read(member))
         else:
             with source.open("rb") as lines:
                 for number, line in enumerate(lines, 1):
@@ -96,6 +105,9 @@ def start_worker(selectors: list[str], assignments: list[str], profile: str | No
 def screen_one(item: Item) -> dict:
     """The package's line: its verdict and failing rules, or why it could not be checked; plus its claims."""
     line: dict[str, Any] = {"source": item.source}
+    if item.unreadable:
+        line.update(status="invalid", error=f"{item.source}: {item.unreadable}")
+        return line
     try:
         package = parse_package(Path(item.name), item.raw, _checker.store)  # type: ignore[union-attr]
         line.update(id=package.data.get("id"), kind=package.kind)

@@ -251,3 +251,12 @@ def test_a_killed_run_leaves_each_package_whole_in_the_ledger(tmp_path):
         per_package[row[6]] = per_package.get(row[6], 0) + 1
     assert per_package and set(per_package.values()) == {3}
     assert len(per_package) < 3000
+
+
+def test_an_unreadable_member_is_that_members_result(tmp_path, capsys):
+    write_batch(tmp_path / "in", [inventory("U1", [(1, 10)])])
+    (tmp_path / "in" / "locked.json").symlink_to(tmp_path / "gone.json")  # listed, but nothing behind it
+    code, lines, _ = run(["screen", tmp_path / "in", "--jobs", "1"], capsys)
+    by_name = {Path(line["source"]).name: line for line in lines}
+    assert by_name["U1.json"]["status"] == "checked"
+    assert by_name["locked.json"]["status"] == "invalid" and "cannot be read" in by_name["locked.json"]["error"]
