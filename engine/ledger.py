@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from engine.errors import InputError
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ranges (
     id INTEGER PRIMARY KEY,
@@ -99,11 +101,14 @@ class Ledger:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = sqlite3.connect(path, timeout=60, isolation_level=None)  # explicit BEGIN/COMMIT below
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at each checkpoint, never corrupt
-        self._db.execute("PRAGMA busy_timeout=60000")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = sqlite3.connect(path, timeout=60, isolation_level=None)  # explicit BEGIN/COMMIT below
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at each checkpoint, never corrupt
+            self._db.execute("PRAGMA busy_timeout=60000")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as error:
+            raise InputError(str(path), f"cannot be used as a ledger ({error})") from None
 
     def close(self) -> None:
         self._db.close()

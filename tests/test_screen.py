@@ -187,6 +187,8 @@ def test_screen_writes_reports_and_keeps_a_ledger_across_runs(tmp_path, capsys):
         (["screen", "evidence_samples", "--profile", "nope"], "no rule of the selected rulesets belongs to profile 'nope'"),
         (["screen", "evidence_samples", "--param", "nope=1"], "no selected ruleset has a parameter 'nope'"),
         (["ledger", "audit", "/no/such.sqlite"], "no such ledger file"),
+        (["ledger", "audit", "README.md"], "README.md: cannot be used as a ledger (file is not a database)"),
+        (["screen", "evidence_samples", "--ledger", "/no/such/folder/l.sqlite"], "/no/such/folder/l.sqlite: cannot be used as a ledger"),
     ],
 )
 def test_screen_bad_input(argv, message, capsys, monkeypatch):
