@@ -168,7 +168,7 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         folder = None if args.ledger else stack.enter_context(tempfile.TemporaryDirectory(prefix="vericarbon-ledger-"))
         book = Ledger(args.ledger or Path(folder) / "ledger.sqlite")  # type: ignore[arg-type]
         stack.callback(book.close)
-        out = stack.enter_context(args.output.open("w", encoding="utf-8")) if args.output else sys.stdout
+        out = stack.enter_context(_open_for_writing(args.output)) if args.output else sys.stdout
         progress = stack.enter_context(tqdm(total=screen.count(args.sources), unit="pkg", disable=not sys.stderr.isatty(), file=sys.stderr, dynamic_ncols=True))
         tally = screen.Tally()
         # Ctrl-C is taken between packages, never between a package's ledger record and its line
@@ -194,6 +194,13 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         progress.close()
         print(tally.table(), file=sys.stderr)
         return EXIT_OK if tally.clean else EXIT_FINDINGS
+
+
+def _open_for_writing(path: Path):  # noqa: ANN202 - a text file object
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as error:
+        raise InputError(str(path), f"cannot be written ({error.strerror})") from None
 
 
 def _ledger_audit(args: argparse.Namespace) -> int:

@@ -187,6 +187,7 @@ def test_screen_writes_reports_and_keeps_a_ledger_across_runs(tmp_path, capsys):
         (["screen", "evidence_samples", "--profile", "nope"], "no rule of the selected rulesets belongs to profile 'nope'"),
         (["screen", "evidence_samples", "--param", "nope=1"], "no selected ruleset has a parameter 'nope'"),
         (["ledger", "audit", "/no/such.sqlite"], "no such ledger file"),
+        (["screen", "evidence_samples", "-o", "/no/such/folder/out.jsonl"], "/no/such/folder/out.jsonl: cannot be written (No such file or directory)"),
         (["ledger", "audit", "README.md"], "README.md: cannot be used as a ledger (file is not a database)"),
         (["screen", "evidence_samples", "--ledger", "/no/such/folder/l.sqlite"], "/no/such/folder/l.sqlite: cannot be used as a ledger"),
     ],
