@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+from typing import TextIO
 
 from tqdm import tqdm
 
@@ -196,7 +197,7 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         return EXIT_OK if tally.clean else EXIT_FINDINGS
 
 
-def _open_for_writing(path: Path):  # noqa: ANN202 - a text file object
+def _open_for_writing(path: Path) -> TextIO:
     try:
         return path.open("w", encoding="utf-8")
     except OSError as error:
