@@ -22,6 +22,7 @@ shuts out each pitfall measured in shared/engineering/durable-rules.md:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -50,10 +51,13 @@ def end_pattern() -> dict:
 
 def dumps_fact(fact: dict[str, Any]) -> str:
     """JSON for one flat fact, in the number format durable's parser accepts."""
-    parts = []
-    for key, value in fact.items():
-        parts.append(json.dumps(key) + ":" + _scalar(value))
-    return "{" + ",".join(parts) + "}"
+    return "{" + ",".join(_key(key) + ":" + _scalar(value) for key, value in fact.items()) + "}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _key(name: str) -> str:
+    """Fact field names repeat in every fact: encode each once."""
+    return json.dumps(name)
 
 
 def _scalar(value: Any) -> str:
