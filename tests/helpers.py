@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from engine.evidence import SchemaStore
@@ -18,3 +19,12 @@ def evaluate(source: str, package: dict, item_index: int | None = None, params: 
     item = package["lines"][item_index] if item_index is not None else None
     env = Env(package, params or {"tol": 0.01, "unset": None}, item, f"/lines/{item_index}" if item_index is not None else "")
     return compiled.fn(env), env
+
+
+def verify_json(package: Any, capsys: Any, *options: Any) -> tuple[int, dict | None, str]:
+    """`vericarbon verify PACKAGE --format json OPTIONS…`: exit code, the result (None when nothing was written), stderr."""
+    from engine.cli import main
+
+    code = main(["verify", str(package), "--format", "json", *[str(o) for o in options]])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if out else None), err

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from engine.cli import main
+from helpers import verify_json
 from engine.resources import builtin_rulesets
 
 RULESETS = {p.stem: p for p in builtin_rulesets()}
@@ -85,13 +86,6 @@ def _overlay(tmp_path, **fields):
     return path
 
 
-def verify_json(argv, capsys):
-    import json
-
-    code, out, err = run(["verify", *argv, "--format", "json"], capsys)
-    return code, (json.loads(out) if out else None), err
-
-
 def test_overlay_changes_parameters_and_finding_types_and_disables_with_reasons(samples, tmp_path, capsys):
     path = _overlay(
         tmp_path,
@@ -99,7 +93,7 @@ def test_overlay_changes_parameters_and_finding_types_and_disables_with_reasons(
         finding_types={"VER-MATERIALITY-PROGRAMME-CEILING": "minor_nonconformity"},
         disable=[{"id": "VER-OPINION-BY-VERIFIER", "justification": "The programme signs opinions centrally.", "approved_by": "Registry board"}],
     )
-    code, result, _ = verify_json([samples / "verification-organisation.json", "--ruleset", path], capsys)
+    code, result, _ = verify_json(samples / "verification-organisation.json", capsys, "--ruleset", path)
     assert code == 1
     ruleset = result["rulesets"][0]
     by_id = {r["id"]: r for r in ruleset["results"]}
@@ -125,7 +119,7 @@ def test_example_overlay_adds_a_tested_rule(capsys):
 
 
 def test_example_answers_file(samples, capsys):
-    code, result, _ = verify_json([samples / "verification-organisation-defects.json", "--answers", EXAMPLES / "answers-northbridge-defects.yaml", "--as-of", "2025-06-01"], capsys)
+    code, result, _ = verify_json(samples / "verification-organisation-defects.json", capsys, "--answers", EXAMPLES / "answers-northbridge-defects.yaml", "--as-of", "2025-06-01")
     assert code == 1
     assert [w["status"] for w in result["answers"]["waivers"]] == ["applied", "expired"]
 
@@ -145,7 +139,7 @@ def test_example_answers_file(samples, capsys):
 )
 def test_bad_overlay_is_an_input_error(samples, tmp_path, capsys, fields, message):
     path = _overlay(tmp_path, **fields)
-    code, result, err = verify_json([samples / "verification-organisation.json", "--ruleset", path], capsys)
+    code, result, err = verify_json(samples / "verification-organisation.json", capsys, "--ruleset", path)
     assert code == 2 and result is None
     assert message in err and "Traceback" not in err
 
@@ -165,7 +159,7 @@ JUDGE_SCOPE = {"id": "VER-M-SCOPE-ADEQUATE", "judgement": "conforms", "justifica
 
 def test_answers_judge_manual_checks_and_waive_findings(samples, tmp_path, capsys):
     path = _answers(tmp_path, answers_for="NBC-2024-VER-DEFECTS", judgements=[JUDGE_SCOPE], waivers=[WAIVE_GWP])
-    code, result, _ = verify_json([samples / "verification-organisation-defects.json", "--answers", path, "--as-of", "2025-06-01"], capsys)
+    code, result, _ = verify_json(samples / "verification-organisation-defects.json", capsys, "--answers", path, "--as-of", "2025-06-01")
     by_id = {r["id"]: r for r in result["rulesets"][0]["results"]}
     assert by_id["VER-M-SCOPE-ADEQUATE"]["status"] == "pass"
     assert by_id["VER-M-SCOPE-ADEQUATE"]["judgement"]["engine_status"] == "manual"
@@ -178,24 +172,24 @@ def test_answers_judge_manual_checks_and_waive_findings(samples, tmp_path, capsy
 
 def test_waivers_can_only_clear_the_verdict_while_valid(samples, tmp_path, capsys):
     package = samples / "verification-organisation-defects.json"
-    code, before, _ = verify_json([package], capsys)
+    code, before, _ = verify_json(package, capsys)
     failing = [r["id"] for r in before["rulesets"][0]["results"] if r["status"] == "fail"]
     waivers = [{**WAIVE_GWP, "id": rule_id, "pointer": None} for rule_id in failing]
     for waiver in waivers:
         del waiver["pointer"]
     path = _answers(tmp_path, waivers=waivers)
-    code, result, _ = verify_json([package, "--answers", path, "--as-of", "2025-06-01"], capsys)
+    code, result, _ = verify_json(package, capsys, "--answers", path, "--as-of", "2025-06-01")
     assert code == 0 and result["verdict"] == "no_nonconformity" and result["summary"]["by_status"]["waived"] == len(failing)
-    code, result, _ = verify_json([package, "--answers", path, "--as-of", "2026-01-01"], capsys)
+    code, result, _ = verify_json(package, capsys, "--answers", path, "--as-of", "2026-01-01")
     assert code == 1 and {w["status"] for w in result["answers"]["waivers"]} == {"expired"}
-    code, result, _ = verify_json([package, "--answers", path, "--as-of", "2025-06-01", "--no-waivers"], capsys)
+    code, result, _ = verify_json(package, capsys, "--answers", path, "--as-of", "2025-06-01", "--no-waivers")
     assert code == 1 and {w["status"] for w in result["answers"]["waivers"]} == {"ignored"}
     assert result["summary"]["by_status"]["fail"] == len(failing)
 
 
 def test_waiver_for_another_pointer_is_unused(samples, tmp_path, capsys):
     path = _answers(tmp_path, waivers=[{**WAIVE_GWP, "pointer": "/statement/lines/0"}])
-    code, result, _ = verify_json([samples / "verification-organisation-defects.json", "--answers", path, "--as-of", "2025-06-01"], capsys)
+    code, result, _ = verify_json(samples / "verification-organisation-defects.json", capsys, "--answers", path, "--as-of", "2025-06-01")
     assert result["answers"]["waivers"][0]["status"] == "unused"
     assert {r["id"]: r["status"] for r in result["rulesets"][0]["results"]}["VER-DI-GWP-VALUES"] == "fail"
 
@@ -213,7 +207,7 @@ def test_waiver_for_another_pointer_is_unused(samples, tmp_path, capsys):
 )
 def test_bad_answers_are_an_input_error(samples, tmp_path, capsys, data, message):
     path = _answers(tmp_path, **data)
-    code, result, err = verify_json([samples / "verification-organisation-defects.json", "--answers", path], capsys)
+    code, result, err = verify_json(samples / "verification-organisation-defects.json", capsys, "--answers", path)
     assert code == 2 and result is None
     assert message in err and "Traceback" not in err
 
@@ -265,18 +259,18 @@ def two_versions(tmp_path, monkeypatch):
 
 
 def test_verify_picks_the_version_in_effect_on_the_package_date(samples, tmp_path, capsys, two_versions):
-    code, result, _ = verify_json([samples / "neutrality-company-2024.json"], capsys)
+    code, result, _ = verify_json(samples / "neutrality-company-2024.json", capsys)
     entry = result["rulesets"][0]
     assert entry["version"] == "1.0.0"
     assert entry["selected"] == "iso-14068-1 1.0.0: period.end is 2024-12-31, in effect from 2023-11-29 (installed: 1.0.0 from 2023-11-29, 0.9.0 from 2014-01-01)"
-    code, result, _ = verify_json([samples / "neutrality-event-tokyo-2015.json"], capsys)
+    code, result, _ = verify_json(samples / "neutrality-event-tokyo-2015.json", capsys)
     assert result["rulesets"][0]["version"] == "0.9.0" and result["rulesets"][0]["parameters"]["retirement_window_months"] == 6
     code, out, _ = run(["verify", samples / "neutrality-event-tokyo-2015.json", "-o", tmp_path / "r.html"], capsys)
     assert "version chosen: iso-14068-1 0.9.0: period.end is 2015-02-20, in effect from 2014-01-01" in out
 
 
 def test_a_version_can_be_forced(samples, capsys, two_versions):
-    code, result, _ = verify_json([samples / "neutrality-company-2024.json", "--ruleset", "iso-14068-1@0.9.0"], capsys)
+    code, result, _ = verify_json(samples / "neutrality-company-2024.json", capsys, "--ruleset", "iso-14068-1@0.9.0")
     assert result["rulesets"][0]["version"] == "0.9.0" and "selected" not in result["rulesets"][0]
     code, _, err = run(["verify", samples / "neutrality-company-2024.json", "--ruleset", "iso-14068-1@7.0.0"], capsys)
     assert code == 2 and "iso-14068-1@7.0.0: no such ruleset file or built-in ruleset" in err

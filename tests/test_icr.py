@@ -5,6 +5,7 @@ import json
 import pytest
 
 from engine.cli import main
+from helpers import verify_json
 
 PLANTED = {
     "ICR-METHODOLOGY-APPROVED": ["/project/methodology/version"],  # 1 unapproved methodology version
@@ -17,11 +18,6 @@ PLANTED = {
 }
 UNSET = {"ICR-VVB-ROTATION", "ICR-VERIFICATION-MATERIALITY", "ICR-LEVEL-OF-ASSURANCE", "ICR-BUFFER-MINIMUM", "ICR-CREDITING-PERIOD-LENGTH", "ICR-MONITORING-REPORT-DEADLINE"}
 
-
-def verify_json(path, capsys, *extra):
-    code = main(["verify", str(path), "--format", "json", *extra])
-    out, err = capsys.readouterr()
-    return code, (json.loads(out) if out else None), err
 
 
 def by_status(result, status):

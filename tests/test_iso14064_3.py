@@ -6,6 +6,7 @@ import json
 import pytest
 
 from engine.cli import main
+from helpers import verify_json
 
 PLANTED = {
     "VER-DI-LINE-ARITHMETIC": "/statement/lines/8",  # 1 transcription error on Sheffield electricity
@@ -22,11 +23,6 @@ PLANTED = {
     "VER-STATEMENT-REFERS-TO-SUBJECT": "/verification_statement/subject_ref/version",  # 9 superseded version
 }
 
-
-def verify_json(path, capsys, *extra):
-    code = main(["verify", str(path), "--format", "json", *extra])
-    out, err = capsys.readouterr()
-    return code, json.loads(out), err
 
 
 def results(result):

@@ -4,13 +4,8 @@ import json
 
 import pytest
 
-from engine.cli import main
+from helpers import verify_json
 
-
-def verify_json(path, capsys, *extra):
-    code = main(["verify", str(path), "--format", "json", *extra])
-    out, err = capsys.readouterr()
-    return code, (json.loads(out) if out else None), err
 
 
 def failing(result):
