@@ -163,7 +163,7 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         raise InputError("--jobs", f"needs at least 1 worker, not {args.jobs}")
     if args.report_dir and not args.report_dir.is_dir():
         raise InputError(str(args.report_dir), "folder does not exist")
-    Checker(store, args.ruleset, args.param, args.profile)  # refuse bad options before any worker starts
+    checker = Checker(store, args.ruleset, args.param, args.profile)  # refuses bad options before any worker starts
     worker_args = (args.ruleset, args.param, args.profile, str(args.report_dir) if args.report_dir else None)
     with contextlib.ExitStack() as stack:
         folder = None if args.ledger else stack.enter_context(tempfile.TemporaryDirectory(prefix="vericarbon-ledger-"))
@@ -187,7 +187,7 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
                 raise KeyboardInterrupt
 
         try:
-            screen.run(screen.items(args.sources), args.jobs, worker_args, on_line)
+            screen.run(screen.items(args.sources), args.jobs, checker, worker_args, on_line)
         except KeyboardInterrupt:
             progress.close()
             print(tally.table(interrupted=True), file=sys.stderr)

@@ -30,6 +30,7 @@ class Ruleset:
     sha256: str
     data: dict
     overlays: list[dict] = field(default_factory=list)  # what each tailoring overlay changed, base first
+    package_date: dict[tuple[str, str], Callable[[Env], Any]] = field(default_factory=dict)  # effective.selects_by, per kind
     compiled: dict[tuple[str, str], "CompiledRuleset"] = field(default_factory=dict)  # with its own parameter values
 
     @property
@@ -118,6 +119,7 @@ def load_ruleset(path: Path, store: SchemaStore, _extending: tuple[Path, ...] = 
 
 
 def _check_selects_by(ruleset: Ruleset, store: SchemaStore, kind: str, version: str) -> None:
+    """Type-check effective.selects_by for a kind and keep it compiled for choosing versions."""
     source = ruleset.data.get("effective", {}).get("selects_by")
     if source is None:
         return
@@ -127,6 +129,7 @@ def _check_selects_by(ruleset: Ruleset, store: SchemaStore, kind: str, version: 
         raise _located_error(ruleset, "effective.selects_by", "/effective/selects_by", source, error) from None
     if compiled.type.kind not in ("date", "any"):
         raise InputError(ruleset.path, f"effective.selects_by must give a date, but {source!r} is {compiled.type}", "/effective/selects_by")
+    ruleset.package_date[(kind, version)] = compiled.fn
 
 
 def _fits(value: Any, kind: str) -> bool:
@@ -365,7 +368,7 @@ def profile_view(ruleset: Ruleset, profile: str) -> Ruleset:
     return Ruleset(ruleset.path, ruleset.sha256, data, ruleset.overlays)
 
 
-def select_versions(rulesets: list[Ruleset], package: Any, store: SchemaStore, kind: str, version: str) -> list[tuple[Ruleset, str]]:
+def select_versions(rulesets: list[Ruleset], package: Any, kind: str, version: str) -> list[tuple[Ruleset, str]]:
     """One version per ruleset id: the latest in effect on the package's date (each version's `selects_by`),
     with a sentence saying which was used and why. A single installed version is used as it is."""
     groups: dict[str, list[Ruleset]] = {}
@@ -376,7 +379,7 @@ def select_versions(rulesets: list[Ruleset], package: Any, store: SchemaStore, k
         if len(versions) == 1:
             chosen.append((versions[0], ""))
             continue
-        dated = [(r, _package_date(r, package, store, kind, version)) for r in versions]
+        dated = [(r, _package_date(r, package, kind, version)) for r in versions]
         in_effect = [(r, day) for r, day in dated if day is not None and as_date(r.data["effective"]["from"]) <= day]
         installed = ", ".join(f"{r.data['version']} from {r.data['effective']['from']}" for r in versions)
         if any(day is None for _, day in dated):
@@ -390,10 +393,9 @@ def select_versions(rulesets: list[Ruleset], package: Any, store: SchemaStore, k
     return chosen
 
 
-def _package_date(ruleset: Ruleset, package: Any, store: SchemaStore, kind: str, version: str) -> Any:
-    source = ruleset.data.get("effective", {}).get("selects_by")
-    if source is None:
+def _package_date(ruleset: Ruleset, package: Any, kind: str, version: str) -> Any:
+    read = ruleset.package_date.get((kind, version))
+    if read is None:
         return None
-    compiled = compile_expression(parse(source), Scope(store.shape(kind, version), {}))
-    day = as_date(compiled.fn(Env(package, {})))
+    day = as_date(read(Env(package, {})))
     return None if day is MISSING else day

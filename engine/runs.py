@@ -33,7 +33,7 @@ class Checker:
                     raise InputError(ruleset.path, f"applies to {', '.join(ruleset.data['applies_to'])}, not to a {package.kind} package")
         if not chosen:
             raise InputError(package.path, f"no built-in ruleset applies to kind {package.kind!r}")
-        selected = select_versions(chosen, package.data, self.store, package.kind, package.schema_version)
+        selected = select_versions(chosen, package.data, package.kind, package.schema_version)
         compiled = []
         for ruleset, _ in selected:
             key = (ruleset.id, ruleset.data["version"], package.kind, package.schema_version)
@@ -46,7 +46,7 @@ class Checker:
     def _compile(self, ruleset: Ruleset, package: Package) -> CompiledRuleset:
         if self.profile:
             ruleset = profile_view(ruleset, self.profile)
-        values = {**ruleset.params(), **self.overrides[ruleset.id]} if self.overrides[ruleset.id] or self.profile else None
+        values = {**ruleset.params(), **self.overrides[ruleset.id]} if self.overrides[ruleset.id] else None
         return compile_ruleset(ruleset, package.kind, package.schema_version, self.store, values)
 
     def check(self, package: Package, explain: set[str] | None = None, explain_all: bool = False) -> dict:

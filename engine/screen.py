@@ -95,10 +95,15 @@ _report_dir: Path | None = None
 
 
 def start_worker(selectors: list[str], assignments: list[str], profile: str | None, report_dir: str | None) -> None:
-    global _checker, _report_dir
     if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
-    _checker = Checker(SchemaStore(), selectors, assignments, profile)
+    use(Checker(SchemaStore(), selectors, assignments, profile), report_dir)
+
+
+def use(checker: Checker, report_dir: str | None) -> None:
+    """Screen with this checker in this process."""
+    global _checker, _report_dir
+    _checker = checker
     _report_dir = Path(report_dir) if report_dir else None
 
 
@@ -143,12 +148,12 @@ def _write(path: Path, text: str) -> None:
 # ---------------------------------------------------------------- the batch
 
 
-def run(item_stream: Iterator[Item], jobs: int, worker_args: tuple, on_line: Callable[[dict], None]) -> None:
-    """Screen every item with `jobs` processes (in this process for 1), calling on_line with each result as
-    it comes, in completion order. At most a few items per worker are read ahead, so memory stays flat
-    however many packages the sources hold."""
+def run(item_stream: Iterator[Item], jobs: int, checker: Checker, worker_args: tuple, on_line: Callable[[dict], None]) -> None:
+    """Screen every item with `jobs` processes (in this process, with `checker`, for 1), calling on_line with
+    each result as it comes, in completion order. At most a few items per worker are read ahead, so memory
+    stays flat however many packages the sources hold. Workers build their own checker from `worker_args`."""
     if jobs == 1:
-        start_worker(*worker_args)
+        use(checker, worker_args[-1])
         for item in item_stream:
             on_line(screen_one(item))
         return
