@@ -103,14 +103,12 @@ def _interval(relation: RelationPlan) -> Interval | None:
     """The overlap-join shape, which durable can only run pairwise (quadratic), recognised for a sweep."""
     if relation.quantifier != "none" or len(relation.conjuncts) != 1:
         return None
-    keys, starts, ends = [], [], []
+    sides: dict[str, list[tuple[str, str]]] = {"==": [], "<=": [], ">=": []}
     for atom in relation.conjuncts[0]:
-        if not (isinstance(atom.value, dict) and set(atom.value) == {"i"}):
+        if atom.op not in sides or not (isinstance(atom.value, dict) and set(atom.value) == {"i"}):
             return None
-        pair = (_field_name(atom.field), atom.value["i"])
-        {"==": keys, "<=": starts, ">=": ends}.get(atom.op, [None]).append(pair)
-        if atom.op not in ("==", "<=", ">="):
-            return None
+        sides[atom.op].append((_field_name(atom.field), atom.value["i"]))
+    keys, starts, ends = sides["=="], sides["<="], sides[">="]
     if len(starts) != 1 or len(ends) != 1 or starts[0][0] == ends[0][0]:
         return None
     return Interval(tuple(keys), starts[0][0], ends[0][0], item_start=ends[0][1], item_end=starts[0][1])
