@@ -4,14 +4,16 @@ twice across submissions shows up. A bad package is that package's result; it ne
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
 import re
 import signal
-import threading
 import time
 import zipfile
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -148,36 +150,88 @@ def _write(path: Path, text: str) -> None:
 # ---------------------------------------------------------------- the batch
 
 
-def run(item_stream: Iterator[Item], jobs: int, checker: Checker, worker_args: tuple, on_line: Callable[[dict], None]) -> None:
+CHUNK = 8  # packages per task: amortises the round trip between processes without hurting the balance
+CHUNKS_PER_JOB = 4  # tasks queued per worker: enough to keep it busy, few enough to keep memory flat
+
+
+def screen_chunk(chunk: list[Item]) -> list[dict]:
+    return [screen_one(item) for item in chunk]
+
+
+def run(item_stream: Iterator[Item], jobs: int, checker: Checker, worker_args: tuple, on_line: Callable[[dict], None],
+        work: Callable[[list[Item]], list[dict]] = screen_chunk) -> None:
     """Screen every item with `jobs` processes (in this process, with `checker`, for 1), calling on_line with
-    each result as it comes, in completion order. At most a few items per worker are read ahead, so memory
-    stays flat however many packages the sources hold. Workers build their own checker from `worker_args`."""
+    each result as it comes, in completion order. A few chunks per worker are read ahead, so memory stays
+    flat however many packages the sources hold. Workers build their own checker from `worker_args`.
+
+    When on_line raises (Ctrl-C), no new chunk starts and the running ones are left to finish, never killed:
+    a process killed while it holds a queue's lock can hang the pool. A worker that dies (a crash in native
+    code) breaks only its chunk's packages, which are checked again one at a time to find the culprit."""
     if jobs == 1:
         use(checker, worker_args[-1])
         for item in item_stream:
             on_line(screen_one(item))
         return
-    window = threading.BoundedSemaphore(jobs * 32)
-    stopping = threading.Event()
+    chunks = _chunked(item_stream, CHUNK)
+    while lost := _screen_in_pool(chunks, jobs, worker_args, on_line, work):
+        _isolate(lost, worker_args, on_line, work)
 
-    def throttled() -> Iterator[Item]:
-        for item in item_stream:
-            while not window.acquire(timeout=0.1):  # released as each result is consumed below
-                if stopping.is_set():
-                    return  # let the pool's feeder thread end, so terminate() can join it
-            yield item
 
+def _chunked(item_stream: Iterator[Item], size: int) -> Iterator[list[Item]]:
+    while chunk := list(itertools.islice(item_stream, size)):
+        yield chunk
+
+
+def _pool(jobs: int, worker_args: tuple) -> ProcessPoolExecutor:
     # spawn, not fork: each worker builds its own durable-rules engine instead of inheriting the parent's
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs, initializer=start_worker, initargs=worker_args) as pool:
-        try:
-            for line in pool.imap_unordered(screen_one, throttled(), chunksize=8):
-                window.release()
+    return ProcessPoolExecutor(jobs, multiprocessing.get_context("spawn"), initializer=start_worker, initargs=worker_args)
+
+
+def _screen_in_pool(chunks: Iterator[list[Item]], jobs: int, worker_args: tuple, on_line: Callable[[dict], None],
+                    work: Callable[[list[Item]], list[dict]]) -> list[Item]:
+    """Screen chunks until they run out (returns []) or a worker dies (returns the packages it left unchecked)."""
+    executor = _pool(jobs, worker_args)
+    in_flight: dict[Future, list[Item]] = {}
+    try:
+        while True:
+            while len(in_flight) < jobs * CHUNKS_PER_JOB and (chunk := next(chunks, None)):
+                in_flight[executor.submit(work, chunk)] = chunk
+            if not in_flight:
+                return []
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            if any(isinstance(future.exception(), BrokenProcessPool) for future in done):
+                done, _ = wait(in_flight)  # the pool is broken: every other chunk ends at once
+            lost: list[Item] = []
+            for future in done:
+                chunk = in_flight.pop(future)
+                if isinstance(future.exception(), BrokenProcessPool):
+                    lost += chunk
+                else:
+                    for line in future.result():
+                        on_line(line)
+            if lost:
+                return lost
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _isolate(suspects: list[Item], worker_args: tuple, on_line: Callable[[dict], None], work: Callable[[list[Item]], list[dict]]) -> None:
+    """Check each suspect alone in its own worker: the one whose worker dies gets that as its result."""
+    executor = None
+    try:
+        for item in suspects:
+            executor = executor or _pool(1, worker_args)
+            try:
+                lines = executor.submit(work, [item]).result()
+            except BrokenProcessPool:
+                executor.shutdown(wait=True)
+                executor = None
+                lines = [{"source": item.source, "status": "error", "error": "the worker process checking this package died (a crash in native code)"}]
+            for line in lines:
                 on_line(line)
-        except BaseException:
-            stopping.set()
-            pool.terminate()
-            raise
+    finally:
+        if executor:
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 class Tally:

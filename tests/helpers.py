@@ -28,3 +28,15 @@ def verify_json(package: Any, capsys: Any, *options: Any) -> tuple[int, dict | N
     code = main(["verify", str(package), "--format", "json", *[str(o) for o in options]])
     out, err = capsys.readouterr()
     return code, (json.loads(out) if out else None), err
+
+
+def screen_or_crash(chunk: list) -> list[dict]:
+    """Screen a chunk in a worker, but die as a segfault would on any package whose id says CRASH."""
+    import os
+    import signal
+
+    from engine.screen import screen_chunk
+
+    if any(b'"CRASH' in item.raw for item in chunk):
+        os.kill(os.getpid(), signal.SIGSEGV)
+    return screen_chunk(chunk)

@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine import screen
 from engine.cli import main
 from engine.ledger import Claim, Ledger, audit
 from engine.overlaps import overlapping
+from helpers import screen_or_crash
 
 VERICARBON = [sys.executable, "-m", "engine"]
 
@@ -163,6 +165,19 @@ def test_a_crash_inside_a_rule_is_that_packages_result(tmp_path, capsys, monkeyp
     status = {line["source"].rsplit("/", 1)[1]: line["status"] for line in lines}
     assert status == {"C0.json": "checked", "C1.json": "error", "C2.json": "checked"}
     assert next(line for line in lines if line["status"] == "error")["error"] == "ZeroDivisionError: in a rule"
+
+
+def test_a_worker_that_dies_costs_only_its_package(tmp_path):
+    """A crash in native code kills the worker process: that package is an error line, every other is checked."""
+    packages = [inventory("CRASH" if i == 37 else f"W{i:03d}", [(i * 10 + 1, i * 10 + 5)]) for i in range(80)]
+    items = [screen.Item(f"many.jsonl:{i + 1}", f"line{i + 1}.json", json.dumps(p).encode()) for i, p in enumerate(packages)]
+    lines: list[dict] = []
+    worker_args = ([], [], None, None)
+    screen.run(iter(items), 2, None, worker_args, lines.append, work=screen_or_crash)  # type: ignore[arg-type]
+    by_source = {line["source"]: line for line in lines}
+    assert len(lines) == len(by_source) == 80
+    assert by_source["many.jsonl:38"]["status"] == "error" and "died" in by_source["many.jsonl:38"]["error"]
+    assert all(line["status"] == "checked" for source, line in by_source.items() if source != "many.jsonl:38")
 
 
 def test_screen_writes_reports_and_keeps_a_ledger_across_runs(tmp_path, capsys):
