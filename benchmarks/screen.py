@@ -2,7 +2,7 @@
 overlaps across packages) screened with 1 and 2 worker processes, against a plain hand-written baseline that
 parses with orjson, validates with jsonschema-rs and runs the same checks, measured in the same run.
 
-    pip install '.[bench]'; python benchmarks/screen.py [--scale 1.0]
+    python benchmarks/screen.py [--scale 1.0]
 
 Prints packages/s, facts/s, peak memory (of the screening process and of its busiest worker), the ratio to
 the baseline, whether every planted overlap was found and nothing else, and peak memory for 1× and 5× the

@@ -127,6 +127,21 @@ def test_malformed_json(capsys, tmp_path):
     _bad(capsys, ["verify", path], "bad.json: line 2, column 9: malformed JSON")
 
 
+@pytest.mark.parametrize(
+    "name, text, fragments",
+    [
+        ("nan.json", '{"kind": "ghg-inventory",\n  "lines": [NaN]}', ["nan.json: line 2, column 13: malformed JSON"]),
+        ("huge.json", '{"kind": "ghg-inventory",\n  "total": 1e400}', ["huge.json: line 2, column 12: malformed JSON", "infinity"]),
+        ("deep.json", "[" * 5000 + "]" * 5000, ["deep.json", "malformed JSON: depth limit exceeded"]),
+        ("inf.yaml", "kind: ghg-inventory\nlines:\n  - reported_tco2e: .inf\n", ["inf.yaml: /lines/0/reported_tco2e", "must be finite"]),
+    ],
+)
+def test_non_finite_numbers_and_runaway_nesting_are_refused(capsys, tmp_path, name, text, fragments):
+    path = tmp_path / name
+    path.write_text(text)
+    _bad(capsys, ["verify", path], *fragments)
+
+
 def test_malformed_yaml(capsys, tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("kind: ghg-inventory\nlines: [1, 2\n")
