@@ -22,7 +22,6 @@ shuts out each pitfall measured in shared/engineering/durable-rules.md:
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import math
@@ -30,6 +29,7 @@ import threading
 from typing import Any, Iterable
 
 import durable_rules_engine as _engine
+import orjson
 
 MAX_PROPERTIES = 255
 MAX_EXPRESSIONS_PER_PATTERN = 32
@@ -49,31 +49,28 @@ def end_pattern() -> dict:
     return {"$end": {"t": _SENTINEL_TYPE}}
 
 
-def dumps_fact(fact: dict[str, Any]) -> str:
-    """JSON for one flat fact, in the number format durable's parser accepts."""
-    return "{" + ",".join(_key(key) + ":" + _scalar(value) for key, value in fact.items()) + "}"
+def dumps_facts(facts: list[dict[str, Any]]) -> str:
+    """JSON for flat facts, in the number format durable's parser accepts. orjson writes the batch (~10x
+    a hand-rolled encoder); each float goes in as a fragment we formatted, since orjson writes 8e-5."""
+    try:
+        return orjson.dumps([{key: _scalar(value) for key, value in fact.items()} for fact in facts]).decode()
+    except orjson.JSONEncodeError as error:
+        raise DurableError(f"durable-rules cannot hold this fact: {error}") from None
 
 
-@functools.lru_cache(maxsize=4096)
-def _key(name: str) -> str:
-    """Fact field names repeat in every fact: encode each once."""
-    return json.dumps(name)
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
+def _scalar(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
         if not math.isfinite(value):
             raise DurableError(f"durable-rules cannot hold the non-finite number {value!r}")
         text = repr(value)
         mantissa, _, exponent = text.partition("e")
         if exponent and "." not in mantissa:
             text = f"{mantissa}.0e{exponent}"
-        return text
-    raise DurableError(f"a durable fact holds only scalars, not {type(value).__name__}")
+        return orjson.Fragment(text)
+    raise DurableError(f"a durable fact holds only scalars, not {kind.__name__}")
 
 
 class DurableRuleset:
@@ -94,17 +91,17 @@ class DurableRuleset:
     def run(self, facts: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, dict]]]:
         """Assert `facts` (flat dicts with a "t" type) in a new session; return, per rule, its matched frames."""
         sid = str(next(_sessions))
-        lines = []
-        count = 0
+        batch = []
         for count, fact in enumerate(facts, start=1):
             if len(fact) + 3 > MAX_PROPERTIES:
                 raise DurableError(f"a fact of type {fact.get('t')!r} has more than {MAX_PROPERTIES - 3} properties")
-            lines.append(dumps_fact({**fact, "sid": sid, "id": count}))
-        lines.append(dumps_fact({"t": _SENTINEL_TYPE, "sid": sid, "id": count + 1}))
+            batch.append({**fact, "sid": sid, "id": count})
+        batch.append({"t": _SENTINEL_TYPE, "sid": sid, "id": len(batch) + 1})
+        encoded = dumps_facts(batch)
         matches: dict[str, list[dict[str, dict]]] = {name: [] for name in self.rule_names}
         sentinel_seen = False
         with _lock:
-            code, _state = _engine.assert_facts(self._handle, "[" + ",".join(lines) + "]")
+            code, _state = _engine.assert_facts(self._handle, encoded)
             if code == 2:
                 raise DurableError("durable-rules rejected a fact as already observed")
             try:

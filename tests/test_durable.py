@@ -6,14 +6,13 @@ import threading
 import durable_rules_engine
 import pytest
 
-from engine.durable_session import DurableError, DurableRuleset, dumps_fact, end_pattern
+from engine.durable_session import DurableError, DurableRuleset, dumps_facts, end_pattern
 
 ALL_X = {"x": [{"m": {"t": "x"}}]}
 
 
 def test_small_floats_are_written_so_the_parser_keeps_every_fact():
-    assert dumps_fact({"v": 8e-05}) == '{"v":8.0e-05}'
-    assert dumps_fact({"v": 1e20}) == '{"v":1.0e+20}'
+    assert dumps_facts([{"v": 8e-05}, {"v": 1e20, "w": 0.5}]) == '[{"v":8.0e-05},{"v":1.0e+20,"w":0.5}]'
     facts = [{"t": "x", "v": 8e-05}] + [{"t": "x", "v": i} for i in range(5)]
     assert len(DurableRuleset(ALL_X).run(facts)["x"]) == 6
 
@@ -28,14 +27,14 @@ def test_raw_engine_really_drops_facts_after_a_bare_exponent():
 def test_lost_batch_is_detected_not_silent(monkeypatch):
     import engine.durable_session as session
 
-    monkeypatch.setattr(session, "dumps_fact", lambda fact: json.dumps(fact).replace("1.5", "1e-5") if fact.get("t") == "x" else json.dumps(fact))
+    monkeypatch.setattr(session, "dumps_facts", lambda facts: json.dumps(facts).replace("1.5", "1e-5"))
     with pytest.raises(DurableError, match="dropped facts"):
         DurableRuleset(ALL_X).run([{"t": "x", "v": 1.5}])
 
 
 def test_non_finite_numbers_are_refused():
     with pytest.raises(DurableError):
-        dumps_fact({"v": float("nan")})
+        dumps_facts([{"v": float("nan")}])
 
 
 def test_sequential_ids_do_not_collide_at_scale():
