@@ -73,6 +73,19 @@ def test_overlap_query_sees_long_ranges_far_back(tmp_path):
     assert [c["other"]["package_id"] for c in book.record("P-3", "c", [claim(999_990, 999_999)])] == ["P-1"]
 
 
+def test_every_claim_of_a_package_is_checked_against_every_earlier_range(tmp_path):
+    book = Ledger(tmp_path / "l.sqlite")
+    book.record("P-1", "a", [claim(1, 100), claim(1, 50, registry="Verra")])
+    book.record("P-2", "b", [claim(200, 300), claim(301, 400, action="issued", beneficiary=None)])
+    found = book.record("P-3", "c", [claim(90, 210), claim(40, 45, registry="Verra"), claim(350, 360, action="issued", beneficiary=None), claim(500, 600)])
+    assert [(c["range"], c["other"]["package_id"], c["kind"], c["shared"]) for c in found] == [
+        ([90, 210], "P-1", "retired_twice", [90, 100]),
+        ([90, 210], "P-2", "retired_twice", [200, 210]),
+        ([40, 45], "P-1", "retired_twice", [40, 45]),
+        ([350, 360], "P-2", "issued_twice", [350, 360]),
+    ]
+
+
 def test_rescreening_a_package_replaces_its_ranges(tmp_path):
     book = Ledger(tmp_path / "l.sqlite")
     book.record("P-1", "a", [claim(1, 100)])
