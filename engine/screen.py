@@ -4,7 +4,6 @@ twice across submissions shows up. A bad package is that package's result; it ne
 
 from __future__ import annotations
 
-import itertools
 import json
 import multiprocessing
 import os
@@ -150,7 +149,8 @@ def _write(path: Path, text: str) -> None:
 # ---------------------------------------------------------------- the batch
 
 
-CHUNK = 8  # packages per task: amortises the round trip between processes without hurting the balance
+CHUNK = 8  # packages per task at most: amortises the round trip between processes ...
+CHUNK_BYTES = 64 * 1024  # ... and no more bytes than this, so a few large packages still spread over every worker
 CHUNKS_PER_JOB = 4  # tasks queued per worker: enough to keep it busy, few enough to keep memory flat
 
 
@@ -172,13 +172,21 @@ def run(item_stream: Iterator[Item], jobs: int, checker: Checker, worker_args: t
         for item in item_stream:
             on_line(screen_one(item))
         return
-    chunks = _chunked(item_stream, CHUNK)
+    chunks = _chunked(item_stream)
     while lost := _screen_in_pool(chunks, jobs, worker_args, on_line, work):
         _isolate(lost, worker_args, on_line, work)
 
 
-def _chunked(item_stream: Iterator[Item], size: int) -> Iterator[list[Item]]:
-    while chunk := list(itertools.islice(item_stream, size)):
+def _chunked(item_stream: Iterator[Item]) -> Iterator[list[Item]]:
+    chunk: list[Item] = []
+    size = 0
+    for item in item_stream:
+        chunk.append(item)
+        size += len(item.raw)
+        if len(chunk) == CHUNK or size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
         yield chunk
 
 
