@@ -11,7 +11,7 @@ from pathlib import Path
 from engine.documents import parse_document, read_text
 from engine.errors import InputError
 from engine.evaluate import summarize
-from engine.evidence import SchemaStore, schema_errors
+from engine.evidence import SchemaStore
 
 _JUDGED_STATUS = {"conforms": "pass", "nonconformity": "fail", "not_applicable": "not_applicable"}
 
@@ -26,7 +26,7 @@ class Answers:
 def load_answers(path: Path, store: SchemaStore) -> Answers:
     raw = read_text(path)
     data = parse_document(path, raw)
-    problems = schema_errors(store.explaining_validator(store.documents["urn:vericarbon:schema:answers"]), data)
+    problems = store.errors("urn:vericarbon:schema:answers", data)
     if problems:
         raise InputError(str(path), problems)
     return Answers(str(path), hashlib.sha256(raw).hexdigest(), data)

@@ -101,24 +101,26 @@ def evaluate_rule(rule: CompiledRule, package: Any, params: dict, durable_failur
     if spec.get("when"):
         result["when"] = spec["when"]
     occurrences: list[dict] = []
-    statuses: list[str] = []
     if rule.for_each is None:
-        targets: list[tuple[Any, str, int]] = [(None, "", -1)]
+        items, base = [None], ""
     else:
         items = relations.walk(package, rule.for_each)
         base = "".join("/" + part for part in rule.for_each)
         if not isinstance(items, list) or not items:
             result.update(status="not_applicable", reason=f"no items at {base}", occurrences=[])
             return result
-        targets = [(item, f"{base}/{index}", index) for index, item in enumerate(items)]
     settled = _durable_settles(rule, package, durable_failures)
-    for item, pointer, index in targets:
-        status, occurrence = _evaluate_target(rule, package, params, item, pointer, index, settled, durable_failures, explain, explain_all)
-        statuses.append(status)
-        if occurrence is not None:
-            occurrences.append(occurrence)
+    counts: dict[str, int] = {}
+    env = Env(package, params)  # one environment for every item: the hot loop allocates nothing per item
+    for index, item in enumerate(items):
+        env.item, env.item_pointer = item, (f"{base}/{index}" if rule.for_each is not None else "")
+        env.absent.clear()
+        status = _status(rule, env, index, settled, durable_failures)
+        counts[status] = counts.get(status, 0) + 1
+        if status == "fail" or status == "not_evaluated" or (explain and status == "pass"):
+            occurrences.append(_occurrence(rule, env, env.item_pointer, status, explain, explain_all))
     for status in ("fail", "not_evaluated", "pass"):
-        if status in statuses:
+        if status in counts:
             result["status"] = status
             break
     else:
@@ -127,7 +129,7 @@ def evaluate_rule(rule: CompiledRule, package: Any, params: dict, durable_failur
         result["reason"] = "; ".join(sorted({o["reason"] for o in occurrences if o["status"] == "not_evaluated"}))
     result["occurrences"] = occurrences
     if rule.for_each is not None:
-        result["items"] = {status: statuses.count(status) for status in sorted(set(statuses))}
+        result["items"] = dict(sorted(counts.items()))
     return result
 
 
@@ -139,22 +141,20 @@ def _durable_settles(rule: CompiledRule, package: Any, failures: dict[int, list[
     return isinstance(elements, list) and all(relations.complete(e, rule.relation.element_fields) for e in elements)
 
 
-def _evaluate_target(rule: CompiledRule, package: Any, params: dict, item: Any, pointer: str, index: int, settled: bool, failures: dict[int, list[int]] | None, explain: bool, explain_all: bool) -> tuple[str, dict | None]:
-    env = Env(package, params, item, pointer)
+def _status(rule: CompiledRule, env: Env, index: int, settled: bool, failures: dict[int, list[int]] | None) -> str:
     if rule.when is not None:
         applies = rule.when.fn(env)
         if applies is False:
-            return "not_applicable", None
+            return "not_applicable"
         if applies is MISSING:
-            return "not_evaluated", _occurrence(rule, env, pointer, "not_evaluated", explain, explain_all)
-    if settled and relations.complete(item, rule.relation.item_fields):  # type: ignore[union-attr]
+            return "not_evaluated"
+    if settled and relations.complete(env.item, rule.relation.item_fields):  # type: ignore[union-attr]
         outcome: Any = index not in failures  # type: ignore[operator]
     else:
         outcome = rule.check.fn(env)
     if outcome is True:
-        return "pass", (_occurrence(rule, env, pointer, "pass", explain, explain_all) if explain else None)
-    status = "fail" if outcome is False else "not_evaluated"
-    return status, _occurrence(rule, env, pointer, status, explain, explain_all)
+        return "pass"
+    return "fail" if outcome is False else "not_evaluated"
 
 
 def _occurrence(rule: CompiledRule, env: Env, pointer: str, status: str, explain: bool, explain_all: bool) -> dict:

@@ -44,7 +44,7 @@ class SchemaStore:
         self.folder = folder or builtin_schema_dir()
         self.documents: dict[str, dict] = {}
         self.kinds: dict[tuple[str, str], str] = {}
-        self._fast: dict[tuple[str, str], Any] = {}
+        self._fast: dict[str, Any] = {}
         for path in sorted(self.folder.glob("*.schema.json")):
             document = json.loads(path.read_text(encoding="utf-8"))
             self.documents[document["$id"]] = document
@@ -64,11 +64,18 @@ class SchemaStore:
     def schema_for(self, kind: str, version: str) -> dict:
         return self.documents[self.kinds[(kind, version)]]
 
-    def fast_validator(self, kind: str, version: str) -> Any:
-        key = (kind, version)
-        if key not in self._fast:
-            self._fast[key] = jsonschema_rs.Draft202012Validator(self.schema_for(kind, version), registry=self._rs_registry, validate_formats=True)
-        return self._fast[key]
+    def fast_validator(self, uri: str) -> Any:
+        """jsonschema-rs for the schema `uri`: it decides on every path where speed counts."""
+        if uri not in self._fast:
+            self._fast[uri] = jsonschema_rs.Draft202012Validator(self.documents[uri], registry=self._rs_registry, validate_formats=True)
+        return self._fast[uri]
+
+    def errors(self, uri: str, data: Any) -> list[tuple[str, str]]:
+        """[] when `data` matches the schema `uri`, else every error as (JSON pointer, message): jsonschema-rs
+        decides, and only a document that fails is walked again by the Python validator, which explains."""
+        if self.fast_validator(uri).is_valid(data):
+            return []
+        return schema_errors(self.explaining_validator(self.documents[uri]), data) or [("/", "does not match its schema")]
 
     def explaining_validator(self, schema: dict) -> jsonschema.Draft202012Validator:
         return jsonschema.Draft202012Validator(schema, registry=self.registry, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
@@ -128,7 +135,7 @@ def parse_package(path: Path, raw: bytes, store: SchemaStore) -> Package:
         raise InputError(name, "the package must declare 'kind' and 'schema_version' as strings", "/")
     if (kind, version) not in store.kinds:
         raise InputError(name, f"unknown package kind or schema version {kind!r} {version!r} (known: {store.known_kinds()})", "/kind")
-    if not store.fast_validator(kind, version).is_valid(data):
-        problems = schema_errors(store.explaining_validator(store.schema_for(kind, version)), data)
-        raise InputError(name, problems or [("/", "does not match its schema")])
+    problems = store.errors(store.kinds[(kind, version)], data)
+    if problems:
+        raise InputError(name, problems)
     return Package(name, data, hashlib.sha256(raw).hexdigest(), kind, version)

@@ -12,7 +12,7 @@ from typing import Any, Callable
 from engine import relations
 from engine.documents import parse_document, read_text
 from engine.errors import InputError
-from engine.evidence import SchemaStore, schema_errors
+from engine.evidence import SchemaStore
 from engine.expr import MISSING, Compiled, Env, ExprError, Node, Scope, Type, as_date, compile_expression, parse, type_of_shape
 from engine.overlays import apply_overlay
 from engine.resources import builtin_rulesets
@@ -92,15 +92,14 @@ def load_ruleset(path: Path, store: SchemaStore, _extending: tuple[Path, ...] = 
     data = parse_document(path, raw)
     name = str(path)
     is_overlay = isinstance(data, dict) and "overlay" in data
-    validator = store.explaining_validator(store.documents["urn:vericarbon:schema:" + ("overlay" if is_overlay else "ruleset")])
-    problems = schema_errors(validator, data)
+    problems = store.errors("urn:vericarbon:schema:" + ("overlay" if is_overlay else "ruleset"), data)
     if problems:
         raise InputError(name, problems)
     digest = hashlib.sha256(raw).hexdigest()
     if is_overlay:
         base = load_ruleset(_extended(path, data["extends"], _extending), store, _extending + (path.resolve(),))
         merged, record = apply_overlay(data, name, digest, base.data)
-        problems = schema_errors(store.explaining_validator(store.documents["urn:vericarbon:schema:ruleset"]), merged)
+        problems = store.errors("urn:vericarbon:schema:ruleset", merged)
         if problems:
             raise InputError(name, problems)
         record["extends"] = {"id": base.id, "file": base.path, "sha256": base.sha256}

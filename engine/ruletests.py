@@ -9,7 +9,7 @@ from typing import Any
 
 from engine.errors import InputError
 from engine.evaluate import evaluate_rule
-from engine.evidence import SchemaStore, schema_errors
+from engine.evidence import SchemaStore
 from engine.rulesets import Ruleset, compile_ruleset
 
 
@@ -71,8 +71,8 @@ def run_rule_tests(ruleset: Ruleset, store: SchemaStore) -> list[CaseResult]:
     # change what a run decides, not what the rule means, so cases run with the base values.
     defaults = ruleset.base_params()
     compiled = compile_ruleset(ruleset, kind, version, store, defaults if ruleset.overlays else None)  # None: the load-time compilation
-    validator = store.explaining_validator(store.schema_for(kind, version))
-    problems = schema_errors(validator, base)
+    schema = store.kinds[(kind, version)]
+    problems = store.errors(schema, base)
     if problems:  # one clear error instead of every case failing the same way
         raise InputError(ruleset.path, [("/test_base" + pointer, message) for pointer, message in problems])
     results = []
@@ -85,7 +85,7 @@ def run_rule_tests(ruleset: Ruleset, store: SchemaStore) -> list[CaseResult]:
             except ValueError as error:
                 results.append(CaseResult(rule.id, case["name"], case["expect"], "invalid", False, str(error), []))
                 continue
-            problems = schema_errors(validator, package)
+            problems = store.errors(schema, package)
             if problems:
                 detail = "; ".join(f"{p}: {m}" for p, m in problems[:3])
                 results.append(CaseResult(rule.id, case["name"], case["expect"], "invalid", False, f"the patched package fails its schema: {detail}", []))
