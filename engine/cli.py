@@ -164,7 +164,6 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
     if args.report_dir and not args.report_dir.is_dir():
         raise InputError(str(args.report_dir), "folder does not exist")
     checker = Checker(store, args.ruleset, args.param, args.profile)  # refuses bad options before any worker starts
-    worker_args = (args.ruleset, args.param, args.profile, str(args.report_dir) if args.report_dir else None)
     with contextlib.ExitStack() as stack:
         folder = None if args.ledger else stack.enter_context(tempfile.TemporaryDirectory(prefix="vericarbon-ledger-"))
         book = Ledger(args.ledger or Path(folder) / "ledger.sqlite")  # type: ignore[arg-type]
@@ -172,22 +171,24 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         out = stack.enter_context(_open_for_writing(args.output)) if args.output else sys.stdout
         progress = stack.enter_context(tqdm(total=screen.count(args.sources), unit="pkg", disable=not sys.stderr.isatty(), file=sys.stderr, dynamic_ncols=True))
         tally = screen.Tally()
-        # Ctrl-C is taken between packages, never between a package's ledger record and its line
+        # Ctrl-C is taken between chunks of packages, never between their ledger record and their lines
         interrupted = threading.Event()
         stack.callback(signal.signal, signal.SIGINT, signal.signal(signal.SIGINT, lambda *_: interrupted.set()))
 
-        def on_line(line: dict) -> None:
-            claims = [Claim(**claim) for claim in line.get("claims", [])]
-            if line.get("status") == "checked":
-                line["ledger_conflicts"] = book.record(line.get("id") or line["source"], line["source"], claims)
-            out.write(screen.jsonl(line) + "\n")
-            tally.add(line)
-            progress.update()
+        def on_lines(lines: list[dict]) -> None:
+            checked = [line for line in lines if line["status"] == "checked"]
+            found = book.record_many([(line.get("id") or line["source"], line["source"], [Claim(**claim) for claim in line["claims"]]) for line in checked])
+            for line, conflicts in zip(checked, found):
+                line["ledger_conflicts"] = conflicts
+            for line in lines:
+                out.write(screen.jsonl(line) + "\n")
+                tally.add(line)
+            progress.update(len(lines))
             if interrupted.is_set():
                 raise KeyboardInterrupt
 
         try:
-            screen.run(screen.items(args.sources), args.jobs, checker, worker_args, on_line)
+            screen.run(screen.items(args.sources), args.jobs, checker, str(args.report_dir) if args.report_dir else None, on_lines)
         except KeyboardInterrupt:
             progress.close()
             print(tally.table(interrupted=True), file=sys.stderr)

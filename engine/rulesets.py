@@ -45,6 +45,10 @@ class Ruleset:
     def manual_checks(self) -> list[dict]:
         return self.data.get("manual_checks", [])
 
+    def __getstate__(self) -> dict:
+        """Pickled for a worker process without its compiled closures: the worker compiles on first use."""
+        return {**self.__dict__, "package_date": {}, "compiled": {}}
+
     def params(self) -> dict[str, Any]:
         return {name: spec.get("value") for name, spec in self.data.get("parameters", {}).items()}
 
@@ -367,7 +371,7 @@ def profile_view(ruleset: Ruleset, profile: str) -> Ruleset:
     return Ruleset(ruleset.path, ruleset.sha256, data, ruleset.overlays)
 
 
-def select_versions(rulesets: list[Ruleset], package: Any, kind: str, version: str) -> list[tuple[Ruleset, str]]:
+def select_versions(rulesets: list[Ruleset], package: Any, kind: str, version: str, store: SchemaStore) -> list[tuple[Ruleset, str]]:
     """One version per ruleset id: the latest in effect on the package's date (each version's `selects_by`),
     with a sentence saying which was used and why. A single installed version is used as it is."""
     groups: dict[str, list[Ruleset]] = {}
@@ -378,7 +382,7 @@ def select_versions(rulesets: list[Ruleset], package: Any, kind: str, version: s
         if len(versions) == 1:
             chosen.append((versions[0], ""))
             continue
-        dated = [(r, _package_date(r, package, kind, version)) for r in versions]
+        dated = [(r, _package_date(r, package, kind, version, store)) for r in versions]
         in_effect = [(r, day) for r, day in dated if day is not None and as_date(r.data["effective"]["from"]) <= day]
         installed = ", ".join(f"{r.data['version']} from {r.data['effective']['from']}" for r in versions)
         if any(day is None for _, day in dated):
@@ -392,7 +396,9 @@ def select_versions(rulesets: list[Ruleset], package: Any, kind: str, version: s
     return chosen
 
 
-def _package_date(ruleset: Ruleset, package: Any, kind: str, version: str) -> Any:
+def _package_date(ruleset: Ruleset, package: Any, kind: str, version: str, store: SchemaStore) -> Any:
+    if (kind, version) not in ruleset.package_date:  # compiled at load, or here in a worker process
+        _check_selects_by(ruleset, store, kind, version)
     read = ruleset.package_date.get((kind, version))
     if read is None:
         return None

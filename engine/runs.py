@@ -24,6 +24,16 @@ class Checker:
             raise InputError("--profile", f"no rule of the selected rulesets belongs to profile {profile!r}")
         self._compiled: dict[tuple[str, str, str, str], CompiledRuleset] = {}
 
+    def __getstate__(self) -> dict:
+        """What a worker process needs to check as this checker does, without loading and linting every
+        ruleset again: the loaded rulesets and the options. Compiled rules are rebuilt there on first use."""
+        return {"schemas": self.store.folder, "explicit": self.explicit, "rulesets": self.rulesets, "overrides": self.overrides, "profile": self.profile}
+
+    def __setstate__(self, state: dict) -> None:
+        self.store = SchemaStore(state.pop("schemas"))
+        self.__dict__.update(state)
+        self._compiled = {}
+
     def compiled_for(self, package: Package) -> tuple[list[CompiledRuleset], dict[str, str]]:
         """The compiled rulesets that apply to this package, and for each chosen among versions, why."""
         chosen = [r for r in self.rulesets if package.kind in r.data["applies_to"]]
@@ -33,7 +43,7 @@ class Checker:
                     raise InputError(ruleset.path, f"applies to {', '.join(ruleset.data['applies_to'])}, not to a {package.kind} package")
         if not chosen:
             raise InputError(package.path, f"no built-in ruleset applies to kind {package.kind!r}")
-        selected = select_versions(chosen, package.data, package.kind, package.schema_version)
+        selected = select_versions(chosen, package.data, package.kind, package.schema_version, self.store)
         compiled = []
         for ruleset, _ in selected:
             key = (ruleset.id, ruleset.data["version"], package.kind, package.schema_version)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import pickle
 import re
 import signal
+import tempfile
 import time
 import zipfile
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from engine.errors import InputError
-from engine.evidence import SchemaStore, parse_package
+from engine.evidence import parse_package
 from engine.ledger import claims_of
 from engine.render import RENDERERS
 from engine.runs import Checker
@@ -95,10 +97,9 @@ _checker: Checker | None = None
 _report_dir: Path | None = None
 
 
-def start_worker(selectors: list[str], assignments: list[str], profile: str | None, report_dir: str | None) -> None:
-    if multiprocessing.parent_process() is not None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
-    use(Checker(SchemaStore(), selectors, assignments, profile), report_dir)
+def start_worker(checker_file: str, report_dir: str | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
+    use(pickle.loads(Path(checker_file).read_bytes()), report_dir)  # noqa: S301 - the file this run's parent just wrote
 
 
 def use(checker: Checker, report_dir: str | None) -> None:
@@ -158,23 +159,30 @@ def screen_chunk(chunk: list[Item]) -> list[dict]:
     return [screen_one(item) for item in chunk]
 
 
-def run(item_stream: Iterator[Item], jobs: int, checker: Checker, worker_args: tuple, on_line: Callable[[dict], None],
+def run(item_stream: Iterator[Item], jobs: int, checker: Checker, report_dir: str | None, on_lines: Callable[[list[dict]], None],
         work: Callable[[list[Item]], list[dict]] = screen_chunk) -> None:
-    """Screen every item with `jobs` processes (in this process, with `checker`, for 1), calling on_line with
-    each result as it comes, in completion order. A few chunks per worker are read ahead, so memory stays
-    flat however many packages the sources hold. Workers build their own checker from `worker_args`.
+    """Screen every item with `jobs` processes (in this process, with `checker`, for 1), calling on_lines with
+    the results of each chunk of packages as it is done, in completion order. A few chunks per worker are read ahead, so memory stays
+    flat however many packages the sources hold. Each worker gets a copy of `checker`, its rulesets loaded
+    and linted once here, and compiles the rules it needs on first use.
 
-    When on_line raises (Ctrl-C), no new chunk starts and the running ones are left to finish, never killed:
+    When on_lines raises (Ctrl-C), no new chunk starts and the running ones are left to finish, never killed:
     a process killed while it holds a queue's lock can hang the pool. A worker that dies (a crash in native
     code) breaks only its chunk's packages, which are checked again one at a time to find the culprit."""
-    if jobs == 1:
-        use(checker, worker_args[-1])
-        for item in item_stream:
-            on_line(screen_one(item))
-        return
     chunks = _chunked(item_stream)
-    while lost := _screen_in_pool(chunks, jobs, worker_args, on_line, work):
-        _isolate(lost, worker_args, on_line, work)
+    if jobs == 1:
+        use(checker, report_dir)
+        for chunk in chunks:
+            on_lines(screen_chunk(chunk))
+        return
+    with tempfile.TemporaryDirectory(prefix="vericarbon-screen-") as folder:
+        # through a file, not the spawn pipe: ~400 KB there would block this process until each worker had
+        # booted, one after the other
+        shipped = Path(folder) / "checker.pickle"
+        shipped.write_bytes(pickle.dumps(checker))
+        worker_args = (str(shipped), report_dir)
+        while lost := _screen_in_pool(chunks, jobs, worker_args, on_lines, work):
+            _isolate(lost, worker_args, on_lines, work)
 
 
 def _chunked(item_stream: Iterator[Item]) -> Iterator[list[Item]]:
@@ -195,7 +203,7 @@ def _pool(jobs: int, worker_args: tuple) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(jobs, multiprocessing.get_context("spawn"), initializer=start_worker, initargs=worker_args)
 
 
-def _screen_in_pool(chunks: Iterator[list[Item]], jobs: int, worker_args: tuple, on_line: Callable[[dict], None],
+def _screen_in_pool(chunks: Iterator[list[Item]], jobs: int, worker_args: tuple, on_lines: Callable[[list[dict]], None],
                     work: Callable[[list[Item]], list[dict]]) -> list[Item]:
     """Screen chunks until they run out (returns []) or a worker dies (returns the packages it left unchecked)."""
     executor = _pool(jobs, worker_args)
@@ -215,15 +223,14 @@ def _screen_in_pool(chunks: Iterator[list[Item]], jobs: int, worker_args: tuple,
                 if isinstance(future.exception(), BrokenProcessPool):
                     lost += chunk
                 else:
-                    for line in future.result():
-                        on_line(line)
+                    on_lines(future.result())
             if lost:
                 return lost
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _isolate(suspects: list[Item], worker_args: tuple, on_line: Callable[[dict], None], work: Callable[[list[Item]], list[dict]]) -> None:
+def _isolate(suspects: list[Item], worker_args: tuple, on_lines: Callable[[list[dict]], None], work: Callable[[list[Item]], list[dict]]) -> None:
     """Check each suspect alone in its own worker: the one whose worker dies gets that as its result."""
     executor = None
     try:
@@ -235,8 +242,7 @@ def _isolate(suspects: list[Item], worker_args: tuple, on_line: Callable[[dict],
                 executor.shutdown(wait=True)
                 executor = None
                 lines = [{"source": item.source, "status": "error", "error": "the worker process checking this package died (a crash in native code)"}]
-            for line in lines:
-                on_line(line)
+            on_lines(lines)
     finally:
         if executor:
             executor.shutdown(wait=True, cancel_futures=True)

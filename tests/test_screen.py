@@ -16,7 +16,8 @@ from engine import screen
 from engine.cli import main
 from engine.ledger import Claim, Ledger, audit
 from engine.overlaps import overlapping
-from helpers import screen_or_crash
+from engine.runs import Checker
+from helpers import STORE, screen_or_crash
 
 VERICARBON = [sys.executable, "-m", "engine"]
 
@@ -185,8 +186,7 @@ def test_a_worker_that_dies_costs_only_its_package(tmp_path):
     packages = [inventory("CRASH" if i == 37 else f"W{i:03d}", [(i * 10 + 1, i * 10 + 5)]) for i in range(80)]
     items = [screen.Item(f"many.jsonl:{i + 1}", f"line{i + 1}.json", json.dumps(p).encode()) for i, p in enumerate(packages)]
     lines: list[dict] = []
-    worker_args = ([], [], None, None)
-    screen.run(iter(items), 2, None, worker_args, lines.append, work=screen_or_crash)  # type: ignore[arg-type]
+    screen.run(iter(items), 2, Checker(STORE, [], [], None), None, lines.extend, work=screen_or_crash)
     by_source = {line["source"]: line for line in lines}
     assert len(lines) == len(by_source) == 80
     assert by_source["many.jsonl:38"]["status"] == "error" and "died" in by_source["many.jsonl:38"]["error"]
