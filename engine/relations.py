@@ -205,17 +205,22 @@ class RelationEngine:
 
     def __init__(self, plans: list[RelationPlan]) -> None:
         self.plans = plans
-        self.fields: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
-        self.dates: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+        fields: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+        dates: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
         rules: dict[str, list[dict]] = {}
         for relation in plans:
-            self.fields.setdefault(relation.items, set()).update(relation.item_fields)
-            self.fields.setdefault(relation.elements, set()).update(relation.element_fields)
+            fields.setdefault(relation.items, set()).update(relation.item_fields)
+            fields.setdefault(relation.elements, set()).update(relation.element_fields)
             for side, path in relation.date_fields:
-                self.dates.setdefault(relation.items if side == "item" else relation.elements, set()).add(path)
+                dates.setdefault(relation.items if side == "item" else relation.elements, set()).add(path)
             if relation.interval is None:
                 rules.update(self._patterns(relation))
         self._ruleset = DurableRuleset(rules) if rules else None
+        # per collection: its fact type and, per field, the fact's key, the path and whether it is a date
+        self._layout = [
+            (collection, fact_type(collection), [(_field_name(path), path, path in dates.get(collection, set())) for path in sorted(paths)])
+            for collection, paths in fields.items()
+        ]
 
     @staticmethod
     def _patterns(relation: RelationPlan) -> dict[str, list[dict]]:
@@ -235,20 +240,21 @@ class RelationEngine:
     def facts(self, package: Any) -> list[dict]:
         """Flat facts for every collection the relational rules read; a missing field is left out."""
         facts: list[dict] = []
-        for collection, fields in self.fields.items():
+        for collection, type_name, fields in self._layout:
             values = walk(package, collection)
             if not isinstance(values, list):
                 continue
-            dates = self.dates.get(collection, set())
             for index, value in enumerate(values):
-                fact: dict[str, Any] = {"t": fact_type(collection), "n": index}
-                for path in fields:
-                    scalar = walk(value, path)
-                    if path in dates:
+                fact: dict[str, Any] = {"t": type_name, "n": index}
+                for name, path, is_date in fields:
+                    scalar = value
+                    for part in path:
+                        scalar = scalar.get(part) if type(scalar) is dict else None
+                    if is_date:
                         scalar = as_date(scalar)
                         scalar = scalar.toordinal() if isinstance(scalar, dt.date) else None
                     if scalar is not None and not isinstance(scalar, (dict, list)):
-                        fact[_field_name(path)] = scalar
+                        fact[name] = scalar
                 facts.append(fact)
         return facts
 
