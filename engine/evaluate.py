@@ -112,6 +112,7 @@ def evaluate_rule(rule: CompiledRule, package: Any, params: dict, durable_failur
     settled = _durable_settles(rule, package, durable_failures)
     counts: dict[str, int] = {}
     env = Env(package, params)  # one environment for every item: the hot loop allocates nothing per item
+    env.memo = {}
     for index, item in enumerate(items):
         env.item, env.item_pointer = item, (f"{base}/{index}" if rule.for_each is not None else "")
         env.absent.clear()

@@ -362,7 +362,7 @@ def _literal_type(value: Any) -> Type:
 class Env:
     """What a compiled expression reads at run time. `trace` is a list while explaining, else None."""
 
-    __slots__ = ("package", "item", "item_pointer", "elements", "params", "trace", "deciding", "absent")
+    __slots__ = ("package", "item", "item_pointer", "elements", "params", "trace", "deciding", "absent", "memo")
 
     def __init__(self, package: Any, params: dict[str, Any], item: Any = None, item_pointer: str = "") -> None:
         self.package = package
@@ -373,6 +373,7 @@ class Env:
         self.trace: list[dict] | None = None
         self.deciding: list[str] = []  # while explaining: the elements that decided the last all/any/none
         self.absent: list[str] = []  # why a value was missing: pointers and unset parameters
+        self.memo: dict[Node, Any] | None = None  # values of item-independent subexpressions, while one rule runs over one package
 
 
 def escape_pointer_part(part: str) -> str:
@@ -411,13 +412,32 @@ class _Compiler:
     def __init__(self, scope: Scope, traced: bool) -> None:
         self.scope = scope
         self.traced = traced
+        self.hoisting = False  # compiling inside a subexpression already computed once per package
 
     def compile(self, node: Node, depth: int, in_element: bool = False) -> Compiled:
         method = getattr(self, "_" + type(node).__name__.lower())
-        compiled: Compiled = method(node, depth, in_element)
+        hoist = self._hoistable(node, in_element)
+        if hoist:
+            self.hoisting = True
+        try:
+            compiled: Compiled = method(node, depth, in_element)
+        finally:
+            if hoist:
+                self.hoisting = False
+        if hoist:
+            compiled = Compiled(_once_per_package(compiled.fn, node), compiled.type)
         if self.traced and not in_element and not isinstance(node, (Literal, ListOf)):
             compiled = Compiled(_tracing(compiled.fn, node, depth), compiled.type)
         return compiled
+
+    def _hoistable(self, node: Node, in_element: bool) -> bool:
+        """A computed subexpression of a per-item check that reads no item (`period.end + months(12)`,
+        `sum(lines, .tco2e)`, `defs.NAME`): its value is the same for every item of the package, so it is
+        computed once, not once per item (which would make an aggregate quadratic)."""
+        if self.scope.item is None or self.traced or self.hoisting or in_element:
+            return False
+        computed = isinstance(node, (Unary, Binary, Call)) or (isinstance(node, Path) and node.root == "defs")
+        return computed and not _reads_item(node)
 
     # -- leaves
 
@@ -556,6 +576,35 @@ class _Compiler:
 def _require(actual: Type, kinds: set[str], node: Node, what: str) -> None:
     if actual.kind not in kinds and actual.kind != "any":
         raise ExprError(f"{what} {' or '.join(sorted(kinds))}, but {node.text()!r} is {actual}", node.pos)
+
+
+def _reads_item(node: Node) -> bool:
+    """Does the expression depend on the current item? (Definitions read only the package and parameters.)"""
+    if isinstance(node, Path):
+        return node.root == "item"
+    if isinstance(node, Call) and node.name == "others":
+        return True  # the collection without the current item
+    children = [getattr(node, name) for name in ("left", "right", "operand") if hasattr(node, name)]
+    children += getattr(node, "args", []) + getattr(node, "items", [])
+    return any(_reads_item(child) for child in children)
+
+
+def _once_per_package(fn: Fn, node: Node) -> Fn:
+    """Remember the value in env.memo (one per rule and package) when there is one; a missing value is
+    computed again, so each item records why it is missing."""
+
+    def once(env: Env) -> Any:
+        memo = env.memo
+        if memo is None:
+            return fn(env)
+        value = memo.get(node, MISSING)
+        if value is MISSING:
+            value = fn(env)
+            if value is not MISSING:
+                memo[node] = value
+        return value
+
+    return once
 
 
 def _tracing(fn: Fn, node: Node, depth: int) -> Fn:

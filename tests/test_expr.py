@@ -195,3 +195,29 @@ def test_if_with_a_missing_condition_is_missing(base_package):
 def test_if_type_mismatch_is_a_load_error(base_package):
     with pytest.raises(ExprError, match="one type"):
         evaluate("if(true, 1, 'a')", base_package)
+
+
+def test_a_per_item_check_computes_what_reads_no_item_once_per_package():
+    """`sum(lines, …)` inside a per-line check is remembered for the package, not summed again per line
+    (quadratic otherwise); a missing value is not remembered, so every item records why it is missing."""
+    from engine.expr import Env
+
+    scope = Scope(SHAPE, {}, item=SHAPE.field("lines").items(), item_collection="lines")
+    share = compile_expression(parse("item.reported_tco2e <= sum(lines, .reported_tco2e)", item_name="item"), scope).fn
+    package = {"lines": [{"reported_tco2e": 1}, {"reported_tco2e": 2}]}
+    env = Env(package, {}, package["lines"][0], "/lines/0")
+    env.memo = {}
+    assert share(env) is True  # 1 <= 3
+    package["lines"].append({"reported_tco2e": 50})
+    env.item, env.item_pointer = package["lines"][2], "/lines/2"
+    assert share(env) is False  # 50 <= the remembered 3
+    env.memo = None
+    assert share(env) is True  # 50 <= 53: without a memo every call computes
+
+    unknown = compile_expression(parse("item.reported_tco2e <= totals.total_tco2e * 2", item_name="item"), scope).fn
+    env = Env({"lines": [{"reported_tco2e": 1}]}, {}, {"reported_tco2e": 1}, "/lines/0")
+    env.memo = {}
+    for _ in range(2):
+        env.absent.clear()
+        assert unknown(env) is MISSING and env.absent == ["/totals/total_tco2e"]
+    assert env.memo == {}
