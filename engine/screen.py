@@ -120,7 +120,9 @@ def screen_one(item: Item) -> dict:
         line.update(id=package.data.get("id"), kind=package.kind)
         result = _checker.check(package)  # type: ignore[union-attr]
     except InputError as error:
-        line.update(status="invalid", error=error.render().replace(item.name, item.source, 1))
+        if error.file == item.name:  # the member's bare name: say where it came from, on every line of the error
+            error.file = item.source
+        line.update(status="invalid", error=error.render())
         return line
     except Exception as error:  # a crash inside a rule is this package's result, never the batch's end
         line.update(status="error", error=f"{type(error).__name__}: {error}")

@@ -144,6 +144,7 @@ def test_screen_a_folder_finds_the_planted_overlaps_and_survives_bad_members(tmp
     by_source = {Path(line["source"]).name: line for line in lines}
     assert by_source["broken.json"]["status"] == "invalid" and "malformed JSON" in by_source["broken.json"]["error"]
     assert by_source["wrong.json"]["status"] == "invalid" and "'id' is a required property" in by_source["wrong.json"]["error"]
+    assert all(problem.startswith(str(tmp_path / "in" / "wrong.json") + ": /") for problem in by_source["wrong.json"]["error"].splitlines())
     conflicts = {(line["id"], c["kind"], c["other"]["package_id"]) for line in lines for c in line.get("ledger_conflicts", [])}
     assert conflicts == {("P010", "retired_twice", "P003"), ("P020", "retired_for_two_beneficiaries", "P007")}
     assert "ledger retired_twice" in err and "checked" in err
