@@ -254,7 +254,7 @@ def test_ctrl_c_stops_cleanly_keeping_what_finished(tmp_path):
     process = subprocess.Popen([*VERICARBON, "screen", str(tmp_path / "many.jsonl"), "--jobs", "2", "--ledger", str(ledger), "-o", str(tmp_path / "out.jsonl")], stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (not (tmp_path / "out.jsonl").exists() or len((tmp_path / "out.jsonl").read_text().splitlines()) < 50):
-        time.sleep(0.2)
+        time.sleep(0.05)  # soon after the first lines: the run must still be going
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130
