@@ -164,12 +164,12 @@ def screen_chunk(chunk: list[Item]) -> list[dict]:
 def run(item_stream: Iterator[Item], jobs: int, checker: Checker, report_dir: str | None, on_lines: Callable[[list[dict]], None],
         work: Callable[[list[Item]], list[dict]] = screen_chunk) -> None:
     """Screen every item with `jobs` processes (in this process, with `checker`, for 1), calling on_lines with
-    the results of each chunk of packages as it is done, in completion order. A few chunks per worker are read ahead, so memory stays
-    flat however many packages the sources hold. Each worker gets a copy of `checker`, its rulesets loaded
-    and linted once here, and compiles the rules it needs on first use.
+    the results of each chunk of packages as it is done, in completion order. A few chunks per worker are
+    read ahead, so memory stays flat however many packages the sources hold. Each worker gets a copy of
+    `checker`, its rulesets loaded and linted once here, and compiles the rules it needs on first use.
 
-    When on_lines raises (Ctrl-C), no new chunk starts and the running ones are left to finish, never killed:
-    a process killed while it holds a queue's lock can hang the pool. A worker that dies (a crash in native
+    When on_lines raises (Ctrl-C), no new chunk starts and the running ones are left to finish, never killed
+    (a process killed while it holds a queue's lock can hang the pool); their results are dropped. A worker that dies (a crash in native
     code) breaks only its chunk's packages, which are checked again one at a time to find the culprit."""
     chunks = _chunked(item_stream)
     if jobs == 1:
