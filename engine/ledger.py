@@ -3,9 +3,11 @@
 SQLite in WAL mode rather than DuckDB, by measurement (benchmarks/ledger.py): recording a small package's
 ranges and finding their conflicts takes ~0.04 ms against DuckDB's ~3 ms (500 ranges: ~2.3 against ~87 ms),
 and a second screening process can share a SQLite ledger (one writer at a time, others wait on the lock)
-where DuckDB refuses to open a file another process holds. A submission's ranges are checked and recorded inside one transaction (shared with
-the few others screened with it): a crash leaves the ledger as it was before that submission, never with part
-of it; re-screening a submission replaces its earlier ranges.
+where DuckDB refuses to open a file another process holds.
+
+A submission's ranges are checked and recorded inside one transaction (shared with the few others screened
+with it): a crash leaves the ledger as it was before that submission, never with part of it; re-screening a
+submission replaces its earlier ranges.
 
 Two ranges conflict when they are on the same registry and serial block, share a number, have the same
 action (issued twice, or retired twice — for the same or for another beneficiary) and belong to different
