@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -359,6 +360,9 @@ def _literal_type(value: Any) -> Type:
 # ---------------------------------------------------------------- evaluation environment
 
 
+Frame = tuple[Any, str, int]  # an element, its collection's pointer and its index; index -1: the pointer is the element's own
+
+
 class Env:
     """What a compiled expression reads at run time. `trace` is a list while explaining, else None."""
 
@@ -369,7 +373,7 @@ class Env:
         self.params = params
         self.item = item
         self.item_pointer = item_pointer
-        self.elements: list[tuple[Any, str]] = []
+        self.elements: list[Frame] = []
         self.trace: list[dict] | None = None
         self.deciding: list[str] = []  # while explaining: the elements that decided the last all/any/none
         self.absent: list[str] = []  # why a value was missing: pointers and unset parameters
@@ -630,7 +634,7 @@ def pointer_of(node: Path, env: Env) -> str:
     if node.root == "item":
         base = env.item_pointer
     elif node.root == "element":
-        base = env.elements[-1][1]
+        base = frame_pointer(env.elements[-1])
     else:
         base = ""
     return base + "".join("/" + escape_pointer_part(p) for p in node.parts)
@@ -645,14 +649,14 @@ def _path_reader(root: str, parts: tuple[str, ...]) -> Fn:
         elif root == "item":
             value, base = env.item, env.item_pointer
         else:
-            value, base = env.elements[-1]
+            value, base = env.elements[-1][0], None
         for part in parts:
             if type(value) is not dict:
                 value = None
                 break
             value = value.get(part)
         if value is None:
-            env.absent.append(base + suffix)
+            env.absent.append((frame_pointer(env.elements[-1]) if base is None else base) + suffix)
             return MISSING
         return value
 
@@ -831,15 +835,16 @@ def _aggregate(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compil
         values = collect(env)
         if values is MISSING:
             return MISSING
-        tested: list[tuple[Any, str]] = []  # (condition result, pointer) for all/any/none/count
+        tested: list[tuple[Any, Frame]] = []  # (condition result, element) for all/any/none/count
         folded: list[Any] = []
-        for value, pointer in _elements(values, pointer_fn(env)):
-            env.elements.append((value, pointer))
+        for frame in _frames(values, pointer_fn(env)):
+            env.elements.append(frame)
+            value = frame[0]
             try:
                 if test_fn is not None:
                     verdict = test_fn(env)
                     if name in ("all", "any", "none", "count"):
-                        tested.append((verdict, pointer))
+                        tested.append((verdict, frame))
                         continue
                     if verdict is MISSING:
                         return MISSING
@@ -857,14 +862,14 @@ def _aggregate(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compil
     return Compiled(aggregate, result_type)
 
 
-def _decide(name: str, tested: list[tuple[Any, str]], env: Env) -> Any:
+def _decide(name: str, tested: list[tuple[Any, Frame]], env: Env) -> Any:
     """all/any/none/count over per-element conditions; an unknown element leaves the answer unknown
     only when the known ones do not settle it."""
     unknown = any(verdict is MISSING for verdict, _ in tested)
-    true_at = [pointer for verdict, pointer in tested if verdict is True]
+    true_at = [frame for verdict, frame in tested if verdict is True]
     if name == "count":
         return MISSING if unknown else len(true_at)
-    false_at = [pointer for verdict, pointer in tested if verdict is False]
+    false_at = [frame for verdict, frame in tested if verdict is False]
     if name == "all":
         decided, deciding = (False, false_at) if false_at else (MISSING if unknown else True, [])
     elif name == "any":
@@ -872,7 +877,7 @@ def _decide(name: str, tested: list[tuple[Any, str]], env: Env) -> Any:
     else:
         decided, deciding = (False, true_at) if true_at else (MISSING if unknown else True, [])
     if env.trace is not None:
-        env.deciding = deciding
+        env.deciding = [frame_pointer(frame) for frame in deciding]
     return decided
 
 
@@ -925,12 +930,15 @@ class _Others(list):
         self.pointers = [p for _, p in kept]
 
 
-def _elements(values: Any, base_pointer: str) -> Iterator[tuple[Any, str]]:
+def _frames(values: Any, base_pointer: str) -> Iterator[Frame]:
+    """The elements an aggregate walks, with where each is; its pointer is only spelt out when it is needed."""
     if isinstance(values, _Others):
-        yield from zip(values, values.pointers)
-    else:
-        for index, value in enumerate(values):
-            yield value, f"{base_pointer}/{index}"
+        return zip(values, values.pointers, itertools.repeat(-1))
+    return ((value, base_pointer, index) for index, value in enumerate(values))
+
+
+def frame_pointer(frame: Frame) -> str:
+    return frame[1] if frame[2] < 0 else f"{frame[1]}/{frame[2]}"
 
 
 def _exists(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
@@ -1033,8 +1041,8 @@ def _values(c: _Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
             return MISSING
         found = []
         mark = len(env.absent)
-        for value, pointer in _elements(items, pointer_fn(env)):
-            env.elements.append((value, pointer))
+        for frame in _frames(items, pointer_fn(env)):
+            env.elements.append(frame)
             try:
                 picked = value_fn(env)
             finally:

@@ -69,6 +69,14 @@ def test_missing_field_propagates_and_names_pointer(base_package):
     assert env.absent == ["/verification/opinion_date"]
 
 
+def test_a_missing_field_inside_an_aggregate_names_the_element(base_package):
+    del base_package["lines"][1]["reported_tco2e"]
+    value, env = evaluate("sum(lines, .reported_tco2e)", base_package)
+    assert value is MISSING and env.absent == ["/lines/1/reported_tco2e"]
+    value, env = evaluate("all(others(lines), .reported_tco2e > 0)", base_package, item_index=0)
+    assert value is MISSING and env.absent == ["/lines/1/reported_tco2e"]
+
+
 def test_unset_parameter_is_missing_with_reason(base_package):
     value, env = evaluate("totals.total_tco2e < params.unset", base_package)
     assert value is MISSING and env.absent == ["parameter unset is unset"]
