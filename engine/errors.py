@@ -19,3 +19,8 @@ class InputError(Exception):
             where = f"{self.file}: {location}" if location else self.file
             lines.append(f"{where}: {message}")
         return "\n".join(lines)
+
+
+class OutOfScope(InputError):
+    """A well-formed package that none of the chosen rulesets (or the chosen profile) covers. `verify` stops
+    with it like any input error; `screen` records the package as not applicable and goes on."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from engine.errors import InputError
+from engine.errors import InputError, OutOfScope
 from engine.evaluate import evaluate, intake_decision
 from engine.evidence import Package, SchemaStore
 from engine.rulesets import CompiledRuleset, Ruleset, compile_ruleset, profile_view, resolve_rulesets, select_versions
@@ -40,9 +40,9 @@ class Checker:
         if self.explicit:
             for ruleset in self.rulesets:
                 if package.kind not in ruleset.data["applies_to"]:
-                    raise InputError(ruleset.path, f"applies to {', '.join(ruleset.data['applies_to'])}, not to a {package.kind} package")
+                    raise OutOfScope(ruleset.path, f"applies to {', '.join(ruleset.data['applies_to'])}, not to a {package.kind} package")
         if not chosen:
-            raise InputError(package.path, f"no built-in ruleset applies to kind {package.kind!r}")
+            raise OutOfScope(package.path, f"no built-in ruleset applies to kind {package.kind!r}")
         selected = select_versions(chosen, package.data, package.kind, package.schema_version, self.store)
         compiled = []
         for ruleset, _ in selected:
@@ -62,7 +62,7 @@ class Checker:
     def check(self, package: Package, explain: set[str] | None = None, explain_all: bool = False) -> dict:
         compiled, notes = self.compiled_for(package)
         if not compiled:
-            raise InputError("--profile", f"no rule of profile {self.profile!r} applies to a {package.kind} package")
+            raise OutOfScope("--profile", f"no rule of profile {self.profile!r} applies to a {package.kind} package")
         result = evaluate(package, compiled, explain, explain_all)
         for entry in result["rulesets"]:
             if entry["id"] in notes:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from engine.errors import InputError
+from engine.errors import InputError, OutOfScope
 from engine.evidence import parse_package
 from engine.ledger import claims_of
 from engine.render import RENDERERS
@@ -119,6 +119,9 @@ def screen_one(item: Item) -> dict:
         package = parse_package(Path(item.name), item.raw, _checker.store)  # type: ignore[union-attr]
         line.update(id=package.data.get("id"), kind=package.kind)
         result = _checker.check(package)  # type: ignore[union-attr]
+    except OutOfScope as error:  # nothing chosen covers this kind: not the package's fault, nor the batch's
+        line.update(status="not_applicable", reason=error.render())
+        return line
     except InputError as error:
         if error.file == item.name:  # the member's bare name: say where it came from, on every line of the error
             error.file = item.source
@@ -271,7 +274,7 @@ class Tally:
 
     @property
     def clean(self) -> bool:
-        return not self.conflicts and set(self.by_status) <= {"checked"} and set(self.by_verdict) <= {"no_nonconformity"} and set(self.by_decision) <= {"accept"}
+        return not self.conflicts and set(self.by_status) <= {"checked", "not_applicable"} and set(self.by_verdict) <= {"no_nonconformity"} and set(self.by_decision) <= {"accept"}
 
     def table(self, interrupted: bool = False) -> str:
         elapsed = time.monotonic() - self.started

@@ -194,6 +194,18 @@ def test_a_worker_that_dies_costs_only_its_package(tmp_path):
     assert all(line["status"] == "checked" for source, line in by_source.items() if source != "many.jsonl:38")
 
 
+def test_packages_outside_the_chosen_profile_are_not_applicable(capsys):
+    """An intake screen of a mixed backlog: other kinds are listed as not applicable, not as invalid."""
+    code, lines, err = run(["screen", "evidence_samples", "--profile", "intake", "--jobs", "1"], capsys)
+    by_kind: dict[str, set[str]] = {}
+    for line in lines:
+        by_kind.setdefault(line["kind"], set()).add(line["status"])
+    assert by_kind.pop("icr-project-submission") == {"checked"}
+    assert by_kind and set().union(*by_kind.values()) == {"not_applicable"}
+    assert all("no rule of profile 'intake' applies to a" in line["reason"] for line in lines if line["status"] == "not_applicable")
+    assert "not_applicable" in err and code == 1  # 1: the ICR defects sample goes back to its proponent
+
+
 def test_screen_writes_reports_and_keeps_a_ledger_across_runs(tmp_path, capsys):
     write_batch(tmp_path / "day1", [inventory("D1", [(1, 100)])])
     write_batch(tmp_path / "day2", [inventory("D2", [(50, 60)])])
