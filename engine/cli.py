@@ -169,7 +169,8 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         book = Ledger(args.ledger or Path(folder) / "ledger.sqlite")  # type: ignore[arg-type]
         stack.callback(book.close)
         out = stack.enter_context(_open_for_writing(args.output)) if args.output else sys.stdout
-        progress = stack.enter_context(tqdm(total=screen.count(args.sources), unit="pkg", disable=not sys.stderr.isatty(), file=sys.stderr, dynamic_ncols=True))
+        on_terminal = sys.stderr.isatty()  # else quiet: no bar, and no first pass to count the packages
+        progress = stack.enter_context(tqdm(total=screen.count(args.sources) if on_terminal else None, unit="pkg", disable=not on_terminal, file=sys.stderr, dynamic_ncols=True))
         tally = screen.Tally()
         # Ctrl-C is taken between chunks of packages, never between their ledger record and their lines
         interrupted = threading.Event()

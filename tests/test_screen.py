@@ -194,6 +194,16 @@ def test_a_worker_that_dies_costs_only_its_package(tmp_path):
     assert all(line["status"] == "checked" for source, line in by_source.items() if source != "many.jsonl:38")
 
 
+def test_count_for_the_progress_bar(tmp_path):
+    write_batch(tmp_path / "folder", [inventory(f"F{i}", [(i * 10 + 1, i * 10 + 5)]) for i in range(3)])
+    (tmp_path / "folder" / "notes.txt").write_text("not a package")
+    with zipfile.ZipFile(tmp_path / "batch.zip", "w") as archive:
+        archive.writestr("a/one.json", "{}")
+        archive.writestr("a/two.yaml", "{}")
+    (tmp_path / "batch.jsonl").write_text('{"a": 1}\n\n  \n{"b": 2}')  # blank lines are not packages
+    assert screen.count([tmp_path / "folder", tmp_path / "batch.zip", tmp_path / "batch.jsonl"]) == 3 + 2 + 2
+
+
 def test_packages_outside_the_chosen_profile_are_not_applicable(capsys):
     """An intake screen of a mixed backlog: other kinds are listed as not applicable, not as invalid."""
     code, lines, err = run(["screen", "evidence_samples", "--profile", "intake", "--jobs", "1"], capsys)
