@@ -13,17 +13,18 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import jsonschema_rs
-import referencing
-from jsonschema.exceptions import best_match
 
 from engine.documents import parse_document, read_text
 from engine.errors import InputError
 from engine.resources import builtin_schema_dir
 from engine.shapes import Shape
+
+if TYPE_CHECKING:  # the Python validator is imported where it explains an error: most runs never need it (~45 ms)
+    import jsonschema
+    import referencing
 
 _SCHEMA_FILE = re.compile(r"^(?P<kind>[a-z0-9-]+?)-(?P<version>\d+\.\d+)\.schema\.json$")
 
@@ -54,6 +55,9 @@ class SchemaStore:
 
     @cached_property
     def registry(self) -> referencing.Registry:
+        import referencing
+        import referencing.jsonschema
+
         resources = [(uri, referencing.Resource.from_contents(doc, default_specification=referencing.jsonschema.DRAFT202012)) for uri, doc in self.documents.items()]
         return referencing.Registry().with_resources(resources)
 
@@ -78,6 +82,8 @@ class SchemaStore:
         return schema_errors(self.explaining_validator(self.documents[uri]), data) or [("/", "does not match its schema")]
 
     def explaining_validator(self, schema: dict) -> jsonschema.Draft202012Validator:
+        import jsonschema
+
         return jsonschema.Draft202012Validator(schema, registry=self.registry, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
     def shape(self, kind: str, version: str) -> Shape:
@@ -98,6 +104,8 @@ class SchemaStore:
 
 def schema_errors(validator: jsonschema.protocols.Validator, data: Any) -> list[tuple[str, str]]:
     """Every error, as (JSON pointer, plain message), in document order."""
+    from jsonschema.exceptions import best_match
+
     problems = []
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         if error.context:
