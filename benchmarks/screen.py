@@ -7,7 +7,7 @@ cross-package overlap check) measured in the same run on the same files.
 
 Both sides run as fresh processes, timed from outside, so "end to end" includes each one's start-up. The
 steady state is the cost of one more package: vericarbon's from the slope between N and 3N packages, the
-baseline's from its own loop. Every figure is the best of two runs (the machines are shared and noisy).
+baseline's from its own loop. Every figure is the best of three runs (the machines are shared and noisy).
 It also checks that both sides find the same failing rules in every package and every planted overlap,
 and prints peak memory for 1x and 5x the packages (flat means memory does not grow with the count)."""
 
@@ -85,9 +85,9 @@ def write_batch(path: Path, size: str, count: int, defect_share: float, overlap_
     return planted
 
 
-def _best_of_two(argv: list[str]) -> tuple[float, str]:
+def _best_of_three(argv: list[str]) -> tuple[float, str]:
     runs = []
-    for _ in range(2):
+    for _ in range(3):
         start = time.perf_counter()
         done = subprocess.run(argv, capture_output=True, text=True)
         runs.append((time.perf_counter() - start, done.stdout))
@@ -100,7 +100,7 @@ def vericarbon(source: Path, jobs: int) -> dict:
     """`vericarbon screen` in a fresh process: wall seconds, peak memory (its own and its busiest worker's),
     each package's failing rules and the cross-package conflicts it found."""
     out = Path(f"{source}.out")
-    seconds, stdout = _best_of_two([sys.executable, "-c", SCREEN, "screen", str(source), "--jobs", str(jobs), "-o", str(out)])
+    seconds, stdout = _best_of_three([sys.executable, "-c", SCREEN, "screen", str(source), "--jobs", str(jobs), "-o", str(out)])
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     return {
         **json.loads(stdout.strip().splitlines()[-1]),
@@ -113,7 +113,7 @@ def vericarbon(source: Path, jobs: int) -> dict:
 
 def handwritten(source: Path) -> dict:
     out = Path(f"{source}.base")
-    seconds, stdout = _best_of_two([sys.executable, str(HERE / "handwritten.py"), str(source), str(out)])
+    seconds, stdout = _best_of_three([sys.executable, str(HERE / "handwritten.py"), str(source), str(out)])
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     return {
         "seconds": seconds,
