@@ -634,7 +634,7 @@ def pointer_of(node: Path, env: Env) -> str:
     if node.root == "item":
         base = env.item_pointer
     elif node.root == "element":
-        base = frame_pointer(env.elements[-1])
+        base = _frame_pointer(env.elements[-1])
     else:
         base = ""
     return base + "".join("/" + escape_pointer_part(p) for p in node.parts)
@@ -656,7 +656,7 @@ def _path_reader(root: str, parts: tuple[str, ...]) -> Fn:
                 break
             value = value.get(part)
         if value is None:
-            env.absent.append((frame_pointer(env.elements[-1]) if base is None else base) + suffix)
+            env.absent.append((_frame_pointer(env.elements[-1]) if base is None else base) + suffix)
             return MISSING
         return value
 
@@ -877,7 +877,7 @@ def _decide(name: str, tested: list[tuple[Any, Frame]], env: Env) -> Any:
     else:
         decided, deciding = (False, true_at) if true_at else (MISSING if unknown else True, [])
     if env.trace is not None:
-        env.deciding = [frame_pointer(frame) for frame in deciding]
+        env.deciding = [_frame_pointer(frame) for frame in deciding]
     return decided
 
 
@@ -937,7 +937,7 @@ def _frames(values: Any, base_pointer: str) -> Iterator[Frame]:
     return ((value, base_pointer, index) for index, value in enumerate(values))
 
 
-def frame_pointer(frame: Frame) -> str:
+def _frame_pointer(frame: Frame) -> str:
     return frame[1] if frame[2] < 0 else f"{frame[1]}/{frame[2]}"
 
 
