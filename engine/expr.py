@@ -649,7 +649,7 @@ def _path_reader(root: str, parts: tuple[str, ...]) -> Fn:
         elif root == "item":
             value, base = env.item, env.item_pointer
         else:
-            value, base = env.elements[-1][0], None
+            value, base = env.elements[-1][0], None  # the element's pointer is spelt out only if it is missing
         for part in parts:
             if type(value) is not dict:
                 value = None
