@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--explain-all", action="store_true", help="with --explain: every sub-expression, not only the failing ones")
 
     screen = commands.add_parser("screen", help="screen many packages: folders, zip archives or JSON-Lines files; one JSON line per package")
-    screen.add_argument("sources", nargs="+", type=Path, metavar="SOURCE")
+    screen.add_argument("sources", nargs="+", type=Path, metavar="SOURCE", help="a folder, a zip archive or a JSON-Lines file (.jsonl) of packages")
     screen.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: the machine's cores)")
     screen.add_argument("--ruleset", action="append", default=[], metavar="ID|ID@VERSION|PATH", help="rulesets to apply instead of the built-ins for each package's kind (repeatable)")
     screen.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="set a ruleset parameter for this run (repeatable)")
