@@ -582,15 +582,26 @@ def _require(actual: Type, kinds: set[str], node: Node, what: str) -> None:
         raise ExprError(f"{what} {' or '.join(sorted(kinds))}, but {node.text()!r} is {actual}", node.pos)
 
 
+def children(node: Node) -> list[Node]:
+    """The direct subexpressions of `node`."""
+    if isinstance(node, Unary):
+        return [node.operand]
+    if isinstance(node, Binary):
+        return [node.left, node.right]
+    if isinstance(node, Call):
+        return list(node.args)
+    if isinstance(node, ListOf):
+        return list(node.items)
+    return []
+
+
 def _reads_item(node: Node) -> bool:
     """Does the expression depend on the current item? (Definitions read only the package and parameters.)"""
     if isinstance(node, Path):
         return node.root == "item"
     if isinstance(node, Call) and node.name == "others":
         return True  # the collection without the current item
-    children = [getattr(node, name) for name in ("left", "right", "operand") if hasattr(node, name)]
-    children += getattr(node, "args", []) + getattr(node, "items", [])
-    return any(_reads_item(child) for child in children)
+    return any(_reads_item(child) for child in children(node))
 
 
 def _once_per_package(fn: Fn, node: Node) -> Fn:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.durable_session import MAX_EXPRESSIONS_PER_PATTERN, DurableRuleset, end_pattern
-from engine.expr import Binary, Call, ListOf, Literal, Node, Path, Unary, as_date
+from engine.expr import Binary, Call, ListOf, Literal, Node, Path, Unary, as_date, children
 
 _FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}
@@ -151,9 +151,7 @@ def _is_element_field(node: Node) -> bool:
 def _mentions_element(node: Node) -> bool:
     if isinstance(node, Path):
         return node.root == "element"
-    children = [getattr(node, name) for name in ("left", "right", "operand") if hasattr(node, name)]
-    children += getattr(node, "args", []) + getattr(node, "items", [])
-    return any(_mentions_element(child) for child in children)
+    return any(_mentions_element(child) for child in children(node))
 
 
 def _rhs(node: Node, params: dict[str, Any], found: RelationPlan) -> Any:

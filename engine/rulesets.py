@@ -13,7 +13,7 @@ from engine import relations
 from engine.documents import parse_document, read_text
 from engine.errors import InputError
 from engine.evidence import SchemaStore
-from engine.expr import MISSING, Compiled, Env, ExprError, Node, Scope, Type, as_date, compile_expression, parse, type_of_shape
+from engine.expr import MISSING, Compiled, Env, ExprError, Node, Scope, Type, as_date, children, compile_expression, parse, type_of_shape
 from engine.overlays import apply_overlay
 from engine.resources import builtin_rulesets
 from engine.shapes import Shape
@@ -289,10 +289,7 @@ def _date_paths(item_shape: Shape | None, package: Shape, check: Node) -> set[tu
             shape = _walk_shape(item_shape if node.root == "item" else element_shape, tuple(node.parts))
             if shape is not None and type_of_shape(shape).kind == "date":
                 found.add((node.root, tuple(node.parts)))
-        for name in ("left", "right", "operand"):
-            if hasattr(node, name):
-                visit(getattr(node, name))
-        for child in getattr(node, "args", []) + getattr(node, "items", []):
+        for child in children(node):
             visit(child)
 
     visit(check)
