@@ -245,9 +245,7 @@ class RelationEngine:
             for index, value in enumerate(values):
                 fact: dict[str, Any] = {"t": type_name, "n": index}
                 for name, path, is_date in fields:
-                    scalar = value
-                    for part in path:
-                        scalar = scalar.get(part) if type(scalar) is dict else None
+                    scalar = walk(value, path)
                     if is_date:
                         scalar = as_date(scalar)
                         scalar = scalar.toordinal() if isinstance(scalar, dt.date) else None
