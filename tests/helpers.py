@@ -30,6 +30,15 @@ def verify_json(package: Any, capsys: Any, *options: Any) -> tuple[int, dict | N
     return code, (json.loads(out) if out else None), err
 
 
+def verify_conforming(package: Any, capsys: Any, *options: Any) -> dict:
+    """verify_json for a package that must conform: exit 0, no nonconformity, nothing left unevaluated."""
+    code, result, err = verify_json(package, capsys, *options)
+    assert code == 0, err
+    assert result is not None and result["verdict"] == "no_nonconformity"
+    assert result["summary"]["by_status"]["not_evaluated"] == 0
+    return result
+
+
 def screen_or_crash(chunk: list) -> list[dict]:
     """Screen a chunk in a worker, but die as a segfault would on any package whose id says CRASH."""
     import os
