@@ -16,10 +16,10 @@ from pathlib import Path
 
 import orjson
 
-from engine.evaluate import evaluate
-from engine.evidence import SchemaStore, load_package
-from engine.resources import builtin_rulesets
-from engine.rulesets import compile_ruleset, load_ruleset
+from vericarbon.evidence.package import SchemaStore, load_package
+from vericarbon.resources import builtin_rulesets
+from vericarbon.rules.rulesets import compile_ruleset, load_ruleset
+from vericarbon.run.evaluate import evaluate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from handwritten import baseline, generate  # noqa: E402

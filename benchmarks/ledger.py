@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine.ledger import Claim, Ledger
+from vericarbon.screening.ledger import Claim, Ledger
 
 CHUNK = 8  # packages per transaction, as `vericarbon screen` records them
 
@@ -80,7 +80,7 @@ def second_process_opens(store: str, path: Path) -> str:
         "from pathlib import Path\n"
         f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
         "from ledger import DuckLedger, packages\n"
-        "from engine.ledger import Ledger\n"
+        "from vericarbon.screening.ledger import Ledger\n"
         f"book = {'DuckLedger' if store == 'duckdb' else 'Ledger'}(Path({str(path)!r}))\n"
         "book.record_many(packages(1, 5))\n"
         "print('wrote')\n"

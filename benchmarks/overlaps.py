@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from engine.overlaps import overlapping
+from vericarbon.screening.overlaps import overlapping
 
 
 def ranges(n: int, groups: int, planted: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, set[int]]:

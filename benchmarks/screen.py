@@ -33,7 +33,7 @@ COUNTS = {"small": 2000, "mid": 300, "large": 30}
 # worker, polled while they run. Not ru_maxrss: Linux carries a parent's peak across fork and exec into it.
 SCREEN = """
 import json, os, sys, threading, time
-from engine.cli import main
+from vericarbon.cli import main
 
 def high_water(pid):
     try:

@@ -1,3 +1,3 @@
-from engine.cli import main
+from vericarbon.cli import main
 
 raise SystemExit(main())

@@ -16,18 +16,20 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from engine import __version__, screen
-from engine.answers import load_answers, merge_answers
-from engine.catalogue import catalogue, page_name, stale_pages
-from engine.errors import InputError
-from engine.evidence import SchemaStore, load_package
-from engine.ledger import Claim, Ledger, audit
-from engine.matrix import RENDERERS as MATRIX_RENDERERS
-from engine.matrix import matrix
-from engine.render import RENDERERS
-from engine.rulesets import compile_ruleset, format_value, resolve_rulesets
-from engine.ruletests import coverage, run_rule_tests
-from engine.runs import Checker
+from vericarbon import __version__
+from vericarbon.errors import InputError
+from vericarbon.evidence.package import SchemaStore, load_package
+from vericarbon.lang import format_value
+from vericarbon.render import RENDERERS
+from vericarbon.render.catalogue import catalogue, page_name, stale_pages
+from vericarbon.rules.matrix import RENDERERS as MATRIX_RENDERERS
+from vericarbon.rules.matrix import matrix
+from vericarbon.rules.rulesets import compile_ruleset, resolve_rulesets
+from vericarbon.run.answers import load_answers, merge_answers
+from vericarbon.run.checker import Checker
+from vericarbon.run.ruletests import coverage, run_rule_tests
+from vericarbon.screening import batch as screen
+from vericarbon.screening.ledger import Ledger, audit
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
@@ -176,20 +178,16 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         interrupted = threading.Event()
         stack.callback(signal.signal, signal.SIGINT, signal.signal(signal.SIGINT, lambda *_: interrupted.set()))
 
-        def on_lines(lines: list[dict]) -> None:
-            checked = [line for line in lines if line["status"] == "checked"]
-            found = book.record_many([(line.get("id") or line["source"], line["source"], [Claim(**claim) for claim in line["claims"]]) for line in checked])
-            for line, conflicts in zip(checked, found):
-                line["ledger_conflicts"] = conflicts
-            for line in lines:
-                out.write(screen.jsonl(line) + "\n")
-                tally.add(line)
-            progress.update(len(lines))
-            if interrupted.is_set():
-                raise KeyboardInterrupt
-
         try:
-            screen.run(screen.items(args.sources), args.jobs, checker, str(args.report_dir) if args.report_dir else None, on_lines)
+            # closing: on Ctrl-C the batch stops at once, letting running chunks finish
+            with contextlib.closing(screen.screen(args.sources, args.jobs, checker, str(args.report_dir) if args.report_dir else None, book)) as batches:
+                for lines in batches:
+                    for line in lines:
+                        out.write(screen.jsonl(line) + "\n")
+                        tally.add(line)
+                    progress.update(len(lines))
+                    if interrupted.is_set():
+                        raise KeyboardInterrupt
         except KeyboardInterrupt:
             progress.close()
             print(tally.table(interrupted=True), file=sys.stderr)

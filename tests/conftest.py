@@ -7,7 +7,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from engine.resources import builtin_rulesets  # noqa: E402
+from vericarbon.resources import builtin_rulesets  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parent.parent / "evidence_samples"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine.evidence import SchemaStore
-from engine.expr import NUMBER, Env, Scope, compile_expression, parse
+from vericarbon.evidence.package import SchemaStore
+from vericarbon.lang import NUMBER, Env, Scope, compile_expression, parse
 
 STORE = SchemaStore()
 SHAPE = STORE.shape("ghg-inventory", "1.0")
@@ -23,7 +23,7 @@ def evaluate(source: str, package: dict, item_index: int | None = None, params: 
 
 def verify_json(package: Any, capsys: Any, *options: Any) -> tuple[int, dict | None, str]:
     """`vericarbon verify PACKAGE --format json OPTIONS…`: exit code, the result (None when nothing was written), stderr."""
-    from engine.cli import main
+    from vericarbon.cli import main
 
     code = main(["verify", str(package), "--format", "json", *[str(o) for o in options]])
     out, err = capsys.readouterr()
@@ -44,7 +44,7 @@ def screen_or_crash(chunk: list) -> list[dict]:
     import os
     import signal
 
-    from engine.screen import screen_chunk
+    from vericarbon.screening.batch import screen_chunk
 
     if any(b'"CRASH' in item.raw for item in chunk):
         os.kill(os.getpid(), signal.SIGSEGV)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from engine.cli import main
 from helpers import verify_json
-from engine.resources import builtin_rulesets
+
+from vericarbon.cli import main
+from vericarbon.resources import builtin_rulesets
 
 RULESETS = {p.stem: p for p in builtin_rulesets()}
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
@@ -251,11 +251,11 @@ def _older_version(tmp_path):
 
 @pytest.fixture
 def two_versions(tmp_path, monkeypatch):
-    import engine.rulesets
+    import vericarbon.rules.rulesets
 
     older = _older_version(tmp_path)
     installed = sorted(RULESETS.values()) + [older]
-    monkeypatch.setattr(engine.rulesets, "builtin_rulesets", lambda: installed)
+    monkeypatch.setattr(vericarbon.rules.rulesets, "builtin_rulesets", lambda: installed)
 
 
 def test_verify_picks_the_version_in_effect_on_the_package_date(samples, tmp_path, capsys, two_versions):

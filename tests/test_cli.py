@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.cli import main
-from engine.resources import builtin_rulesets
+from vericarbon.cli import main
+from vericarbon.resources import builtin_rulesets
 
 BASICS = next(p for p in builtin_rulesets() if p.stem == "inventory-basics")
 
@@ -232,7 +232,7 @@ def test_usage_error_exits_2(capsys):
 
 
 def test_console_and_module_entry_points_give_no_traceback(tmp_path):
-    for command in ([str(Path(sys.executable).parent / "vericarbon")], [sys.executable, "-m", "engine"]):
+    for command in ([str(Path(sys.executable).parent / "vericarbon")], [sys.executable, "-m", "vericarbon"]):
         done = subprocess.run([*command, "verify", str(tmp_path / "missing.json")], capture_output=True, text=True, cwd=tmp_path)
         assert done.returncode == 2 and "Traceback" not in done.stderr and "no such file" in done.stderr
 

@@ -6,7 +6,7 @@ import threading
 import durable_rules_engine
 import pytest
 
-from engine.durable_session import DurableError, DurableRuleset, dumps_facts, end_pattern
+from vericarbon.relational.durable_session import DurableError, DurableRuleset, dumps_facts, end_pattern
 
 ALL_X = {"x": [{"m": {"t": "x"}}]}
 
@@ -25,7 +25,7 @@ def test_raw_engine_really_drops_facts_after_a_bare_exponent():
 
 
 def test_lost_batch_is_detected_not_silent(monkeypatch):
-    import engine.durable_session as session
+    import vericarbon.relational.durable_session as session
 
     monkeypatch.setattr(session, "dumps_facts", lambda facts: json.dumps(facts).replace("1.5", "1e-5"))
     with pytest.raises(DurableError, match="dropped facts"):

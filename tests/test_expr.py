@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 from helpers import SHAPE, evaluate
 
-from engine.expr import MISSING, NUMBER, ExprError, Scope, compile_expression, parse
+from vericarbon.lang import MISSING, NUMBER, ExprError, Scope, compile_expression, parse
 
 
 @pytest.mark.parametrize(
@@ -112,7 +112,7 @@ def test_division_by_zero_is_missing(base_package):
 def test_others_excludes_current_item(base_package):
     scope = Scope(SHAPE, {}, item=SHAPE.field("lines").items(), item_collection="lines")
     compiled = compile_expression(parse("count(others(lines))", item_name="item"), scope)
-    from engine.expr import Env
+    from vericarbon.lang import Env
 
     assert compiled.fn(Env(base_package, {}, base_package["lines"][0], "/lines/0")) == 1
 
@@ -208,7 +208,7 @@ def test_if_type_mismatch_is_a_load_error(base_package):
 def test_a_per_item_check_computes_what_reads_no_item_once_per_package():
     """`sum(lines, …)` inside a per-line check is remembered for the package, not summed again per line
     (quadratic otherwise); a missing value is not remembered, so every item records why it is missing."""
-    from engine.expr import Env
+    from vericarbon.lang import Env
 
     scope = Scope(SHAPE, {}, item=SHAPE.field("lines").items(), item_collection="lines")
     share = compile_expression(parse("item.reported_tco2e <= sum(lines, .reported_tco2e)", item_name="item"), scope).fn

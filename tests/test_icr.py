@@ -3,9 +3,9 @@
 import json
 
 import pytest
-
-from engine.cli import main
 from helpers import verify_conforming, verify_json
+
+from vericarbon.cli import main
 
 PLANTED = {
     "ICR-METHODOLOGY-APPROVED": ["/project/methodology/version"],  # 1 unapproved methodology version
@@ -88,6 +88,6 @@ def test_unknown_profile_is_an_input_error(samples, capsys):
 
 @pytest.mark.parametrize("text", ["country: NO\nanswer: no\nflag: true\n"])
 def test_yaml_reads_only_true_and_false_as_booleans(tmp_path, text):
-    from engine.documents import parse_document
+    from vericarbon.evidence.documents import parse_document
 
     assert parse_document(tmp_path / "x.yaml", text.encode()) == {"country": "NO", "answer": "no", "flag": True}

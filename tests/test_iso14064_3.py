@@ -4,9 +4,9 @@ yields exactly its planted defects, each at its pointer with the deciding values
 import json
 
 import pytest
-
-from engine.cli import main
 from helpers import verify_conforming, verify_json
+
+from vericarbon.cli import main
 
 PLANTED = {
     "VER-DI-LINE-ARITHMETIC": "/statement/lines/8",  # 1 transcription error on Sheffield electricity
@@ -81,7 +81,7 @@ def test_programme_overlay_parameters_switch_rules_on(samples, capsys, tmp_path)
     """Unset programme figures leave their rules not applicable; a ruleset file that sets them applies them."""
     import yaml
 
-    from engine.resources import builtin_rulesets
+    from vericarbon.resources import builtin_rulesets
 
     data = yaml.safe_load(next(p for p in builtin_rulesets() if p.stem == "iso-14064-3").read_text())
     data["parameters"]["materiality_percent_max"]["value"] = 2

@@ -3,9 +3,7 @@
 import json
 
 import pytest
-
 from helpers import verify_conforming, verify_json
-
 
 
 def failing(result):

@@ -5,14 +5,14 @@ import copy
 import pytest
 from helpers import STORE
 
-from engine.evaluate import evaluate_rule
-from engine.resources import builtin_rulesets
-from engine.rulesets import load_ruleset
+from vericarbon.resources import builtin_rulesets
+from vericarbon.rules.rulesets import load_ruleset
+from vericarbon.run.evaluate import evaluate_rule
 
 
 @pytest.fixture(scope="module")
 def compiled():
-    from engine.rulesets import compile_ruleset
+    from vericarbon.rules.rulesets import compile_ruleset
 
     ruleset = load_ruleset(next(p for p in builtin_rulesets() if p.stem == "inventory-basics"), STORE)
     return compile_ruleset(ruleset, "ghg-inventory", "1.0", STORE)
@@ -63,7 +63,7 @@ def test_incomplete_element_falls_back_to_python(compiled, base_package):
 
 
 def test_equality_joins_still_run_on_durable():
-    from engine.rulesets import compile_ruleset
+    from vericarbon.rules.rulesets import compile_ruleset
 
     ruleset = load_ruleset(next(p for p in builtin_rulesets() if p.stem == "iso-14064-3"), STORE)
     engines = {rule.id: rule.engine_note for rule in compile_ruleset(ruleset, "ghg-verification", "1.0", STORE).rules}
@@ -78,7 +78,7 @@ def test_sweep_gives_the_closure_its_say_when_values_do_not_compare(compiled, ba
     for fact in facts:
         if fact["t"] == "offsets.batches" and fact["n"] == 1:
             fact["f_serial__start"] = "five"
-    from engine.relations import _sweep
+    from vericarbon.relational.relations import _sweep
 
     plan = next(r.relation for r in compiled.rules if r.id == "CR-NO-OVERLAP")
     assert _sweep(plan, plan.interval, facts) is None

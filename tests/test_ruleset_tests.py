@@ -3,9 +3,9 @@
 import pytest
 from helpers import STORE
 
-from engine.resources import builtin_rulesets
-from engine.rulesets import load_ruleset
-from engine.ruletests import merge_patch, run_rule_tests
+from vericarbon.resources import builtin_rulesets
+from vericarbon.rules.rulesets import load_ruleset
+from vericarbon.run.ruletests import merge_patch, run_rule_tests
 
 CASES = [(path.stem, result) for path in builtin_rulesets() for result in run_rule_tests(load_ruleset(path, STORE), STORE)]
 

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from engine import screen
-from engine.cli import main
-from engine.ledger import Claim, Ledger, audit
-from engine.overlaps import overlapping
-from engine.runs import Checker
 from helpers import STORE, screen_or_crash
 
-VERICARBON = [sys.executable, "-m", "engine"]
+from vericarbon.cli import main
+from vericarbon.run.checker import Checker
+from vericarbon.screening import batch as screen
+from vericarbon.screening.ledger import Claim, Ledger, audit
+from vericarbon.screening.overlaps import overlapping
+
+VERICARBON = [sys.executable, "-m", "vericarbon"]
 
 
 def inventory(package_id: str, serials: list[tuple[int, int]], registry: str = "ICR", beneficiary: str = "Acme Ltd") -> dict:
@@ -165,16 +165,16 @@ def test_screen_zip_and_jsonl_sources_with_two_jobs(tmp_path, capsys):
 
 
 def test_a_crash_inside_a_rule_is_that_packages_result(tmp_path, capsys, monkeypatch):
-    import engine.runs
+    import vericarbon.run.checker
 
-    real = engine.runs.Checker.check
+    real = vericarbon.run.checker.Checker.check
 
     def flaky(self, package, *args, **kwargs):
         if package.data["id"] == "C1":
             raise ZeroDivisionError("in a rule")
         return real(self, package, *args, **kwargs)
 
-    monkeypatch.setattr(engine.runs.Checker, "check", flaky)
+    monkeypatch.setattr(vericarbon.run.checker.Checker, "check", flaky)
     write_batch(tmp_path / "in", [inventory("C0", [(1, 10)]), inventory("C1", [(11, 20)]), inventory("C2", [(21, 30)])])
     code, lines, _ = run(["screen", tmp_path / "in", "--jobs", "1"], capsys)
     status = {line["source"].rsplit("/", 1)[1]: line["status"] for line in lines}
@@ -187,7 +187,8 @@ def test_a_worker_that_dies_costs_only_its_package(tmp_path):
     packages = [inventory("CRASH" if i == 37 else f"W{i:03d}", [(i * 10 + 1, i * 10 + 5)]) for i in range(80)]
     items = [screen.Item(f"many.jsonl:{i + 1}", f"line{i + 1}.json", json.dumps(p).encode()) for i, p in enumerate(packages)]
     lines: list[dict] = []
-    screen.run(iter(items), 2, Checker(STORE, [], [], None), None, lines.extend, work=screen_or_crash)
+    for chunk in screen.run(iter(items), 2, Checker(STORE, [], [], None), None, work=screen_or_crash):
+        lines.extend(chunk)
     by_source = {line["source"]: line for line in lines}
     assert len(lines) == len(by_source) == 80
     assert by_source["many.jsonl:38"]["status"] == "error" and "died" in by_source["many.jsonl:38"]["error"]

@@ -42,8 +42,8 @@ def test_refs_resolve_offline():
 
 def test_rulesets_overlays_and_answers_valid_under_both():
     """Rulesets, overlays and answers are decided by jsonschema-rs too; the Python validator only explains."""
-    from engine.documents import parse_document
-    from engine.resources import builtin_rulesets
+    from vericarbon.evidence.documents import parse_document
+    from vericarbon.resources import builtin_rulesets
 
     examples = Path(__file__).resolve().parent.parent / "docs" / "examples"
     documents = [("ruleset", p) for p in builtin_rulesets()] + [("overlay", examples / "eu-ets-avr.overlay.yaml"), ("answers", examples / "answers-northbridge-defects.yaml")]

@@ -1,10 +1,10 @@
-"""Stage 5: renderers. Each format is one module with `render(result: dict) -> str`; all read the canonical JSON result."""
+"""Stage 6: renderers. Each format is one module with `render(result: dict) -> str`; all read the canonical JSON result."""
 
 from __future__ import annotations
 
 from typing import Callable
 
-from engine.render import html, json_format, markdown, text, xml
+from vericarbon.render import html, json_format, markdown, text, xml
 
 RENDERERS: dict[str, Callable[[dict], str]] = {
     "json": json_format.render,

@@ -7,7 +7,7 @@ from typing import Any
 
 import jinja2
 
-from engine.rulesets import format_value
+from vericarbon.lang import format_value
 
 STATUS_LABEL = {
     "fail": "Nonconformity",
@@ -27,7 +27,7 @@ def _value(value: Any) -> str:
 
 def environment(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("engine.render", "templates"),
+        loader=jinja2.PackageLoader("vericarbon.render", "templates"),
         autoescape=autoescape,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

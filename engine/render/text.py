@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.render.templating import environment
+from vericarbon.render.templating import environment
 
 
 def render(result: dict) -> str:

@@ -1,7 +1,7 @@
 """Relational rules on durable-rules: a per-item rule whose check relates the item to the elements of a
 collection (`any(C, cond)`, `none(C, cond)`, `all(C, cond)`) becomes a join or an absence pattern.
 
-The same check always has a Python closure too (engine.expr); the two give the same answer by
+The same check always has a Python closure too (vericarbon.lang); the two give the same answer by
 construction: durable sees only the facts that carry every field the condition reads, and any item it
 cannot settle on those facts alone is handed back to the closure. Conditions outside the subset below
 stay in Python, and `rules show` says which engine a rule runs on and why.
@@ -21,8 +21,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.durable_session import MAX_EXPRESSIONS_PER_PATTERN, DurableRuleset, end_pattern
-from engine.expr import Binary, Call, ListOf, Literal, Node, Path, Unary, as_date, children
+from vericarbon.lang import Binary, Call, ListOf, Literal, Node, Path, Unary, as_date, children
+from vericarbon.relational.durable_session import MAX_EXPRESSIONS_PER_PATTERN, DurableRuleset, end_pattern
 
 _FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _NEGATE = {"==": "!=", "!=": "==", "<": ">=", "<=": ">", ">": "<=", ">=": "<"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.render.templating import environment
-from engine.rulesets import Ruleset
+from vericarbon.render.templating import environment
+from vericarbon.rules.rulesets import Ruleset
 
 
 def catalogue(ruleset: Ruleset) -> str:

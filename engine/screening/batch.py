@@ -17,13 +17,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generator, Iterator
 
-from engine.errors import InputError, OutOfScope
-from engine.evidence import parse_package
-from engine.ledger import claims_of
-from engine.render import RENDERERS
-from engine.runs import Checker
+from vericarbon.errors import InputError, OutOfScope
+from vericarbon.evidence.package import parse_package
+from vericarbon.render import RENDERERS
+from vericarbon.run.checker import Checker
+from vericarbon.screening.ledger import Claim, Ledger, claims_of
 
 SUFFIXES = (".json", ".yaml", ".yml")
 
@@ -166,21 +166,22 @@ def screen_chunk(chunk: list[Item]) -> list[dict]:
     return [screen_one(item) for item in chunk]
 
 
-def run(item_stream: Iterator[Item], jobs: int, checker: Checker, report_dir: str | None, on_lines: Callable[[list[dict]], None],
-        work: Callable[[list[Item]], list[dict]] = screen_chunk) -> None:
-    """Screen every item with `jobs` processes (in this process, with `checker`, for 1), calling on_lines with
-    the results of each chunk of packages as it is done, in completion order. A few chunks per worker are
-    read ahead, so memory stays flat however many packages the sources hold. Each worker gets a copy of
-    `checker`, its rulesets loaded and linted once here, and compiles the rules it needs on first use.
+def run(item_stream: Iterator[Item], jobs: int, checker: Checker, report_dir: str | None,
+        work: Callable[[list[Item]], list[dict]] = screen_chunk) -> Iterator[list[dict]]:
+    """Screen every item with `jobs` processes (in this process, with `checker`, for 1), yielding the lines of
+    each chunk of packages as it is done, in completion order. A few chunks per worker are read ahead, so
+    memory stays flat however many packages the sources hold. Each worker gets a copy of `checker`, its
+    rulesets loaded and linted once here, and compiles the rules it needs on first use.
 
-    When on_lines raises (Ctrl-C), no new chunk starts and the running ones are left to finish, never killed
-    (a process killed while it holds a queue's lock can hang the pool); their results are dropped. A worker that dies (a crash in native
-    code) breaks only its chunk's packages, which are checked again one at a time to find the culprit."""
+    When the consumer stops (Ctrl-C), no new chunk starts and the running ones are left to finish, never
+    killed (a process killed while it holds a queue's lock can hang the pool); their results are dropped. A
+    worker that dies (a crash in native code) breaks only its chunk's packages, which are checked again one
+    at a time to find the culprit."""
     chunks = _chunked(item_stream)
     if jobs == 1:
         use(checker, report_dir)
         for chunk in chunks:
-            on_lines(screen_chunk(chunk))
+            yield screen_chunk(chunk)
         return
     with tempfile.TemporaryDirectory(prefix="vericarbon-screen-") as folder:
         # through a file, not the spawn pipe: ~400 KB there would block this process until each worker had
@@ -188,8 +189,19 @@ def run(item_stream: Iterator[Item], jobs: int, checker: Checker, report_dir: st
         shipped = Path(folder) / "checker.pickle"
         shipped.write_bytes(pickle.dumps(checker))
         worker_args = (str(shipped), report_dir)
-        while lost := _screen_in_pool(chunks, jobs, worker_args, on_lines, work):
-            _isolate(lost, worker_args, on_lines, work)
+        while lost := (yield from _screen_in_pool(chunks, jobs, worker_args, work)):
+            yield from _isolate(lost, worker_args, work)
+
+
+def screen(sources: list[Path], jobs: int, checker: Checker, report_dir: str | None, book: Ledger) -> Iterator[list[dict]]:
+    """`run` over the sources, each chunk's serial claims recorded in the ledger (one transaction) and its
+    conflicts added to the lines before they are yielded."""
+    for lines in run(items(sources), jobs, checker, report_dir):
+        checked = [line for line in lines if line["status"] == "checked"]
+        found = book.record_many([(line.get("id") or line["source"], line["source"], [Claim(**claim) for claim in line["claims"]]) for line in checked])
+        for line, conflicts in zip(checked, found):
+            line["ledger_conflicts"] = conflicts
+        yield lines
 
 
 def _chunked(item_stream: Iterator[Item]) -> Iterator[list[Item]]:
@@ -210,8 +222,8 @@ def _pool(jobs: int, worker_args: tuple) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(jobs, multiprocessing.get_context("spawn"), initializer=start_worker, initargs=worker_args)
 
 
-def _screen_in_pool(chunks: Iterator[list[Item]], jobs: int, worker_args: tuple, on_lines: Callable[[list[dict]], None],
-                    work: Callable[[list[Item]], list[dict]]) -> list[Item]:
+def _screen_in_pool(chunks: Iterator[list[Item]], jobs: int, worker_args: tuple,
+                    work: Callable[[list[Item]], list[dict]]) -> Generator[list[dict], None, list[Item]]:
     """Screen chunks until they run out (returns []) or a worker dies (returns the packages it left unchecked)."""
     executor = _pool(jobs, worker_args)
     in_flight: dict[Future, list[Item]] = {}
@@ -230,14 +242,14 @@ def _screen_in_pool(chunks: Iterator[list[Item]], jobs: int, worker_args: tuple,
                 if isinstance(future.exception(), BrokenProcessPool):
                     lost += chunk
                 else:
-                    on_lines(future.result())
+                    yield future.result()
             if lost:
                 return lost
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _isolate(suspects: list[Item], worker_args: tuple, on_lines: Callable[[list[dict]], None], work: Callable[[list[Item]], list[dict]]) -> None:
+def _isolate(suspects: list[Item], worker_args: tuple, work: Callable[[list[Item]], list[dict]]) -> Iterator[list[dict]]:
     """Check each suspect alone in its own worker: the one whose worker dies gets that as its result."""
     executor = None
     try:
@@ -249,7 +261,7 @@ def _isolate(suspects: list[Item], worker_args: tuple, on_lines: Callable[[list[
                 executor.shutdown(wait=True)
                 executor = None
                 lines = [{"source": item.source, "status": "error", "error": "the worker process checking this package died (a crash in native code)"}]
-            on_lines(lines)
+            yield lines
     finally:
         if executor:
             executor.shutdown(wait=True, cancel_futures=True)

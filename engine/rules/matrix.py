@@ -6,7 +6,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from engine.rulesets import Ruleset
+from vericarbon.rules.rulesets import Ruleset
 
 
 @dataclass

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from engine import relations
-from engine.documents import parse_document, read_text
-from engine.errors import InputError
-from engine.evidence import SchemaStore
-from engine.expr import MISSING, Compiled, Env, ExprError, Node, Scope, Type, as_date, children, compile_expression, parse, type_of_shape
-from engine.overlays import apply_overlay
-from engine.resources import builtin_rulesets
-from engine.shapes import Shape
+from vericarbon.errors import InputError
+from vericarbon.evidence.documents import parse_document, read_text
+from vericarbon.evidence.package import SchemaStore
+from vericarbon.evidence.shapes import Shape
+from vericarbon.lang import MISSING, Compiled, Env, ExprError, Node, Scope, Type, as_date, children, compile_expression, format_value, parse, type_of_shape
+from vericarbon.relational import relations
+from vericarbon.resources import builtin_rulesets
+from vericarbon.rules.overlays import apply_overlay
 
 _TEMPLATE_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _PARAM_TYPES = {"number": Type("number"), "string": Type("string"), "boolean": Type("boolean"), "date": Type("date")}
@@ -323,18 +323,6 @@ def _template(text: str, compile_part: Callable[[str], Callable[[Env], Any]], ru
 
 def render_message(parts: list[str | Callable[[Env], Any]], env: Env) -> str:
     return "".join(part if isinstance(part, str) else format_value(part(env)) for part in parts)
-
-
-def format_value(value: Any) -> str:
-    if value is MISSING or value is None:
-        return "(missing)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ", ".join(format_value(v) for v in value) or "(none)"
-    if isinstance(value, float):
-        return f"{value:.10g}"  # enough digits for emission factors, none of float noise
-    return str(value)
 
 
 def _expression_error(ruleset: Ruleset, index: int, rule: dict, field_name: str, source: str, error: ExprError) -> InputError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from engine.errors import InputError
+from vericarbon.errors import InputError
 
 
 def apply_overlay(overlay: dict, path: str, sha256: str, base: dict) -> tuple[dict, dict]:

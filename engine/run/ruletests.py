@@ -7,10 +7,10 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from engine.errors import InputError
-from engine.evaluate import evaluate_rule
-from engine.evidence import SchemaStore
-from engine.rulesets import Ruleset, compile_ruleset
+from vericarbon.errors import InputError
+from vericarbon.evidence.package import SchemaStore
+from vericarbon.rules.rulesets import Ruleset, compile_ruleset
+from vericarbon.run.evaluate import evaluate_rule
 
 
 @dataclass

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from engine import __version__, relations
-from engine.evidence import Package
-from engine.expr import MISSING, Env, Months
-from engine.rulesets import CompiledRule, CompiledRuleset, render_message
+from vericarbon import __version__
+from vericarbon.evidence.package import Package
+from vericarbon.lang import MISSING, Env, Months
+from vericarbon.relational import relations
+from vericarbon.rules.rulesets import CompiledRule, CompiledRuleset, render_message
 
 STATUSES = ("fail", "not_evaluated", "manual", "waived", "pass", "not_applicable")
 _SEVERITY = {"shall": "nonconformity", "should": "observation"}

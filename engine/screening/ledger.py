@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from engine.errors import InputError
+from vericarbon.errors import InputError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ranges (
@@ -187,7 +187,7 @@ def audit(ledger: Ledger) -> list[dict]:
     """Every pair of recorded ranges of different packages that conflict, found by one sorted sweep."""
     import numpy as np  # here, not at the top: every CLI start would pay for NumPy otherwise
 
-    from engine.overlaps import overlapping
+    from vericarbon.screening.overlaps import overlapping
 
     rows = list(ledger.ranges())
     if not rows:

@@ -8,10 +8,10 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.documents import parse_document, read_text
-from engine.errors import InputError
-from engine.evaluate import summarize
-from engine.evidence import SchemaStore
+from vericarbon.errors import InputError
+from vericarbon.evidence.documents import parse_document, read_text
+from vericarbon.evidence.package import SchemaStore
+from vericarbon.run.evaluate import summarize
 
 _JUDGED_STATUS = {"conforms": "pass", "nonconformity": "fail", "not_applicable": "not_applicable"}
 

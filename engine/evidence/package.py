@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 
-from engine.documents import parse_document, read_text
-from engine.errors import InputError
-from engine.resources import builtin_schema_dir
-from engine.shapes import Shape
+from vericarbon.errors import InputError
+from vericarbon.evidence.documents import parse_document, read_text
+from vericarbon.evidence.shapes import Shape
+from vericarbon.resources import builtin_schema_dir
 
 if TYPE_CHECKING:  # the Python validator is imported where it explains an error: most runs never need it (~45 ms)
     import jsonschema
@@ -134,8 +134,11 @@ def load_package(path: Path, store: SchemaStore) -> Package:
 
 def parse_package(path: Path, raw: bytes, store: SchemaStore) -> Package:
     """Identify and validate one package from its bytes (`path` names it and, by its suffix, its format)."""
-    data = parse_document(path, raw)
-    name = str(path)
+    return validated_package(str(path), parse_document(path, raw), hashlib.sha256(raw).hexdigest(), store)
+
+
+def validated_package(name: str, data: Any, sha256: str, store: SchemaStore) -> Package:
+    """Identify and validate parsed package data; `sha256` is the hash of the bytes it was read from."""
     if not isinstance(data, dict):
         raise InputError(name, "an evidence package must be an object with 'kind' and 'schema_version'", "/")
     kind, version = data.get("kind"), data.get("schema_version")
@@ -146,4 +149,4 @@ def parse_package(path: Path, raw: bytes, store: SchemaStore) -> Package:
     problems = store.errors(store.kinds[(kind, version)], data)
     if problems:
         raise InputError(name, problems)
-    return Package(name, data, hashlib.sha256(raw).hexdigest(), kind, version)
+    return Package(name, data, sha256, kind, version)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from engine.errors import InputError, OutOfScope
-from engine.evaluate import evaluate, intake_decision
-from engine.evidence import Package, SchemaStore
-from engine.rulesets import CompiledRuleset, Ruleset, compile_ruleset, profile_view, resolve_rulesets, select_versions
+from vericarbon.errors import InputError, OutOfScope
+from vericarbon.evidence.package import Package, SchemaStore
+from vericarbon.rules.rulesets import CompiledRuleset, Ruleset, compile_ruleset, profile_view, resolve_rulesets, select_versions
+from vericarbon.run.evaluate import evaluate, intake_decision
 
 
 class Checker:

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import yaml
 
-from engine.errors import InputError
+from vericarbon.errors import InputError
 
 
 class _PlainLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml parses rulesets ~10x faster when present

@@ -1,0 +1,401 @@
+"""The built-in functions of the expression language, by name. Each builder checks its arguments' types
+and returns the closure; `c` is the compiler, which compiles the arguments."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from vericarbon.evidence.shapes import ANY_SHAPE, Shape
+from vericarbon.lang import units as units_module
+from vericarbon.lang.nodes import Call, Literal, Node, Path
+from vericarbon.lang.runtime import MISSING, Env, Frame, Months, as_date, escape_pointer_part, frame_pointer, pointer_of
+from vericarbon.lang.tokens import ExprError
+from vericarbon.lang.types import BOOLEAN, DATE, DURATION, NUMBER, STRING, Compiled, Type, require, type_of_shape
+
+if TYPE_CHECKING:
+    from vericarbon.lang.compiler import Compiler
+
+
+def _arity(node: Call, low: int, high: int | None = None) -> None:
+    high = low if high is None else high
+    if not low <= len(node.args) <= high:
+        wanted = str(low) if low == high else f"{low} to {high}"
+        raise ExprError(f"{node.name}() takes {wanted} argument(s), got {len(node.args)}", node.pos)
+
+
+def _collection(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    collection = c.compile(node.args[0], depth + 1, in_element)
+    require(collection.type, {"list"}, node.args[0], f"{node.name}() needs a list as first argument;")
+    return collection
+
+
+def _aggregate(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """sum, count, min, max, all, any, none over a list. all/any/none/count take a per-element condition;
+    sum/min/max take the per-element value to fold and, third, an optional condition that filters elements."""
+    name = node.name
+    if name in ("all", "any", "none"):
+        _arity(node, 2)
+    elif name == "count":
+        _arity(node, 1, 2)
+    else:
+        _arity(node, 1, 3)
+    collection = _collection(c, node, depth, in_element)
+    per_element = c.element_expression(collection, node.args[1], depth) if len(node.args) >= 2 else None
+    condition = c.element_expression(collection, node.args[2], depth) if len(node.args) == 3 else None
+    if name in ("all", "any", "none", "count") and per_element is not None:
+        require(per_element.type, {"boolean"}, node.args[1], f"{name}() needs a condition:")
+        condition, per_element = per_element, None
+    if condition is not None:
+        require(condition.type, {"boolean"}, node.args[-1], f"{name}() filters with a condition:")
+    if name == "sum":
+        if per_element is not None:
+            require(per_element.type, {"number"}, node.args[1], "sum() adds numbers;")
+        elif collection.type.shape.kind not in ("number", "any"):
+            raise ExprError("sum() of a list of objects needs the field to add, e.g. sum(lines, .tco2e)", node.pos)
+    collect, pointer_fn = collection.fn, _base_pointer(node.args[0])
+    value_fn = per_element.fn if per_element else None
+    test_fn = condition.fn if condition else None
+    result_type = NUMBER if name in ("sum", "count") else BOOLEAN
+    if name in ("min", "max"):
+        result_type = per_element.type if per_element else type_of_shape(collection.type.shape)
+
+    def aggregate(env: Env) -> Any:
+        values = collect(env)
+        if values is MISSING:
+            return MISSING
+        tested: list[tuple[Any, Frame]] = []  # (condition result, element) for all/any/none/count
+        folded: list[Any] = []
+        for frame in _frames(values, pointer_fn(env)):
+            env.elements.append(frame)
+            value = frame[0]
+            try:
+                if test_fn is not None:
+                    verdict = test_fn(env)
+                    if name in ("all", "any", "none", "count"):
+                        tested.append((verdict, frame))
+                        continue
+                    if verdict is MISSING:
+                        return MISSING
+                    if verdict is False:
+                        continue
+                folded.append(value_fn(env) if value_fn else value)
+            finally:
+                env.elements.pop()
+        if test_fn is not None and name in ("all", "any", "none", "count"):
+            return _decide(name, tested, env)
+        if name == "count":
+            return len(folded)
+        return _fold(name, folded, env)
+
+    return Compiled(aggregate, result_type)
+
+
+def _decide(name: str, tested: list[tuple[Any, Frame]], env: Env) -> Any:
+    """all/any/none/count over per-element conditions; an unknown element leaves the answer unknown
+    only when the known ones do not settle it."""
+    unknown = any(verdict is MISSING for verdict, _ in tested)
+    true_at = [frame for verdict, frame in tested if verdict is True]
+    if name == "count":
+        return MISSING if unknown else len(true_at)
+    false_at = [frame for verdict, frame in tested if verdict is False]
+    if name == "all":
+        decided, deciding = (False, false_at) if false_at else (MISSING if unknown else True, [])
+    elif name == "any":
+        decided, deciding = (True, true_at) if true_at else (MISSING if unknown else False, [])
+    else:
+        decided, deciding = (False, true_at) if true_at else (MISSING if unknown else True, [])
+    if env.trace is not None:
+        env.deciding = [frame_pointer(frame) for frame in deciding]
+    return decided
+
+
+def _fold(name: str, values: list[Any], env: Env) -> Any:
+    if any(value is MISSING for value in values):
+        return MISSING
+    if name == "sum":
+        return sum(values)
+    if not values:
+        env.absent.append(f"{name}() of an empty list")
+        return MISSING
+    return min(values) if name == "min" else max(values)
+
+
+def _base_pointer(node: Node) -> Callable[[Env], str]:
+    if isinstance(node, Path):
+        return lambda env: pointer_of(node, env)
+    if isinstance(node, Call) and node.name == "others" and isinstance(node.args[0], Path):
+        inner = node.args[0]
+        return lambda env: pointer_of(inner, env)
+    return lambda env: ""
+
+
+def _others(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """The rule's own collection without the current item: "no other batch overlaps this one"."""
+    _arity(node, 1)
+    target = node.args[0]
+    if c.scope.item is None or not isinstance(target, Path) or target.root != "package" or ".".join(target.parts) != c.scope.item_collection:
+        raise ExprError(f"others() takes the rule's own for_each collection ({c.scope.item_collection or 'none'})", node.pos)
+    collection = _collection(c, node, depth, in_element)
+    collect = collection.fn
+    base = "".join("/" + escape_pointer_part(p) for p in target.parts)
+
+    def others(env: Env) -> Any:
+        values = collect(env)
+        if values is MISSING:
+            return MISSING
+        skip = env.item_pointer
+        return _Others(values, base, skip)
+
+    return Compiled(others, collection.type)
+
+
+class _Others(list):
+    """A list that keeps the original positions of its elements, so pointers stay true."""
+
+    def __init__(self, values: list, base: str, skip: str) -> None:
+        kept = [(v, f"{base}/{i}") for i, v in enumerate(values) if f"{base}/{i}" != skip]
+        super().__init__(v for v, _ in kept)
+        self.pointers = [p for _, p in kept]
+
+
+def _frames(values: Any, base_pointer: str) -> Iterator[Frame]:
+    """The elements an aggregate walks, with where each is; its pointer is only spelt out when it is needed."""
+    if isinstance(values, _Others):
+        return zip(values, values.pointers, itertools.repeat(-1))
+    return ((value, base_pointer, index) for index, value in enumerate(values))
+
+
+def _exists(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    _arity(node, 1)
+    target = node.args[0]
+    if not isinstance(target, Path):
+        raise ExprError(f"{node.name}() takes a field, like {node.name}(engagement.criteria)", node.pos)
+    inner = c.compile(target, depth + 1, in_element).fn
+    present_means = node.name == "exists"
+
+    def exists(env: Env) -> Any:
+        mark = len(env.absent)
+        present = inner(env) is not MISSING
+        del env.absent[mark:]  # absence is the answer here, not a reason the rule could not run
+        return present == present_means
+
+    return Compiled(exists, BOOLEAN)
+
+
+def _approx(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """approx(a, b, rel): |a - b| <= rel × max(|a|, |b|); two zeros are equal."""
+    _arity(node, 3)
+    parts = [c.compile(arg, depth + 1, in_element) for arg in node.args]
+    for arg, part in zip(node.args, parts):
+        require(part.type, {"number"}, arg, "approx() needs")
+    a_fn, b_fn, tol_fn = (p.fn for p in parts)
+
+    def approx(env: Env) -> Any:
+        a, b, tolerance = a_fn(env), b_fn(env), tol_fn(env)
+        if a is MISSING or b is MISSING or tolerance is MISSING:
+            return MISSING
+        return abs(a - b) <= tolerance * max(abs(a), abs(b))
+
+    return Compiled(approx, BOOLEAN)
+
+
+def _date(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    _arity(node, 1)
+    arg = node.args[0]
+    if not isinstance(arg, Literal) or as_date(arg.value) is MISSING:
+        raise ExprError("date() takes a literal 'YYYY-MM-DD'", node.pos)
+    day = as_date(arg.value)
+    return Compiled(lambda env: day, DATE)
+
+
+def _duration(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    _arity(node, 1)
+    count = c.compile(node.args[0], depth + 1, in_element)
+    require(count.type, {"number"}, node.args[0], f"{node.name}() needs")
+    count_fn, unit = count.fn, node.name
+
+    def duration(env: Env) -> Any:
+        n = count_fn(env)
+        if n is MISSING:
+            return MISSING
+        if unit == "days":
+            return dt.timedelta(days=n)
+        return Months(int(n) * (12 if unit == "years" else 1))
+
+    return Compiled(duration, DURATION)
+
+
+def _unary_function(kind_in: str, kind_out: Type, apply: Callable[[Any], Any]):
+    def build(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+        _arity(node, 1)
+        arg = c.compile(node.args[0], depth + 1, in_element)
+        require(arg.type, {kind_in}, node.args[0], f"{node.name}() needs")
+        fn = arg.fn
+        return Compiled(lambda env: MISSING if (v := fn(env)) is MISSING else apply(v), kind_out)
+
+    return build
+
+
+def _contains(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """contains(text, part): case-insensitive substring test, for claim and statement wording."""
+    _arity(node, 2)
+    text, part = (c.compile(arg, depth + 1, in_element) for arg in node.args)
+    require(text.type, {"string"}, node.args[0], "contains() needs")
+    require(part.type, {"string"}, node.args[1], "contains() needs")
+    tf, pf = text.fn, part.fn
+
+    def contains(env: Env) -> Any:
+        a, b = tf(env), pf(env)
+        return MISSING if a is MISSING or b is MISSING else b.casefold() in a.casefold()
+
+    return Compiled(contains, BOOLEAN)
+
+
+def _values(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """values(xs, .field): the list of one field of every element, for membership tests such as
+    `item.leader_id in values(team.members, .id)`. An element lacking the field is left out."""
+    _arity(node, 2)
+    collection = _collection(c, node, depth, in_element)
+    per_element = c.element_expression(collection, node.args[1], depth)
+    collect, value_fn, pointer_fn = collection.fn, per_element.fn, _base_pointer(node.args[0])
+
+    def values(env: Env) -> Any:
+        items = collect(env)
+        if items is MISSING:
+            return MISSING
+        found = []
+        mark = len(env.absent)
+        for frame in _frames(items, pointer_fn(env)):
+            env.elements.append(frame)
+            try:
+                picked = value_fn(env)
+            finally:
+                env.elements.pop()
+            if picked is not MISSING:
+                found.append(picked)
+        del env.absent[mark:]  # an element without the field is simply not among the values
+        return found
+
+    return Compiled(values, Type("list", _shape_of_type(per_element.type)))
+
+
+def _without(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """without(xs, ys): the elements of xs that are not in ys, e.g. the required topics a plan leaves out."""
+    _arity(node, 2)
+    wanted = _collection(c, node, depth, in_element)
+    present = c.compile(node.args[1], depth + 1, in_element)
+    require(present.type, {"list"}, node.args[1], "without() needs a list as second argument;")
+    wf, pf = wanted.fn, present.fn
+
+    def without(env: Env) -> Any:
+        xs, ys = wf(env), pf(env)
+        if xs is MISSING or ys is MISSING:
+            return MISSING
+        return [x for x in xs if x not in ys]
+
+    return Compiled(without, wanted.type)
+
+
+def _shape_of_type(value_type: Type) -> Shape:
+    return value_type.shape if value_type.kind not in ("any", "null") else ANY_SHAPE
+
+
+def _if(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """if(condition, then, else): choose between two values of one type, e.g. the materiality base."""
+    _arity(node, 3)
+    condition, then, other = (c.compile(arg, depth + 1, in_element) for arg in node.args)
+    require(condition.type, {"boolean"}, node.args[0], "if() needs")
+    kinds = {then.type.kind, other.type.kind} - {"any", "null"}
+    if len(kinds) > 1:
+        raise ExprError(f"if() chooses between values of one type, not {then.type} and {other.type}", node.pos)
+    cf, tf, of = condition.fn, then.fn, other.fn
+
+    def choose(env: Env) -> Any:
+        decided = cf(env)
+        if decided is MISSING:
+            return MISSING
+        return tf(env) if decided else of(env)
+
+    return Compiled(choose, then.type if then.type.kind not in ("any", "null") else other.type)
+
+
+def _unit_argument(c: Compiler, arg: Node, depth: int, in_element: bool, name: str) -> Compiled:
+    """A unit: one unit string, or a list of unit strings that multiply."""
+    compiled = c.compile(arg, depth + 1, in_element)
+    require(compiled.type, {"string", "list"}, arg, f"{name}() needs a unit or a list of units as")
+    return compiled
+
+
+def _convert(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """convert(value, unit(s), target): `value` in the product of the units, expressed in `target`.
+    An unknown or incompatible unit gives missing, with the reason (vericarbon.lang.units)."""
+    _arity(node, 3)
+    value = c.compile(node.args[0], depth + 1, in_element)
+    require(value.type, {"number"}, node.args[0], "convert() needs")
+    units = _unit_argument(c, node.args[1], depth, in_element, "convert")
+    target = _unit_argument(c, node.args[2], depth, in_element, "convert")
+    vf, uf, tf = value.fn, units.fn, target.fn
+
+    def convert(env: Env) -> Any:
+        amount, unit, to = vf(env), uf(env), tf(env)
+        if amount is MISSING or unit is MISSING or to is MISSING or not _all_strings(unit):
+            return MISSING
+        try:
+            return units_module.convert(amount, unit, to)
+        except units_module.UnitProblem as problem:
+            env.absent.append(str(problem))
+            return MISSING
+
+    return Compiled(convert, NUMBER)
+
+
+def _convertible(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """convertible(unit(s), target): true when the units are known and convert to `target`."""
+    _arity(node, 2)
+    units = _unit_argument(c, node.args[0], depth, in_element, "convertible")
+    target = _unit_argument(c, node.args[1], depth, in_element, "convertible")
+    uf, tf = units.fn, target.fn
+
+    def convertible(env: Env) -> Any:
+        unit, to = uf(env), tf(env)
+        if unit is MISSING or to is MISSING or not _all_strings(unit):
+            return MISSING
+        return units_module.convertible(unit, to)
+
+    return Compiled(convertible, BOOLEAN)
+
+
+def _all_strings(unit: Any) -> bool:
+    return isinstance(unit, str) or (isinstance(unit, list) and all(isinstance(u, str) for u in unit))
+
+
+FUNCTIONS: dict[str, Callable[[Compiler, Call, int, bool], Compiled]] = {
+    "sum": _aggregate,
+    "count": _aggregate,
+    "min": _aggregate,
+    "max": _aggregate,
+    "all": _aggregate,
+    "any": _aggregate,
+    "none": _aggregate,
+    "others": _others,
+    "exists": _exists,
+    "missing": _exists,
+    "approx": _approx,
+    "date": _date,
+    "days": _duration,
+    "months": _duration,
+    "years": _duration,
+    "abs": _unary_function("number", NUMBER, abs),
+    "lower": _unary_function("string", STRING, str.casefold),
+    "year": _unary_function("date", NUMBER, lambda day: MISSING if (parsed := as_date(day)) is MISSING else parsed.year),
+    "contains": _contains,
+    "values": _values,
+    "without": _without,
+    "if": _if,
+    "convert": _convert,
+    "convertible": _convertible,
+}
+
+FUNCTION_NAMES = frozenset(FUNCTIONS)

@@ -1,0 +1,3 @@
+"""Stage 4: rulesets. Takes ruleset YAML files (built-in or the user's) and tailoring overlays; gives linted,
+type-checked, compiled rulesets, the version in effect for a package, and the requirement → rule matrix.
+"""
