@@ -21,7 +21,7 @@ from vericarbon.errors import InputError
 from vericarbon.evidence.package import SchemaStore, load_package
 from vericarbon.lang import format_value
 from vericarbon.render import RENDERERS
-from vericarbon.render.catalogue import catalogue, page_name, stale_pages
+from vericarbon.render.catalogue import pages, stale_pages
 from vericarbon.rules.matrix import RENDERERS as MATRIX_RENDERERS
 from vericarbon.rules.matrix import matrix
 from vericarbon.rules.rulesets import compile_ruleset, resolve_rulesets
@@ -94,9 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("--format", choices=sorted(MATRIX_RENDERERS), default="table")
     matrix.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     matrix.add_argument("--strict", action="store_true", help="exit 1 when a requirement is covered by nothing")
-    docs = rule_commands.add_parser("docs", help="write the Markdown rule catalogue, one page per ruleset")
+    docs = rule_commands.add_parser("docs", help="write the rule catalogue (docs/rules/, a page per ruleset version) and the reference notes (docs/references/)")
     docs.add_argument("ruleset", nargs="*", metavar="ID|PATH")
-    docs.add_argument("--out", type=Path, default=Path("docs/rules"), help="folder for the pages (default: docs/rules)")
+    docs.add_argument("--out", type=Path, default=Path("docs"), help="folder holding rules/ and references/ (default: docs)")
     docs.add_argument("--check", action="store_true", help="write nothing; exit 1 if a page is missing or out of date")
     test = rule_commands.add_parser("test", help="run the rules' own test cases")
     test.add_argument("ruleset", nargs="*", metavar="ID|PATH")
@@ -311,9 +311,11 @@ def _rules_docs(args: argparse.Namespace, store: SchemaStore) -> int:
         return EXIT_FINDINGS if stale else EXIT_OK
     if not args.out.is_dir():
         raise InputError(str(args.out), "folder does not exist")
-    for ruleset in chosen:
-        _write_atomically(args.out / page_name(ruleset), catalogue(ruleset))
-    print(f"wrote {len(chosen)} page(s) to {args.out} ({len(stale)} changed)")
+    written = pages(chosen)
+    for name, text in written.items():
+        (args.out / name).parent.mkdir(exist_ok=True)
+        _write_atomically(args.out / name, text)
+    print(f"wrote {len(written)} page(s) to {args.out} ({len(stale)} changed)")
     return EXIT_OK
 
 

@@ -223,16 +223,19 @@ def test_bad_as_of_date_is_a_usage_error(samples, capsys):
 
 
 def test_catalogue_in_docs_is_current(capsys):
-    code, _, err = run(["rules", "docs", "--check", "--out", EXAMPLES.parent / "rules"], capsys)
+    code, _, err = run(["rules", "docs", "--check", "--out", EXAMPLES.parent], capsys)
     assert code == 0, err
 
 
 def test_catalogue_check_reports_stale_pages_and_writes_them(capsys, tmp_path):
     code, _, err = run(["rules", "docs", "--check", "--out", tmp_path], capsys)
-    assert code == 1 and "iso-14068-1-1.0.0.md: out of date" in err
+    assert code == 1 and "rules/iso-14068-1-1.0.0.md: out of date" in err and "references/icr.md: out of date" in err
     code, out, _ = run(["rules", "docs", "--out", tmp_path], capsys)
-    assert code == 0 and "4 changed" in out
-    page = (tmp_path / "iso-14064-3-1.0.0.md").read_text()
+    assert code == 0 and "wrote 7 page(s)" in out and "7 changed" in out
+    reference = (tmp_path / "references" / "iso-14064-3.md").read_text()
+    assert '<a id="14064-3-5-1-7-a"></a>`14064-3/5.1.7-a` | 5.1.7 |' in reference
+    page = (tmp_path / "rules" / "iso-14064-3-1.0.0.md").read_text()
+    assert "[14064-3/5.1.7-a](../references/iso-14064-3.md#14064-3-5-1-7-a)" in page
     assert "### VER-DI-LINE-ARITHMETIC — Each line recomputes from activity, factor and GWP" in page
     assert "- Examples: lines recompute → pass; electricity overstated → fail" in page
     assert "| `materiality_percent_max` | number | unset |" in page

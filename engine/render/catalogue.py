@@ -1,10 +1,13 @@
-"""The rule catalogue: one Markdown page per ruleset, written from the ruleset itself and kept in docs/."""
+"""The rule catalogue and the reference notes, written from the rulesets themselves and kept in docs/:
+one page per ruleset version (docs/rules/) and one page of reference notes per ruleset that indexes its
+source document's requirements (docs/references/)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from vericarbon.render.templating import environment
+from vericarbon.rules.matrix import matrix
 from vericarbon.rules.rulesets import Ruleset
 
 
@@ -12,11 +15,29 @@ def catalogue(ruleset: Ruleset) -> str:
     return environment(autoescape=False).get_template("catalogue.md.j2").render(r=ruleset.data)
 
 
-def page_name(ruleset: Ruleset) -> str:
-    """One page per installed version, so two versions of a ruleset can be documented side by side."""
-    return f"{ruleset.id}-{ruleset.data['version']}.md"
+def reference(ruleset: Ruleset) -> str:
+    rows = matrix(ruleset)
+    figures = [(name, p) for name, p in ruleset.data.get("parameters", {}).items() if "tolerance" not in name]
+    return environment(autoescape=False).get_template("reference.md.j2").render(
+        r=ruleset.data, figures=figures, cited={row.id: row.cited_as for row in rows}, covering={row.id: row.rules + row.manual_checks for row in rows})
+
+
+def pages(rulesets: list[Ruleset]) -> dict[Path, str]:
+    """Every page the rulesets give, by path under docs/: a catalogue page per installed version, and the
+    reference notes of the newest version of each ruleset with an index."""
+    written = {Path("rules") / f"{r.id}-{r.data['version']}.md": catalogue(r) for r in rulesets}
+    newest: dict[str, Ruleset] = {}
+    for ruleset in rulesets:
+        if ruleset.data.get("index") and (ruleset.id not in newest or _version(ruleset) > _version(newest[ruleset.id])):
+            newest[ruleset.id] = ruleset
+    written.update({Path("references") / f"{r.id}.md": reference(r) for r in newest.values()})
+    return written
 
 
 def stale_pages(rulesets: list[Ruleset], folder: Path) -> list[Path]:
-    """Pages in `folder` that are missing or differ from what the rulesets give."""
-    return [folder / page_name(r) for r in rulesets if not (folder / page_name(r)).is_file() or (folder / page_name(r)).read_text(encoding="utf-8") != catalogue(r)]
+    """Pages under `folder` that are missing or differ from what the rulesets give."""
+    return [folder / name for name, text in pages(rulesets).items() if not (folder / name).is_file() or (folder / name).read_text(encoding="utf-8") != text]
+
+
+def _version(ruleset: Ruleset) -> tuple[int, ...]:
+    return tuple(int(part) for part in ruleset.data["version"].split("."))

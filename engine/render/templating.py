@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import jinja2
@@ -25,6 +26,11 @@ def _value(value: Any) -> str:
     return format_value(value)
 
 
+def anchor(requirement_id: str) -> str:
+    """The HTML id of a requirement's row on its reference page, e.g. 14064-3/5.1.7-a -> 14064-3-5-1-7-a."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", requirement_id).strip("-")
+
+
 def environment(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("vericarbon.render", "templates"),
@@ -36,5 +42,7 @@ def environment(autoescape: bool) -> jinja2.Environment:
     )
     env.filters["value"] = _value
     env.filters["label"] = lambda status: STATUS_LABEL[status]
+    env.filters["anchor"] = anchor
+    env.filters["covers"] = lambda clauses: list(dict.fromkeys(id for c in clauses for id in c.get("covers", [])))
     env.filters["cite"] = lambda clauses: "; ".join(f"{c['document']} {c['clause']}" + ("" if c["confidence"] == "verified" else f" ({c['confidence']})") for c in clauses)
     return env

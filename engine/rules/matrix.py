@@ -17,6 +17,7 @@ class Row:
     check: str
     rules: list[str] = field(default_factory=list)
     manual_checks: list[str] = field(default_factory=list)
+    cited_as: list[str] = field(default_factory=list)  # "clause (confidence)" of the citations that cover it
 
     @property
     def covered(self) -> bool:
@@ -30,6 +31,11 @@ def matrix(ruleset: Ruleset) -> list[Row]:
         for item in ruleset.data.get(section, []):
             for requirement in dict.fromkeys(c for citation in item["clauses"] for c in citation.get("covers", [])):
                 getattr(rows[requirement], attribute).append(item["id"])
+            for citation in item["clauses"]:
+                for requirement in citation.get("covers", []):
+                    cited = f"{citation['clause']} ({citation['confidence']})"
+                    if cited not in rows[requirement].cited_as:
+                        rows[requirement].cited_as.append(cited)
     return list(rows.values())
 
 

@@ -29,7 +29,7 @@ def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str
                 "id": source.id,
                 "title": source.data["title"],
                 "version": source.data["version"],
-                "document": source.data["document"],
+                "document": {key: value for key, value in source.data["document"].items() if key != "about"},  # `about` is for the reference page
                 "file": source.path,
                 "sha256": source.sha256,
                 "parameters": ruleset.params,
