@@ -3,10 +3,10 @@
 import json
 import threading
 
-import durable_rules_engine
 import pytest
 
 from vericarbon.relational.durable_session import DurableError, DurableRuleset, dumps_facts, end_pattern
+from vericarbon.relational.durable_session import _engine as durable_rules_engine  # the raw engine, whichever build
 
 ALL_X = {"x": [{"m": {"t": "x"}}]}
 

@@ -229,3 +229,11 @@ def test_a_per_item_check_computes_what_reads_no_item_once_per_package():
         env.absent.clear()
         assert unknown(env) is MISSING and env.absent == ["/totals/total_tco2e"]
     assert env.memo == {}
+
+
+def test_sum_adds_left_to_right_whatever_the_python_version():
+    """Python 3.12's sum() compensates rounding (0.1 + 0.2 + 0.3 gives 0.6); a rule's sum gives the same
+    result on every version: the plain left-to-right total, 0.6000000000000001."""
+    package = {"lines": [{"reported_tco2e": value} for value in (0.1, 0.2, 0.3)]}
+    value, _ = evaluate("sum(lines, .reported_tco2e)", package)
+    assert value == (0.1 + 0.2) + 0.3 == 0.6000000000000001

@@ -4,7 +4,9 @@ and returns the closure; `c` is the compiler, which compiles the arguments."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
+import operator
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from vericarbon.evidence.shapes import ANY_SHAPE, Shape
@@ -115,7 +117,9 @@ def _fold(name: str, values: list[Any], env: Env) -> Any:
     if any(value is MISSING for value in values):
         return MISSING
     if name == "sum":
-        return sum(values)
+        # left to right in document order, as Python before 3.12 and a spreadsheet add: the builtin sum()
+        # compensates floating-point error from 3.12 on, and results must not depend on the Python version
+        return functools.reduce(operator.add, values, 0)
     if not values:
         env.absent.append(f"{name}() of an empty list")
         return MISSING

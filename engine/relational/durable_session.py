@@ -25,11 +25,16 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import sys
 import threading
 from typing import Any, Iterable
 
-import durable_rules_engine as _engine
 import orjson
+
+if sys.version_info >= (3, 13):  # durable-rules' engine built by vericarbon's setup.py (third_party/durable-rules-2.0.28)
+    from vericarbon import _durable_rules_engine as _engine
+else:
+    import durable_rules_engine as _engine
 
 MAX_PROPERTIES = 255
 MAX_EXPRESSIONS_PER_PATTERN = 32

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -107,13 +108,27 @@ class Ledger:
         self.path = path
         try:
             self._db = sqlite3.connect(path, timeout=60, isolation_level=None)  # explicit BEGIN/COMMIT below
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at each checkpoint, never corrupt
-            self._db.execute("PRAGMA busy_timeout=60000")
-            self._db.executescript(_SCHEMA)
+            self._set_up()
             self._db.execute("CREATE TEMP TABLE claims (n INTEGER PRIMARY KEY, registry TEXT, block TEXT, action TEXT, first INTEGER, last INTEGER)")
         except sqlite3.Error as error:
             raise InputError(str(path), f"cannot be used as a ledger ({error})") from None
+
+    def _set_up(self) -> None:
+        """WAL mode and the tables. Two processes opening a new ledger at once can meet SQLITE_BUSY here
+        without the busy handler being called (switching the journal mode takes an exclusive lock), so a
+        locked ledger is tried again for up to a minute."""
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at each checkpoint, never corrupt
+                self._db.execute("PRAGMA busy_timeout=60000")
+                self._db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         self._db.close()
