@@ -21,7 +21,7 @@ from vericarbon.run.checker import Checker
 PACKAGE = Path(vericarbon.__file__).resolve().parent
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ["errors", "resources", "evidence", "lang", "relational", "rules", "run", "render", "screening", "api", "cli", "__main__"]
-RANK = {name: index for index, name in enumerate(STAGES)} | {"resources": 0, "_durable_rules_engine": STAGES.index("relational")}
+RANK = {name: index for index, name in enumerate(STAGES)} | {"resources": 0, "files": 0, "_durable_rules_engine": STAGES.index("relational")}
 GOLDEN = Path(__file__).parent / "golden-results.json"
 
 
@@ -69,6 +69,7 @@ def canonical_results() -> dict[str, str]:
         rule_ids = {r["id"] for rs in checker.check(package)["rulesets"] for r in rs["results"] if r["kind"] == "rule"}
         result = checker.check(package, rule_ids, True)
         result["vericarbon"] = "VERSION"
+        result["evidence"]["file"] = sample.relative_to(ROOT).as_posix()
         for ruleset in result["rulesets"]:
             ruleset["file"] = Path(ruleset["file"]).name
         text = json.dumps(result, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
