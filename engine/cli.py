@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from vericarbon import __version__
 from vericarbon.errors import InputError
+from vericarbon.files import write_atomically
 from vericarbon.evidence.package import SchemaStore, load_package
 from vericarbon.lang import format_value
 from vericarbon.render import RENDERERS
@@ -31,7 +32,7 @@ from vericarbon.run.ruletests import coverage, run_rule_tests
 from vericarbon.screening import batch as screen
 from vericarbon.screening.ledger import Ledger, audit
 
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3  # README, 'Exit codes'
 
 
 def _date_argument(text: str) -> dt.date:
@@ -128,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader (e.g. `| head`) left; files were already written atomically
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except Exception as error:  # a bug of vericarbon's, never "findings": its own exit code, the trace on request
+        if os.environ.get("VERICARBON_DEBUG"):
+            raise
+        print(f"vericarbon: internal error ({type(error).__name__}: {error}); please report it, with VERICARBON_DEBUG=1 for the trace", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
@@ -144,13 +150,13 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
     if args.format:
         rendered = RENDERERS[args.format](result)
         if args.output:
-            _write_atomically(args.output, rendered)
+            write_atomically(args.output, rendered)
         else:
             sys.stdout.write(rendered)
     else:
         print(RENDERERS["text"](result), end="")
         report = args.output or Path(f"{Path(package.path).stem}.report.html")
-        _write_atomically(report, RENDERERS["html"](result))
+        write_atomically(report, RENDERERS["html"](result))
         print(f"\nHTML report: {report}")
     if args.explain and not (args.format and not args.output):  # never mix the trace into a document on stdout
         _print_explain(result, set(args.explain))
@@ -163,8 +169,8 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
     screen.check_sources(args.sources)
     if args.jobs < 1:
         raise InputError("--jobs", f"needs at least 1 worker, not {args.jobs}")
-    if args.report_dir and not args.report_dir.is_dir():
-        raise InputError(str(args.report_dir), "folder does not exist")
+    if args.report_dir:
+        _make_folder(args.report_dir)
     checker = Checker(store, args.ruleset, args.param, args.profile)  # refuses bad options before any worker starts
     with contextlib.ExitStack() as stack:
         folder = None if args.ledger else stack.enter_context(tempfile.TemporaryDirectory(prefix="vericarbon-ledger-"))
@@ -195,6 +201,13 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         progress.close()
         print(tally.table(), file=sys.stderr)
         return EXIT_OK if tally.clean else EXIT_FINDINGS
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(str(folder), f"cannot be created ({error.strerror})") from None
 
 
 def _open_for_writing(path: Path) -> TextIO:
@@ -229,21 +242,6 @@ def _print_explain(result: dict, rule_ids: set[str]) -> None:
                     where = f"  @ {entry['pointer']}" if "pointer" in entry else ""
                     elements = f"  elements: {', '.join(entry['elements'])}" if entry.get("elements") else ""
                     print(f"    {'  ' * entry['depth']}{entry['expr']} = {format_value(entry['value'])}{where}{elements}")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder, so a failure never leaves a partial report."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(str(path), f"folder {folder} does not exist")
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        raise InputError(str(path), f"cannot be written ({error.strerror})") from None
 
 
 def _rules_list(args: argparse.Namespace, store: SchemaStore) -> int:
@@ -295,7 +293,7 @@ def _rules_matrix(args: argparse.Namespace, store: SchemaStore) -> int:
             print(f"{ruleset.id}: no requirement index, nothing to trace", file=sys.stderr)
     rendered = MATRIX_RENDERERS[args.format](indexed)
     if args.output:
-        _write_atomically(args.output, rendered)
+        write_atomically(args.output, rendered)
     else:
         sys.stdout.write(rendered)
     uncovered = any(not row.covered for _, rows in indexed for row in rows)
@@ -309,12 +307,10 @@ def _rules_docs(args: argparse.Namespace, store: SchemaStore) -> int:
         for page in stale:
             print(f"{page}: out of date; run vericarbon rules docs", file=sys.stderr)
         return EXIT_FINDINGS if stale else EXIT_OK
-    if not args.out.is_dir():
-        raise InputError(str(args.out), "folder does not exist")
     written = pages(chosen)
     for name, text in written.items():
-        (args.out / name).parent.mkdir(exist_ok=True)
-        _write_atomically(args.out / name, text)
+        _make_folder((args.out / name).parent)
+        write_atomically(args.out / name, text)
     print(f"wrote {len(written)} page(s) to {args.out} ({len(stale)} changed)")
     return EXIT_OK
 

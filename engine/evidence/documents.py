@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -13,9 +14,68 @@ import yaml
 from vericarbon.errors import InputError
 
 
+MAX_NESTING = 1000  # as deep as orjson lets JSON nest
+MAX_ALIAS_GROWTH = 10  # aliases may repeat a part of a document, not multiply it (an "alias bomb")
+
+
 class _PlainLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml parses rulesets ~10x faster when present
     """Safe YAML read as JSON would read it: dates stay strings, and only true/false are booleans, so a
-    country code NO or an answer "no" stays a string (YAML 1.1 would make them false)."""
+    country code NO or an answer "no" stays a string (YAML 1.1 would make them false). The node graph is
+    checked before anything is built from it: no alias that contains itself, no duplicate key, no deeper
+    nesting than JSON allows, and aliases that expand the document at most MAX_ALIAS_GROWTH-fold."""
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _check_graph(node)
+        return self.construct_document(node)
+
+
+def _check_graph(root: yaml.Node) -> None:
+    """One pass over the node graph, each distinct node once: its expanded size (what building and
+    validating it would walk), cycles, duplicate keys and depth. Raises yaml.MarkedYAMLError-like errors
+    through _refuse, with the node's line."""
+    expanded: dict[int, int] = {}  # node id -> nodes it stands for once expanded
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            children = _children(node)
+            expanded[key] = 1 + sum(expanded[id(child)] for child in children)
+            continue
+        if key in expanded:
+            continue
+        if key in on_path:
+            _refuse(node, "an alias refers to the node that contains it (the document would be infinite)")
+        if depth > MAX_NESTING:
+            _refuse(node, f"nested more than {MAX_NESTING} levels deep")
+        if isinstance(node, yaml.MappingNode):
+            keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
+            if len(keys) != len(set(keys)):
+                repeated = next(k for k in keys if keys.count(k) > 1)
+                _refuse(node, f"the key {repeated!r} appears twice in one mapping (which value is meant?)")
+        on_path.add(key)
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in _children(node))
+    distinct = len(expanded)
+    if expanded[id(root)] > MAX_ALIAS_GROWTH * distinct + 10_000:
+        _refuse(root, f"aliases expand {distinct} nodes into {expanded[id(root)]}: more than {MAX_ALIAS_GROWTH}-fold (an alias bomb?)")
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _refuse(node: yaml.Node, problem: str) -> None:
+    raise yaml.MarkedYAMLError(problem=problem, problem_mark=node.start_mark)
 
 
 _BOOLEAN = "tag:yaml.org,2002:bool"
@@ -24,6 +84,11 @@ _PlainLoader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _PlainLoader.add_implicit_resolver(_BOOLEAN, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def escape_pointer_part(part: str) -> str:
+    """A key as one step of a JSON pointer (RFC 6901)."""
+    return part.replace("~", "~0").replace("/", "~1")
 
 
 def read_text(path: Path) -> bytes:
@@ -38,31 +103,85 @@ def read_text(path: Path) -> bytes:
 
 
 def parse_document(path: Path, raw: bytes) -> Any:
-    """Parse JSON (by .json suffix or a leading brace) or YAML; reject non-finite numbers."""
+    """Parse JSON (by .json suffix or a leading brace) or YAML: UTF-8 with or without a byte-order mark;
+    duplicate keys, non-finite numbers and YAML aliases that multiply the document are refused."""
     name = str(path)
+    raw = raw.removeprefix(b"\xef\xbb\xbf")  # the byte-order mark Excel and Notepad write
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InputError(name, f"is not UTF-8 text (byte {error.start})") from None
     if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
-        # orjson: ~10x the standard parser on evidence, and strict: it refuses NaN, Infinity and overflowing numbers itself
+        # orjson: ~10x the standard parser on evidence, and strict: it refuses NaN, Infinity, overflowing
+        # numbers and runaway nesting itself; only duplicate keys (last one wins) are left to find
         try:
-            return orjson.loads(raw)
+            data = orjson.loads(raw)
         except orjson.JSONDecodeError as error:
             raise InputError(name, f"malformed JSON: {error.msg}", f"line {error.lineno}, column {error.colno}") from None
-    else:
-        try:
-            data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a safe loader subclass
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark
-            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise InputError(name, f"malformed YAML: {error.problem}", where) from None
-        except yaml.YAMLError as error:
-            raise InputError(name, f"malformed YAML: {error}") from None
+        if _keys_in_text(raw) != _keys_in_data(data):
+            raise InputError(name, "a key appears twice in one object (which value is meant?)", _duplicate_key_pointer(text))
+        return data
+    try:
+        data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a safe loader subclass
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InputError(name, f"malformed YAML: {error.problem}", where) from None
+    except yaml.YAMLError as error:
+        raise InputError(name, f"malformed YAML: {error}") from None
     pointer = _non_finite(data, "")
     if pointer is not None:
         raise InputError(name, "a number must be finite (NaN and infinity are not evidence)", pointer)
     return data
+
+
+# Every JSON string, and whether a colon follows it (then it is a key). Outside strings JSON has no quotes,
+# so matching strings one after another from the start never starts inside one.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"(\s*:)?')
+
+
+def _keys_in_text(raw: bytes) -> int:
+    return sum(1 for match in _JSON_STRING.finditer(raw) if match.group(1))
+
+
+def _keys_in_data(data: Any) -> int:
+    count, pending = 0, [data]
+    while pending:
+        value = pending.pop()
+        if type(value) is dict:
+            count += len(value)
+            pending.extend(value.values())
+        elif type(value) is list:
+            pending.extend(value)
+    return count
+
+
+class _Duplicated(dict):
+    key = ""
+
+
+def _duplicate_key_pointer(text: str) -> str:
+    """The pointer of the first key that appears twice in its object (found again, slowly, only then)."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict:
+        seen: dict = {}
+        for key, value in items:
+            if key in seen and not isinstance(seen, _Duplicated):
+                seen = _Duplicated(seen)
+                seen.key = key
+            seen[key] = value
+        return seen
+
+    pending: list[tuple[Any, str]] = [(json.loads(text, object_pairs_hook=pairs), "")]
+    while pending:
+        value, pointer = pending.pop(0)
+        if isinstance(value, _Duplicated):
+            return f"{pointer}/{escape_pointer_part(value.key)}"
+        if isinstance(value, dict):
+            pending += [(child, f"{pointer}/{escape_pointer_part(key)}") for key, child in value.items()]
+        elif isinstance(value, list):
+            pending += [(child, f"{pointer}/{index}") for index, child in enumerate(value)]
+    return "/"
 
 
 def _non_finite(value: Any, pointer: str) -> str | None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema_rs
 
 from vericarbon.errors import InputError
-from vericarbon.evidence.documents import parse_document, read_text
+from vericarbon.evidence.documents import escape_pointer_part, parse_document, read_text
 from vericarbon.evidence.shapes import Shape
 from vericarbon.resources import builtin_schema_dir
 
@@ -110,7 +110,7 @@ def schema_errors(validator: jsonschema.protocols.Validator, data: Any) -> list[
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         if error.context:
             error = best_match(error.context)
-        pointer = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in error.absolute_path) or "/"
+        pointer = "".join("/" + escape_pointer_part(str(p)) for p in error.absolute_path) or "/"
         problems.append((pointer, _plain(error)))
     return problems
 

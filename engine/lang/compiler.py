@@ -12,7 +12,7 @@ from typing import Any
 from vericarbon.evidence.shapes import Shape
 from vericarbon.lang.functions import FUNCTIONS
 from vericarbon.lang.nodes import COMPARISONS, Binary, Call, ListOf, Literal, Node, Path, Unary, children
-from vericarbon.lang.runtime import MISSING, Env, add_duration, as_date, escape_pointer_part, frame_pointer, pointer_of
+from vericarbon.lang.runtime import MISSING, Env, add_duration, as_date, escape_pointer_part, finite, frame_pointer, pointer_of
 from vericarbon.lang.tokens import ExprError
 from vericarbon.lang.types import BOOLEAN, DATE, NUMBER, Compiled, Fn, Type, literal_type, require, type_of_shape
 
@@ -346,10 +346,17 @@ def _arithmetic(node: Binary, left: Compiled, right: Compiled) -> Compiled:
 
             return Compiled(days_between, NUMBER)
         sign = 1 if op == "+" else -1
+        text = node.text()
 
         def shift(env: Env) -> Any:
             day, duration = as_date(lf(env)), rf(env)
-            return MISSING if day is MISSING or duration is MISSING else add_duration(day, duration, sign)
+            if day is MISSING or duration is MISSING:
+                return MISSING
+            try:
+                return add_duration(day, duration, sign)
+            except (OverflowError, ValueError):
+                env.absent.append(f"{text!r} falls outside the calendar (years 1 to 9999)")
+                return MISSING
 
         return Compiled(shift, DATE)
     require(left.type, {"number"}, node.left, f"'{op}' needs")
@@ -361,14 +368,18 @@ def _arithmetic(node: Binary, left: Compiled, right: Compiled) -> Compiled:
         if a is MISSING or b is MISSING:
             return MISSING
         if op == "+":
-            return a + b
+            return finite(a + b, env, text)
         if op == "-":
-            return a - b
+            return finite(a - b, env, text)
         if op == "*":
-            return a * b
+            return finite(a * b, env, text)
         if b == 0:
             env.absent.append(f"division by zero in {text!r}")
             return MISSING
-        return a / b
+        try:
+            return finite(a / b, env, text)
+        except OverflowError:  # int / int beyond a float
+            env.absent.append(f"{text!r} is too large a number to compute")
+            return MISSING
 
     return Compiled(arithmetic, NUMBER)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from vericarbon.evidence.shapes import ANY_SHAPE, Shape
 from vericarbon.lang import units as units_module
 from vericarbon.lang.nodes import Call, Literal, Node, Path
-from vericarbon.lang.runtime import MISSING, Env, Frame, Months, as_date, escape_pointer_part, frame_pointer, pointer_of
+from vericarbon.lang.runtime import MISSING, Env, Frame, Months, as_date, escape_pointer_part, finite, frame_pointer, pointer_of
 from vericarbon.lang.tokens import ExprError
 from vericarbon.lang.types import BOOLEAN, DATE, DURATION, NUMBER, STRING, Compiled, Type, require, type_of_shape
 
@@ -119,7 +119,7 @@ def _fold(name: str, values: list[Any], env: Env) -> Any:
     if name == "sum":
         # left to right in document order, as Python before 3.12 and a spreadsheet add: the builtin sum()
         # compensates floating-point error from 3.12 on, and results must not depend on the Python version
-        return functools.reduce(operator.add, values, 0)
+        return finite(functools.reduce(operator.add, values, 0), env, f"{name}()")
     if not values:
         env.absent.append(f"{name}() of an empty list")
         return MISSING
@@ -224,9 +224,13 @@ def _duration(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled
         n = count_fn(env)
         if n is MISSING:
             return MISSING
-        if unit == "days":
-            return dt.timedelta(days=n)
-        return Months(int(n) * (12 if unit == "years" else 1))
+        try:
+            if unit == "days":
+                return dt.timedelta(days=n)
+            return Months(int(n) * (12 if unit == "years" else 1))
+        except (OverflowError, ValueError):
+            env.absent.append(f"{unit}({n}) is longer than the calendar")
+            return MISSING
 
     return Compiled(duration, DURATION)
 
@@ -347,7 +351,7 @@ def _convert(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
         if amount is MISSING or unit is MISSING or to is MISSING or not _all_strings(unit):
             return MISSING
         try:
-            return units_module.convert(amount, unit, to)
+            return finite(units_module.convert(amount, unit, to), env, node.text())
         except units_module.UnitProblem as problem:
             env.absent.append(str(problem))
             return MISSING

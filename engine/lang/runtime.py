@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
+from vericarbon.evidence.documents import escape_pointer_part
 from vericarbon.lang.nodes import Node, Path
 
 
@@ -49,10 +51,6 @@ class Env:
         self.deciding: list[str] = []  # while explaining: the elements that decided the last all/any/none
         self.absent: list[str] = []  # why a value was missing: pointers and unset parameters
         self.memo: dict[Node, Any] | None = None  # values of item-independent subexpressions, while one rule runs over one package
-
-
-def escape_pointer_part(part: str) -> str:
-    return part.replace("~", "~0").replace("/", "~1")
 
 
 def pointer_of(node: Path, env: Env) -> str:
@@ -99,3 +97,12 @@ def format_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.10g}"  # enough digits for emission factors, none of float noise
     return str(value)
+
+
+def finite(value: Any, env: Env, text: str) -> Any:
+    """A number a computation gave, or missing with the reason if it overflowed to infinity: a line of
+    1e308 × 10 must not pass a tolerance test (inf compared with anything) or reach JSON output."""
+    if type(value) is float and not math.isfinite(value):
+        env.absent.append(f"{text!r} is too large a number to compute")
+        return MISSING
+    return value

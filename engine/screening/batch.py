@@ -4,6 +4,7 @@ twice across submissions shows up. A bad package is that package's result; it ne
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import os
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Generator, Iterator
 
 from vericarbon.errors import InputError, OutOfScope
+from vericarbon.files import write_atomically
 from vericarbon.evidence.package import parse_package
 from vericarbon.render import RENDERERS
 from vericarbon.run.checker import Checker
@@ -138,20 +140,19 @@ def screen_one(item: Item) -> dict:
         line["decision"] = result["decision"]["outcome"]
     if _report_dir is not None:
         stem = _report_dir / _safe_name(item.source)
-        _write(stem.with_suffix(".result.json"), RENDERERS["json"](result))
-        _write(stem.with_suffix(".report.html"), RENDERERS["html"](result))
+        write_atomically(stem.with_name(stem.name + ".result.json"), RENDERERS["json"](result))
+        write_atomically(stem.with_name(stem.name + ".report.html"), RENDERERS["html"](result))
     line["claims"] = [claim.__dict__ for claim in claims_of(package.kind, package.data)]
     return line
 
 
 def _safe_name(source: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", source).strip("_")[-180:]
-
-
-def _write(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    """A file name for the source's reports: unique per source (a JSON-Lines line, a zip member, pkg.json
+    beside pkg.yaml), a hash of the whole source ending a name shortened to fit."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", source).strip("_")
+    if len(name) > 180:
+        name = name[-160:] + "_" + hashlib.sha256(source.encode()).hexdigest()[:16]
+    return name
 
 
 # ---------------------------------------------------------------- the batch

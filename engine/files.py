@@ -1,0 +1,57 @@
+"""Writing output files so that a failure never leaves a partial one and nothing the user did not name is
+replaced: a regular file (or a new path) is replaced atomically, a symlink keeps pointing where it did
+(its target is replaced), and a device or FIFO such as /dev/null is written through."""
+
+from __future__ import annotations
+
+import functools
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from vericarbon.errors import InputError
+
+
+@functools.cache
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
+def write_atomically(path: Path, content: str | bytes) -> None:
+    """Write `content` to `path` as described above; InputError names the path when it cannot be written."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    target = Path(os.path.realpath(path))  # a symlink's target, so the link itself stays
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as error:
+        raise InputError(str(path), f"cannot be written ({error.strerror})") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise InputError(str(path), "is a folder, not a file")
+    try:
+        if mode is not None and not stat.S_ISREG(mode):  # a character device or a FIFO: nothing to replace
+            with open(target, "wb") as stream:
+                stream.write(data)
+            return
+        _replace(target, data, stat.S_IMODE(mode) if mode is not None else 0o666 & ~_umask())
+    except OSError as error:
+        raise InputError(str(path), f"cannot be written ({error.strerror or error})") from None
+
+
+def _replace(target: Path, data: bytes, mode: int) -> None:
+    folder = target.parent
+    if not folder.is_dir():
+        raise InputError(str(target), f"folder {folder} does not exist")
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
