@@ -140,9 +140,10 @@ def screen(sources: Sequence[str | os.PathLike[str]], *, jobs: int | None = None
     rules, ledger conflicts). Serial ranges go into the SQLite `ledger` (kept) or a temporary one."""
     from vericarbon.screening import batch
     from vericarbon.screening import ledger as ledgers
+    from vericarbon.screening.sources import check_sources
 
     paths = [Path(source) for source in sources]
-    batch.check_sources(paths)
+    check_sources(paths)
     checker = Checker(_schemas(), list(rulesets or []), _assignments(params or {}), profile)
     with contextlib.ExitStack() as stack:
         folder = None if ledger else stack.enter_context(tempfile.TemporaryDirectory(prefix="vericarbon-ledger-"))

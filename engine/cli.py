@@ -18,8 +18,8 @@ from tqdm import tqdm
 
 from vericarbon import __version__
 from vericarbon.errors import InputError
-from vericarbon.files import write_atomically
 from vericarbon.evidence.package import SchemaStore, load_package
+from vericarbon.files import write_atomically
 from vericarbon.lang import format_value
 from vericarbon.render import RENDERERS
 from vericarbon.render.catalogue import pages, stale_pages
@@ -29,8 +29,9 @@ from vericarbon.rules.rulesets import compile_ruleset, resolve_rulesets
 from vericarbon.run.answers import load_answers, merge_answers
 from vericarbon.run.checker import Checker
 from vericarbon.run.ruletests import coverage, run_rule_tests
-from vericarbon.screening import batch as screen
+from vericarbon.screening import batch
 from vericarbon.screening.ledger import Ledger, audit
+from vericarbon.screening.sources import Limits, check_sources, count
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3  # README, 'Exit codes'
 
@@ -76,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     screen.add_argument("--ledger", type=Path, metavar="PATH", help="SQLite ledger of serial ranges kept across runs (default: a temporary one for this batch)")
     screen.add_argument("--report-dir", type=Path, metavar="DIR", help="also write each package's full result (JSON) and report (HTML) here")
     screen.add_argument("-o", "--output", type=Path, help="write the JSON lines here instead of stdout")
+    screen.add_argument("--timeout", type=float, default=batch.DEFAULT_TIMEOUT, metavar="SECONDS", help=f"time limit per package (default {batch.DEFAULT_TIMEOUT:g}; 0: none); a package over it gets an error line")
+    screen.add_argument("--max-package-mb", type=float, default=Limits().max_bytes / 1048576, metavar="MB", help="largest package read, file or zip member (default %(default)g)")
+    screen.add_argument("--max-zip-ratio", type=int, default=Limits().max_ratio, metavar="N", help="largest compression ratio N:1 of a zip member (default %(default)s)")
 
     ledger = commands.add_parser("ledger", help="the credit ledger")
     ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True, parser_class=_Parser)
@@ -166,9 +170,12 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
 
 
 def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
-    screen.check_sources(args.sources)
+    check_sources(args.sources)
     if args.jobs < 1:
         raise InputError("--jobs", f"needs at least 1 worker, not {args.jobs}")
+    if args.timeout < 0 or args.max_package_mb <= 0 or args.max_zip_ratio < 1:
+        raise InputError("--timeout/--max-package-mb/--max-zip-ratio", "need a positive number (--timeout 0: no limit)")
+    limits = Limits(int(args.max_package_mb * 1048576), args.max_zip_ratio)
     if args.report_dir:
         _make_folder(args.report_dir)
     checker = Checker(store, args.ruleset, args.param, args.profile)  # refuses bad options before any worker starts
@@ -178,18 +185,18 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         stack.callback(book.close)
         out = stack.enter_context(_open_for_writing(args.output)) if args.output else sys.stdout
         on_terminal = sys.stderr.isatty()  # else quiet: no bar, and no first pass to count the packages
-        progress = stack.enter_context(tqdm(total=screen.count(args.sources) if on_terminal else None, unit="pkg", disable=not on_terminal, file=sys.stderr, dynamic_ncols=True))
-        tally = screen.Tally()
+        progress = stack.enter_context(tqdm(total=count(args.sources) if on_terminal else None, unit="pkg", disable=not on_terminal, file=sys.stderr, dynamic_ncols=True))
+        tally = batch.Tally()
         # Ctrl-C is taken between chunks of packages, never between their ledger record and their lines
         interrupted = threading.Event()
         stack.callback(signal.signal, signal.SIGINT, signal.signal(signal.SIGINT, lambda *_: interrupted.set()))
 
         try:
             # closing: on Ctrl-C the batch stops at once, letting running chunks finish
-            with contextlib.closing(screen.screen(args.sources, args.jobs, checker, str(args.report_dir) if args.report_dir else None, book)) as batches:
+            with contextlib.closing(batch.screen(args.sources, args.jobs, checker, str(args.report_dir) if args.report_dir else None, book, limits, args.timeout)) as batches:
                 for lines in batches:
                     for line in lines:
-                        out.write(screen.jsonl(line) + "\n")
+                        out.write(batch.jsonl(line) + "\n")
                         tally.add(line)
                     progress.update(len(lines))
                     if interrupted.is_set():

@@ -12,8 +12,6 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
-
 import vericarbon
 from vericarbon.evidence.package import SchemaStore, load_package
 from vericarbon.run.checker import Checker

@@ -14,10 +14,12 @@ import pytest
 from helpers import STORE, screen_or_crash
 
 from vericarbon.cli import main
+from vericarbon.errors import InputError
 from vericarbon.run.checker import Checker
 from vericarbon.screening import batch as screen
 from vericarbon.screening.ledger import Claim, Ledger, audit
-from vericarbon.screening.overlaps import overlapping
+from vericarbon.screening.overlaps import overlapping_pairs
+from vericarbon.screening.sources import Item, count
 
 VERICARBON = [sys.executable, "-m", "vericarbon"]
 
@@ -88,10 +90,66 @@ def test_every_claim_of_a_package_is_checked_against_every_earlier_range(tmp_pat
 
 
 def test_rescreening_a_package_replaces_its_ranges(tmp_path):
-    book = Ledger(tmp_path / "l.sqlite")
-    book.record("P-1", "a", [claim(1, 100)])
-    assert book.record("P-1", "a", [claim(1, 100)]) == []  # the same submission again: no conflict with itself
+    Ledger(tmp_path / "l.sqlite").record("P-1", "a", [claim(1, 100)], "hash-1")
+    book = Ledger(tmp_path / "l.sqlite")  # a later run (or one after a run killed between ledger and output)
+    assert book.record("P-1", "a", [claim(1, 100)], "hash-1") == []  # the same submission again: no conflict with itself
     assert len(list(book.ranges())) == 1
+    (twice,) = book.record("P-1", "b", [claim(1, 100)], "hash-1")  # ... but twice in one run is flagged
+    assert twice["kind"] == "duplicate_in_run" and twice["other"]["source"] == "a" and len(list(book.ranges())) == 1
+
+
+def test_a_different_package_under_a_used_id_is_a_finding_not_an_overwrite(tmp_path):
+    Ledger(tmp_path / "l.sqlite").record("P-1", "a.json", [claim(1, 100)], "hash-1")
+    book = Ledger(tmp_path / "l.sqlite")
+    found = book.record("P-1", "b.json", [claim(1, 100)], "hash-2")
+    assert [f["kind"] for f in found] == ["id_reused", "retired_twice"]
+    assert found[0]["other"] == {"package_id": "P-1", "source": "a.json", "sha256": "hash-1"}
+    assert found[1]["other"]["source"] == "a.json"
+    assert len(list(book.ranges())) == 2  # both kept: neither replaced the other
+
+
+def test_serials_beyond_64_bits_are_kept_exactly_and_still_conflict(tmp_path):
+    book = Ledger(tmp_path / "l.sqlite")
+    huge = 2**63
+    assert book.record("P-1", "a", [claim(huge, huge + 10**20)]) == []
+    (conflict,) = book.record("P-2", "b", [claim(huge + 10**20, huge + 10**20 + 5), claim(huge - 10, huge - 1)])
+    assert conflict["shared"] == [huge + 10**20, huge + 10**20] and conflict["other"]["range"] == [huge, huge + 10**20]
+    assert sorted(r[3:5] for r in book.ranges())[-1] == (huge + 10**20, huge + 10**20 + 5)
+    assert [c["shared"] for c in audit(book)] == [[huge + 10**20, huge + 10**20]]
+
+
+def test_audit_lists_every_pair_with_both_sources(tmp_path):
+    book = Ledger(tmp_path / "l.sqlite")
+    book.record("P-1", "a.json", [claim(1, 100)])
+    book.record("P-2", "b.json", [claim(10, 20), claim(30, 40)])  # two ranges of one package inside P-1's
+    pairs = audit(book)
+    assert sorted((p["package_id"], p["range"][0], p["other"]["package_id"], p["other"]["source"]) for p in pairs) == [("P-2", 10, "P-1", "a.json"), ("P-2", 30, "P-1", "a.json")]
+
+
+def test_a_ledger_of_vericarbon_0_1_is_upgraded_in_place(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE ranges (id INTEGER PRIMARY KEY, registry TEXT NOT NULL, block TEXT NOT NULL, action TEXT NOT NULL, first INTEGER NOT NULL,
+            last INTEGER NOT NULL, beneficiary TEXT, package_id TEXT NOT NULL, pointer TEXT NOT NULL, source TEXT NOT NULL, recorded_at TEXT NOT NULL);
+        CREATE TABLE longest (registry TEXT NOT NULL, block TEXT NOT NULL, action TEXT NOT NULL, length INTEGER NOT NULL, PRIMARY KEY (registry, block, action));
+        INSERT INTO ranges VALUES (1, 'ICR', '', 'retired', 1, 100, 'X', 'P-1', '/offsets/batches/0', 'a.json', '2026-01-01T00:00:00+00:00');
+        INSERT INTO longest VALUES ('ICR', '', 'retired', 100);
+    """)
+    old.commit()
+    old.close()
+    book = Ledger(path)
+    assert [r[3:5] for r in book.ranges()] == [(1, 100)]
+    assert [c["other"]["source"] for c in book.record("P-2", "b.json", [claim(50, 60)])] == ["a.json"]
+
+
+def test_a_corrupted_ledger_is_an_input_error(tmp_path):
+    path = tmp_path / "broken.sqlite"
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    with pytest.raises(InputError, match="cannot be used as a ledger"):
+        Ledger(path).record("P-1", "a", [claim(1, 2)])
 
 
 def test_a_failure_inside_the_transaction_leaves_the_ledger_as_it_was(tmp_path):
@@ -103,18 +161,17 @@ def test_a_failure_inside_the_transaction_leaves_the_ledger_as_it_was(tmp_path):
     assert book.integrity() == "ok"
 
 
-def test_sweep_matches_brute_force():
+def test_sweep_lists_every_overlapping_pair_as_brute_force_does():
     rng = np.random.default_rng(7)
-    for _ in range(100):
+    for trial in range(300):
         n = int(rng.integers(0, 40))
         group, first = rng.integers(0, 3, n), rng.integers(0, 60, n)
-        last = first + rng.integers(0, 9, n)
-        pairs = overlapping(group, first, last)
-        found = {int(i) for i, _ in pairs}
-        order = sorted(range(n), key=lambda i: (group[i], first[i], last[i]))
-        expected = {i for at, i in enumerate(order) for j in order[:at] if group[j] == group[i] and first[i] <= last[j]}
-        assert found == expected
-        assert all(group[i] == group[j] and first[i] <= last[j] and first[j] <= last[i] for i, j in pairs)
+        last = first + rng.integers(0, 12, n)
+        if trial % 3 == 0:  # serials beyond 64 bits: the sweep ranks them, the pairs stay the same
+            first, last = [int(x) + 2**70 for x in first], [int(x) + 2**70 for x in last]
+        pairs = overlapping_pairs(group, first, last)
+        expected = {frozenset((i, j)) for i in range(n) for j in range(i) if group[i] == group[j] and first[i] <= last[j] and first[j] <= last[i]}
+        assert len(pairs) == len(expected) and {frozenset(pair) for pair in pairs} == expected
 
 
 # ---------------------------------------------------------------- the screen command
@@ -185,7 +242,7 @@ def test_a_crash_inside_a_rule_is_that_packages_result(tmp_path, capsys, monkeyp
 def test_a_worker_that_dies_costs_only_its_package(tmp_path):
     """A crash in native code kills the worker process: that package is an error line, every other is checked."""
     packages = [inventory("CRASH" if i == 37 else f"W{i:03d}", [(i * 10 + 1, i * 10 + 5)]) for i in range(80)]
-    items = [screen.Item(f"many.jsonl:{i + 1}", f"line{i + 1}.json", json.dumps(p).encode()) for i, p in enumerate(packages)]
+    items = [Item(f"many.jsonl:{i + 1}", f"line{i + 1}.json", json.dumps(p).encode()) for i, p in enumerate(packages)]
     lines: list[dict] = []
     for chunk in screen.run(iter(items), 2, Checker(STORE, [], [], None), None, work=screen_or_crash):
         lines.extend(chunk)
@@ -202,7 +259,7 @@ def test_count_for_the_progress_bar(tmp_path):
         archive.writestr("a/one.json", "{}")
         archive.writestr("a/two.yaml", "{}")
     (tmp_path / "batch.jsonl").write_text('{"a": 1}\n\n  \n{"b": 2}')  # blank lines are not packages
-    assert screen.count([tmp_path / "folder", tmp_path / "batch.zip", tmp_path / "batch.jsonl"]) == 3 + 2 + 2
+    assert count([tmp_path / "folder", tmp_path / "batch.zip", tmp_path / "batch.jsonl"]) == 3 + 2 + 2
 
 
 def test_packages_outside_the_chosen_profile_are_not_applicable(capsys):
@@ -310,7 +367,7 @@ def test_a_killed_run_leaves_each_package_whole_in_the_ledger(tmp_path):
 
 def test_an_unreadable_member_is_that_members_result(tmp_path, capsys):
     write_batch(tmp_path / "in", [inventory("U1", [(1, 10)])])
-    (tmp_path / "in" / "locked.json").symlink_to(tmp_path / "gone.json")  # listed, but nothing behind it
+    (tmp_path / "in" / "locked.json").symlink_to(tmp_path / "in" / "gone.json")  # listed, but nothing behind it
     code, lines, _ = run(["screen", tmp_path / "in", "--jobs", "1"], capsys)
     by_name = {Path(line["source"]).name: line for line in lines}
     assert by_name["U1.json"]["status"] == "checked"

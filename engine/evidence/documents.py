@@ -13,7 +13,6 @@ import yaml
 
 from vericarbon.errors import InputError
 
-
 MAX_NESTING = 1000  # as deep as orjson lets JSON nest
 MAX_ALIAS_GROWTH = 10  # aliases may repeat a part of a document, not multiply it (an "alias bomb")
 

@@ -9,6 +9,7 @@ sentence a finding can carry; the expression language turns it into a missing va
 from __future__ import annotations
 
 import functools
+import re
 import tokenize
 from typing import Any
 
@@ -26,6 +27,25 @@ class UnitProblem(ValueError):
     """A unit that is unknown, malformed or of the wrong dimension."""
 
 
+# Unit text is evidence, so it is bounded before pint's parser sees it: pint evaluates arithmetic in a unit
+# ("kWh*10**10**10" runs without end), slows down quadratically with length and recurses per factor.
+MAX_UNIT_LENGTH = 64  # the longest units factor tables print ("kWh (Net CV)", "per FTE Working Hour") are < 30
+MAX_UNITS = 8  # units multiplied in one argument
+_EXPONENT = re.compile(r"(\*\*|\^)\s*([-+]?)\s*(\(?)\s*([0-9.]*)")
+_CHAINED = re.compile(r"(\*\*|\^)\s*[-+]?\s*[0-9.]+\s*(\*\*|\^)")  # 10**10**10 is 10**(10**10)
+
+
+def _bounded(units: tuple[str, ...]) -> None:
+    if len(units) > MAX_UNITS:
+        raise UnitProblem(f"{len(units)} units multiplied together; at most {MAX_UNITS} are read")
+    for unit in units:
+        if len(unit) > MAX_UNIT_LENGTH:
+            raise UnitProblem(f"a unit of {len(unit)} characters ({unit[:20]!r}…); at most {MAX_UNIT_LENGTH} are read")
+        powers = _EXPONENT.findall(unit)
+        if _CHAINED.search(unit) or any(group or len(digits.split(".")[0]) > 2 or not digits for _, _, group, digits in powers):
+            raise UnitProblem(f"unit {unit!r} has an exponent that is not a small number")
+
+
 @functools.cache
 def _registry() -> Any:
     import pint  # loaded on first use: rulesets without units never pay for it
@@ -41,6 +61,7 @@ def _factor(units: tuple[str, ...], target: str) -> float:
     """How many `target` one unit of the product of `units` is."""
     import pint
 
+    _bounded(units + (target,))
     registry = _registry()
     try:
         product = registry.Quantity(1.0)

@@ -6,4 +6,4 @@ from vericarbon.render.templating import environment
 
 
 def render(result: dict) -> str:
-    return environment(autoescape=False).get_template("report.md.j2").render(result=result)
+    return environment(autoescape=False, markdown=True).get_template("report.md.j2").render(result=result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -31,7 +32,31 @@ def anchor(requirement_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", requirement_id).strip("-")
 
 
-def environment(autoescape: bool) -> jinja2.Environment:
+class MarkdownSafe(str):
+    """Markdown already written (a code span): the Markdown environment does not escape it again."""
+
+
+def markdown_text(value: Any) -> str:
+    """A value as literal text inside Markdown: no line breaks (they would end a table row), HTML and the
+    characters Markdown reads as markup escaped, so evidence can neither inject HTML nor forge structure."""
+    if isinstance(value, MarkdownSafe):
+        return value
+    text = html.escape(re.sub(r"[\r\n\t]+", " ", str(value)), quote=False)
+    return re.sub(r"([\\`*_\[\]|#~!])", r"\\\1", text)
+
+
+def markdown_code(value: Any) -> MarkdownSafe:
+    """A value as a Markdown code span: a fence longer than any run of backticks inside, pipes escaped
+    (GitHub tables split cells on them even in code)."""
+    text = re.sub(r"[\r\n\t]+", " ", str(value)).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return MarkdownSafe(f"{fence}{pad}{text}{pad}{fence}")
+
+
+def environment(autoescape: bool, markdown: bool = False) -> jinja2.Environment:
+    """The templates' environment: HTML escaping with autoescape; with markdown, every value escaped for
+    Markdown (`| code` writes a code span)."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("vericarbon.render", "templates"),
         autoescape=autoescape,
@@ -39,7 +64,9 @@ def environment(autoescape: bool) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=markdown_text if markdown else None,
     )
+    env.filters["code"] = markdown_code
     env.filters["value"] = _value
     env.filters["label"] = lambda status: STATUS_LABEL[status]
     env.filters["anchor"] = anchor

@@ -140,14 +140,29 @@ def _check_selects_by(ruleset: Ruleset, store: SchemaStore, kind: str, version: 
     ruleset.package_date[(kind, version)] = compiled.fn
 
 
-def _fits(value: Any, kind: str) -> bool:
+def parameter_problem(spec: dict, value: Any) -> str | None:
+    """Why `value` cannot be this parameter's value (its type, whole number, range), or None."""
+    kind = spec["type"]
+    if value is None:
+        return None
     if kind == "boolean":
-        return isinstance(value, bool)
+        fits = isinstance(value, bool)
+    elif kind == "number":
+        fits = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif kind == "date":
+        fits = isinstance(value, str) and as_date(value) is not MISSING
+    else:
+        fits = isinstance(value, str)
+    if not fits:
+        return f"{value!r} is not a {kind}" + (" (write YYYY-MM-DD)" if kind == "date" else "")
     if kind == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind == "date":
-        return isinstance(value, str) and as_date(value) is not MISSING
-    return isinstance(value, str)
+        if spec.get("integer") and value != int(value):
+            return f"{value!r} is not a whole number"
+        if "minimum" in spec and value < spec["minimum"]:
+            return f"{value!r} is below the smallest allowed value, {spec['minimum']:g}"
+        if "maximum" in spec and value > spec["maximum"]:
+            return f"{value!r} is above the largest allowed value, {spec['maximum']:g}"
+    return None
 
 
 def _extended(overlay: Path, extends: str, chain: tuple[Path, ...]) -> Path:
@@ -166,9 +181,9 @@ def _lint(ruleset: Ruleset) -> None:
     seen: dict[str, str] = {}
     problems = []
     for name, spec in ruleset.data.get("parameters", {}).items():
-        value = spec.get("value")
-        if value is not None and not _fits(value, spec["type"]):
-            problems.append((f"/parameters/{name}/value", f"{value!r} is not a {spec['type']}" + (" (write YYYY-MM-DD)" if spec["type"] == "date" else "")))
+        problem = parameter_problem(spec, spec.get("value"))
+        if problem:
+            problems.append((f"/parameters/{name}/value", problem))
     for section in ("rules", "manual_checks"):
         for index, item in enumerate(ruleset.data.get(section, [])):
             where = f"/{section}/{index}/id"

@@ -9,7 +9,7 @@ from typing import Any
 
 from vericarbon.errors import InputError, OutOfScope
 from vericarbon.evidence.package import Package, SchemaStore
-from vericarbon.rules.rulesets import CompiledRuleset, Ruleset, compile_ruleset, profile_view, resolve_rulesets, select_versions
+from vericarbon.rules.rulesets import CompiledRuleset, Ruleset, compile_ruleset, parameter_problem, profile_view, resolve_rulesets, select_versions
 from vericarbon.run.evaluate import evaluate, intake_decision
 
 
@@ -85,7 +85,12 @@ def parameter_overrides(assignments: list[str], rulesets: list[Ruleset]) -> dict
             known = sorted({n for r in rulesets for n in r.data.get("parameters", {})})
             raise InputError("--param", f"no selected ruleset has a parameter {name!r} (they have: {', '.join(known) or 'none'})")
         for ruleset in declaring:
-            overrides[ruleset.id][name] = _parameter_value(name, text, ruleset.data["parameters"][name]["type"])
+            spec = ruleset.data["parameters"][name]
+            value = _parameter_value(name, text, spec["type"])
+            problem = parameter_problem(spec, value)
+            if problem:
+                raise InputError("--param", f"{name}: {problem}")
+            overrides[ruleset.id][name] = value
     return overrides
 
 

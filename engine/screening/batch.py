@@ -4,6 +4,7 @@ twice across submissions shows up. A bad package is that package's result; it ne
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -12,138 +13,118 @@ import pickle
 import re
 import signal
 import tempfile
+import threading
 import time
-import zipfile
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Generator, Iterator
 
 from vericarbon.errors import InputError, OutOfScope
-from vericarbon.files import write_atomically
 from vericarbon.evidence.package import parse_package
+from vericarbon.files import write_atomically
 from vericarbon.render import RENDERERS
 from vericarbon.run.checker import Checker
 from vericarbon.screening.ledger import Claim, Ledger, claims_of
-
-SUFFIXES = (".json", ".yaml", ".yml")
-
-
-@dataclass(frozen=True)
-class Item:
-    """One package to screen: where it came from, a name whose suffix gives its format, its bytes (or why
-    they could not be read: that package's result, not the batch's end)."""
-
-    source: str
-    name: str
-    raw: bytes
-    unreadable: str = ""
-
-
-def _read(source: str, name: str, read: Callable[[], bytes]) -> Item:
-    try:
-        return Item(source, name, read())
-    except (OSError, zipfile.BadZipFile) as error:
-        return Item(source, name, b"", f"cannot be read ({getattr(error, 'strerror', None) or error})")
-
-
-def items(sources: list[Path]) -> Iterator[Item]:
-    """Every package in the sources, read one at a time."""
-    for source in sources:
-        if source.is_dir():
-            for folder, subfolders, files in os.walk(source):
-                subfolders.sort()
-                for name in sorted(files):
-                    if name.endswith(SUFFIXES):
-                        path = Path(folder) / name
-                        yield _read(str(path), name, path.read_bytes)
-        elif zipfile.is_zipfile(source):
-            with zipfile.ZipFile(source) as archive:
-                for member in archive.infolist():
-                    if not member.is_dir() and member.filename.endswith(SUFFIXES):
-                        yield _read(f"{source}!{member.filename}", member.filename, lambda member=member: archive.read(member))
-        else:
-            with source.open("rb") as lines:
-                for number, line in enumerate(lines, 1):
-                    if line.strip():
-                        yield Item(f"{source}:{number}", f"line{number}.json", line)
-
-
-def count(sources: list[Path]) -> int:
-    """How many packages the sources hold: a first pass over names (and over the lines of JSON-Lines files,
-    ~1 s per GB), so the progress bar can show an ETA."""
-    total = 0
-    for source in sources:
-        if source.is_dir():
-            total += sum(name.endswith(SUFFIXES) for _, _, files in os.walk(source) for name in files)
-        elif zipfile.is_zipfile(source):
-            with zipfile.ZipFile(source) as archive:
-                total += sum(not m.is_dir() and m.filename.endswith(SUFFIXES) for m in archive.infolist())
-        else:
-            with source.open("rb") as lines:
-                total += sum(1 for line in lines if line.strip())
-    return total
-
-
-def check_sources(sources: list[Path]) -> None:
-    for source in sources:
-        if not source.exists():
-            raise InputError(str(source), "no such file or folder")
-        if not source.is_dir() and not zipfile.is_zipfile(source) and source.suffix not in (".jsonl", ".ndjson"):
-            raise InputError(str(source), "a source is a folder, a zip archive or a JSON-Lines file (.jsonl)")
-
+from vericarbon.screening.sources import Item, Limits, items
 
 # ---------------------------------------------------------------- one package, in a worker
 
-
+DEFAULT_TIMEOUT = 120.0  # seconds per package: generous (a 5 000-item package takes ~40 ms)
+_GRACE = 10.0  # a worker stuck this long past a package's limit (inside native code) ends itself
 _checker: Checker | None = None
 _report_dir: Path | None = None
+_timeout: float = 0.0
+_deadline: float = 0.0  # monotonic time by which the current package must be done; 0 between packages
 
 
-def start_worker(checker_file: str, report_dir: str | None) -> None:
+class PackageTimeout(Exception):
+    """Raised inside the package being checked when its time is up."""
+
+
+def start_worker(checker_file: str, report_dir: str | None, timeout: float) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
-    use(pickle.loads(Path(checker_file).read_bytes()), report_dir)  # noqa: S301 - the file this run's parent just wrote
+    use(pickle.loads(Path(checker_file).read_bytes()), report_dir, timeout)  # noqa: S301 - the file this run's parent just wrote
+    threading.Thread(target=_watchdog, args=(os.getppid(),), daemon=True, name="vericarbon-watchdog").start()
 
 
-def use(checker: Checker, report_dir: str | None) -> None:
-    """Screen with this checker in this process."""
-    global _checker, _report_dir
+def _watchdog(parent: int) -> None:
+    """A worker ends when its parent is gone (killed, even by SIGKILL: nothing else would stop it), or
+    when a package overran its limit and the timeout could not interrupt it (stuck in native code); the
+    parent then finds its package by checking the chunk again one package at a time."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent or (_deadline and time.monotonic() > _deadline + _GRACE):
+            os._exit(70)
+
+
+def use(checker: Checker, report_dir: str | None, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Screen with this checker in this process; 0 means no time limit."""
+    global _checker, _report_dir, _timeout
     _checker = checker
     _report_dir = Path(report_dir) if report_dir else None
+    _timeout = timeout
 
 
 def screen_one(item: Item) -> dict:
     """The package's line: its verdict and failing rules, or why it could not be checked; plus its claims."""
     line: dict[str, Any] = {"source": item.source}
-    if item.unreadable:
-        line.update(status="invalid", error=f"{item.source}: {item.unreadable}")
+    if item.problem:
+        line.update({"status": item.status, "error" if item.status == "invalid" else "reason": f"{item.source}: {item.problem}"})
         return line
     try:
-        package = parse_package(Path(item.name), item.raw, _checker.store)  # type: ignore[union-attr]
-        line.update(id=package.data.get("id"), kind=package.kind)
-        result = _checker.check(package)  # type: ignore[union-attr]
+        with _time_limit(_timeout):
+            _check(item, line)
+    except PackageTimeout:
+        line.clear()
+        line.update(source=item.source, status="error", error=f"{item.source}: not done within the {_timeout:g} s limit per package (--timeout)")
     except OutOfScope as error:  # nothing chosen covers this kind: not the package's fault, nor the batch's
         line.update(status="not_applicable", reason=error.render())
-        return line
     except InputError as error:
         if error.file == item.name:  # the member's bare name: say where it came from, on every line of the error
             error.file = item.source
         line.update(status="invalid", error=error.render())
-        return line
     except Exception as error:  # a crash inside a rule is this package's result, never the batch's end
         line.update(status="error", error=f"{type(error).__name__}: {error}")
-        return line
+    return line
+
+
+def _check(item: Item, line: dict) -> None:
+    package = parse_package(Path(item.name), item.raw, _checker.store)  # type: ignore[union-attr]
+    line.update(id=package.data.get("id"), kind=package.kind, sha256=package.sha256)
+    result = _checker.check(package)  # type: ignore[union-attr]
     failing = [r["id"] for rs in result["rulesets"] for r in rs["results"] if r["status"] == "fail"]
-    line.update(status="checked", verdict=result["verdict"], counts=result["summary"]["by_status"], failing=failing)
-    if "decision" in result:
-        line["decision"] = result["decision"]["outcome"]
     if _report_dir is not None:
         stem = _report_dir / _safe_name(item.source)
         write_atomically(stem.with_name(stem.name + ".result.json"), RENDERERS["json"](result))
         write_atomically(stem.with_name(stem.name + ".report.html"), RENDERERS["html"](result))
+    line.update(status="checked", verdict=result["verdict"], counts=result["summary"]["by_status"], failing=failing)
+    if "decision" in result:
+        line["decision"] = result["decision"]["outcome"]
     line["claims"] = [claim.__dict__ for claim in claims_of(package.kind, package.data)]
-    return line
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise PackageTimeout in this block after `seconds` (SIGALRM: the main thread only; elsewhere, and
+    for 0, no limit)."""
+    global _deadline
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise PackageTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    _deadline = time.monotonic() + seconds
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        _deadline = 0.0
 
 
 def _safe_name(source: str) -> str:
@@ -167,7 +148,7 @@ def screen_chunk(chunk: list[Item]) -> list[dict]:
     return [screen_one(item) for item in chunk]
 
 
-def run(item_stream: Iterator[Item], jobs: int, checker: Checker, report_dir: str | None,
+def run(item_stream: Iterator[Item], jobs: int, checker: Checker, report_dir: str | None, timeout: float = DEFAULT_TIMEOUT,
         work: Callable[[list[Item]], list[dict]] = screen_chunk) -> Iterator[list[dict]]:
     """Screen every item with `jobs` processes (in this process, with `checker`, for 1), yielding the lines of
     each chunk of packages as it is done, in completion order. A few chunks per worker are read ahead, so
@@ -180,7 +161,7 @@ def run(item_stream: Iterator[Item], jobs: int, checker: Checker, report_dir: st
     at a time to find the culprit."""
     chunks = _chunked(item_stream)
     if jobs == 1:
-        use(checker, report_dir)
+        use(checker, report_dir, timeout)
         for chunk in chunks:
             yield screen_chunk(chunk)
         return
@@ -189,17 +170,18 @@ def run(item_stream: Iterator[Item], jobs: int, checker: Checker, report_dir: st
         # booted, one after the other
         shipped = Path(folder) / "checker.pickle"
         shipped.write_bytes(pickle.dumps(checker))
-        worker_args = (str(shipped), report_dir)
+        worker_args = (str(shipped), report_dir, timeout)
         while lost := (yield from _screen_in_pool(chunks, jobs, worker_args, work)):
             yield from _isolate(lost, worker_args, work)
 
 
-def screen(sources: list[Path], jobs: int, checker: Checker, report_dir: str | None, book: Ledger) -> Iterator[list[dict]]:
+def screen(sources: list[Path], jobs: int, checker: Checker, report_dir: str | None, book: Ledger,
+           limits: Limits = Limits(), timeout: float = DEFAULT_TIMEOUT) -> Iterator[list[dict]]:
     """`run` over the sources, each chunk's serial claims recorded in the ledger (one transaction) and its
     conflicts added to the lines before they are yielded."""
-    for lines in run(items(sources), jobs, checker, report_dir):
+    for lines in run(items(sources, limits), jobs, checker, report_dir, timeout):
         checked = [line for line in lines if line["status"] == "checked"]
-        found = book.record_many([(line.get("id") or line["source"], line["source"], [Claim(**claim) for claim in line["claims"]]) for line in checked])
+        found = book.record_many([(line.get("id") or line["source"], line["source"], [Claim(**claim) for claim in line["claims"]], line["sha256"]) for line in checked])
         for line, conflicts in zip(checked, found):
             line["ledger_conflicts"] = conflicts
         yield lines
@@ -261,7 +243,7 @@ def _isolate(suspects: list[Item], worker_args: tuple, work: Callable[[list[Item
             except BrokenProcessPool:
                 executor.shutdown(wait=True)
                 executor = None
-                lines = [{"source": item.source, "status": "error", "error": "the worker process checking this package died (a crash in native code)"}]
+                lines = [{"source": item.source, "status": "error", "error": "the worker process checking this package died (a crash in native code, or stuck past the time limit)"}]
             yield lines
     finally:
         if executor:
@@ -289,7 +271,7 @@ class Tally:
 
     @property
     def clean(self) -> bool:
-        return not self.conflicts and set(self.by_status) <= {"checked", "not_applicable"} and set(self.by_verdict) <= {"no_nonconformity"} and set(self.by_decision) <= {"accept"}
+        return not self.conflicts and set(self.by_status) <= {"checked", "not_applicable", "skipped"} and set(self.by_verdict) <= {"no_nonconformity"} and set(self.by_decision) <= {"accept"}
 
     def table(self, interrupted: bool = False) -> str:
         elapsed = time.monotonic() - self.started

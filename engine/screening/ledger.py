@@ -6,8 +6,14 @@ and a second screening process can share a SQLite ledger (one writer at a time, 
 where DuckDB refuses to open a file another process holds.
 
 A submission's ranges are checked and recorded inside one transaction (shared with the few others screened
-with it): a crash leaves the ledger as it was before that submission, never with part of it; re-screening a
-submission replaces its earlier ranges.
+with it): a crash leaves the ledger as it was before that submission, never with part of it. A submission is
+its id and the hash of its content: screening the same one again replaces its earlier ranges (never a
+conflict with itself, even after a run was killed between the ledger and the output); a different content
+under an id already recorded is an `id_reused` finding, and the same submission twice in one run a
+`duplicate_in_run` one; neither replaces the other's ranges.
+
+Serial numbers are integers of any size: they are stored as text that sorts as the numbers do (the count of
+digits, then the digits), so ranges beyond 2^63 are kept exactly and compared in SQLite's index.
 
 Two ranges conflict when they are on the same registry and serial block, share a number, have the same
 action (issued twice, or retired twice — for the same or for another beneficiary) and belong to different
@@ -18,35 +24,53 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from vericarbon.errors import InputError
 
+FORMAT = 2  # PRAGMA user_version; 1 (vericarbon 0.1) is upgraded on open
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ranges (
     id INTEGER PRIMARY KEY,
     registry TEXT NOT NULL,
     block TEXT NOT NULL,
     action TEXT NOT NULL CHECK (action IN ('issued', 'retired')),
-    first INTEGER NOT NULL,
-    last INTEGER NOT NULL CHECK (last >= first),
+    first TEXT NOT NULL,                   -- serial_key(first number)
+    last TEXT NOT NULL CHECK (last >= first),
     beneficiary TEXT,
     package_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL DEFAULT '',
     pointer TEXT NOT NULL,
     source TEXT NOT NULL,
     recorded_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ranges_by_start ON ranges (registry, block, action, first);
-CREATE INDEX IF NOT EXISTS ranges_by_package ON ranges (package_id);
+CREATE INDEX IF NOT EXISTS ranges_by_package ON ranges (package_id, sha256);
 -- The longest range per (registry, block, action) bounds how far back an overlapping range can start,
 -- so an overlap query reads an index slice instead of every earlier range.
 CREATE TABLE IF NOT EXISTS longest (
-    registry TEXT NOT NULL, block TEXT NOT NULL, action TEXT NOT NULL, length INTEGER NOT NULL,
+    registry TEXT NOT NULL, block TEXT NOT NULL, action TEXT NOT NULL, length TEXT NOT NULL,
     PRIMARY KEY (registry, block, action)
 );
+-- Every submission recorded: its id, content hash, where it came from and in which run.
+CREATE TABLE IF NOT EXISTS packages (
+    package_id TEXT NOT NULL, sha256 TEXT NOT NULL, source TEXT NOT NULL, run TEXT NOT NULL, recorded_at TEXT NOT NULL,
+    PRIMARY KEY (package_id, sha256)
+);
 """
+
+
+def serial_key(number: int) -> str:
+    """A non-negative integer as text that sorts as the numbers do, whatever their size."""
+    digits = str(number)
+    return f"{len(digits):04d}{digits}"
+
+
+def serial_number(key: str) -> int:
+    return int(key[4:])
 
 
 @dataclass(frozen=True)
@@ -79,7 +103,7 @@ def claims_of(kind: str, data: dict) -> list[Claim]:
         base = "".join("/" + part for part in collection)
         for index, element in enumerate(elements if isinstance(elements, list) else []):
             start, end = _read(element, first), _read(element, last)
-            if not isinstance(start, int) or not isinstance(end, int) or end < start:
+            if type(start) is not int or type(end) is not int or start < 0 or end < start:
                 continue  # a malformed range is the rules' finding, not a ledger entry
             found.append(
                 Claim(
@@ -106,118 +130,175 @@ class Ledger:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.run = uuid.uuid4().hex  # tells a submission seen twice in this run from one seen in an earlier run
         try:
             self._db = sqlite3.connect(path, timeout=60, isolation_level=None)  # explicit BEGIN/COMMIT below
             self._set_up()
-            self._db.execute("CREATE TEMP TABLE claims (n INTEGER PRIMARY KEY, registry TEXT, block TEXT, action TEXT, first INTEGER, last INTEGER)")
+            self._db.execute("CREATE TEMP TABLE claims (n INTEGER PRIMARY KEY, registry TEXT, block TEXT, action TEXT, first TEXT, last TEXT, low TEXT)")
         except sqlite3.Error as error:
             raise InputError(str(path), f"cannot be used as a ledger ({error})") from None
 
     def _set_up(self) -> None:
-        """WAL mode and the tables. Two processes opening a new ledger at once can meet SQLITE_BUSY here
-        without the busy handler being called (switching the journal mode takes an exclusive lock), so a
-        locked ledger is tried again for up to a minute."""
+        """WAL mode, the tables, and an older ledger upgraded. Two processes opening a new ledger at once
+        can meet SQLITE_BUSY here without the busy handler being called (switching the journal mode takes
+        an exclusive lock), so a locked ledger is tried again for up to a minute."""
         deadline = time.monotonic() + 60
         while True:
             try:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at each checkpoint, never corrupt
                 self._db.execute("PRAGMA busy_timeout=60000")
-                self._db.executescript(_SCHEMA)
+                self._in_transaction(self._create)
                 return
             except sqlite3.OperationalError as error:
                 if "locked" not in str(error) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
 
+    def _create(self) -> None:
+        db = self._db
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0 and db.execute("SELECT 1 FROM sqlite_master WHERE name = 'ranges'").fetchone():
+            version = 1  # written by vericarbon 0.1, which set no version
+        if version > FORMAT:
+            raise InputError(str(self.path), f"ledger format {version} is newer than this vericarbon reads ({FORMAT})")
+        if version == 1:  # integer serials, no content hash: rename, create, copy with serials as keys
+            db.execute("ALTER TABLE ranges RENAME TO ranges_v1")
+            db.execute("DROP INDEX IF EXISTS ranges_by_start")
+            db.execute("DROP INDEX IF EXISTS ranges_by_package")
+            db.execute("DROP TABLE IF EXISTS longest")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        if version == 1:
+            db.create_function("serial_key", 1, serial_key, deterministic=True)
+            db.execute("INSERT INTO ranges (registry, block, action, first, last, beneficiary, package_id, pointer, source, recorded_at)"
+                       " SELECT registry, block, action, serial_key(first), serial_key(last), beneficiary, package_id, pointer, source, recorded_at FROM ranges_v1")
+            db.execute("INSERT OR IGNORE INTO packages SELECT DISTINCT package_id, '', source, '', recorded_at FROM ranges_v1")
+            db.execute("INSERT INTO longest SELECT registry, block, action, serial_key(max(last - first + 1)) FROM ranges_v1 GROUP BY registry, block, action")
+            db.execute("DROP TABLE ranges_v1")
+        db.execute(f"PRAGMA user_version = {FORMAT}")
+
     def close(self) -> None:
         self._db.close()
 
-    def record(self, package_id: str, source: str, claims: list[Claim]) -> list[dict]:
+    def record(self, package_id: str, source: str, claims: list[Claim], sha256: str = "") -> list[dict]:
         """One package's conflicts, recorded as record_many does."""
-        return self.record_many([(package_id, source, claims)])[0]
+        return self.record_many([(package_id, source, claims, sha256)])[0]
 
-    def record_many(self, packages: list[tuple[str, str, list[Claim]]]) -> list[list[dict]]:
-        """Check each package's ranges (package id, source, claims) against every other package's, those
-        earlier in the list included, and record them, all in one transaction: a crash leaves the ledger as
-        it was before these packages, and one commit serves several (~half the cost of a small package's).
-        Returns each package's conflicts."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
+    def record_many(self, packages: list[tuple[str, str, list[Claim], str]]) -> list[list[dict]]:
+        """Check each package's ranges (package id, source, claims, content hash) against every other
+        package's, those earlier in the list included, and record them, all in one transaction: a crash
+        leaves the ledger as it was before these packages, and one commit serves several (~half the cost of
+        a small package's). Returns each package's conflicts."""
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         try:
-            now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-            found = [self._record(package_id, source, claims, now) for package_id, source, claims in packages]
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        return found
+            return self._in_transaction(lambda: [self._record(*package, now) for package in packages])
+        except sqlite3.IntegrityError:
+            raise  # a range the ledger's checks refuse: a bug upstream, not the file's fault
+        except sqlite3.DatabaseError as error:  # a file that is not (or no longer) a ledger: the user's to fix
+            raise InputError(str(self.path), f"cannot be used as a ledger ({error})") from None
 
-    def _record(self, package_id: str, source: str, claims: list[Claim], now: str) -> list[dict]:
+    def _in_transaction(self, work: Callable[[], Any]) -> Any:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            done = work()
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return done
+
+    def _record(self, package_id: str, source: str, claims: list[Claim], sha256: str, now: str) -> list[dict]:
         db = self._db
-        db.execute("DELETE FROM ranges WHERE package_id = ?", (package_id,))  # a package screened again replaces its ranges
-        conflicts = self._conflicts(claims, package_id)
+        found = self._identity_findings(package_id, sha256)
+        db.execute("DELETE FROM ranges WHERE package_id = ? AND sha256 = ?", (package_id, sha256))  # the same submission again replaces itself
+        db.execute("INSERT OR REPLACE INTO packages VALUES (?, ?, ?, ?, ?)", (package_id, sha256, source, self.run, now))
+        found += self._conflicts(claims, package_id, sha256)
         db.executemany(
-            "INSERT INTO ranges (registry, block, action, first, last, beneficiary, package_id, pointer, source, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(c.registry, c.block, c.action, c.first, c.last, c.beneficiary, package_id, c.pointer, source, now) for c in claims],
+            "INSERT INTO ranges (registry, block, action, first, last, beneficiary, package_id, sha256, pointer, source, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(c.registry, c.block, c.action, serial_key(c.first), serial_key(c.last), c.beneficiary, package_id, sha256, c.pointer, source, now) for c in claims],
         )
         longest: dict[tuple[str, str, str], int] = {}
         for c in claims:
             longest[c.registry, c.block, c.action] = max(longest.get((c.registry, c.block, c.action), 0), c.last - c.first + 1)
         db.executemany(
             "INSERT INTO longest VALUES (?, ?, ?, ?) ON CONFLICT (registry, block, action) DO UPDATE SET length = max(length, excluded.length)",
-            [(*group, length) for group, length in longest.items()],
+            [(*group, serial_key(length)) for group, length in longest.items()],
         )
-        return conflicts
+        return found
 
-    def _conflicts(self, claims: list[Claim], package_id: str) -> list[dict]:
-        """Every recorded range of another package that conflicts with one of `claims`: one join inside
-        SQLite (claims, then the longest range of their group, then the index slice that can reach each
-        claim), not two queries per claim from Python (500 claims: ~7 ms -> ~1 ms)."""
+    def _identity_findings(self, package_id: str, sha256: str) -> list[dict]:
+        """Another content already recorded under this id, or this very submission earlier in this run."""
+        found = []
+        for other_sha256, other_source, run in self._db.execute("SELECT sha256, source, run FROM packages WHERE package_id = ? ORDER BY recorded_at, source", (package_id,)):
+            if other_sha256 != sha256:
+                found.append({"kind": "id_reused", "other": {"package_id": package_id, "source": other_source, "sha256": other_sha256}})
+            elif run == self.run:
+                found.append({"kind": "duplicate_in_run", "other": {"package_id": package_id, "source": other_source, "sha256": other_sha256}})
+        return found
+
+    def _conflicts(self, claims: list[Claim], package_id: str, sha256: str) -> list[dict]:
+        """Every recorded range of another submission that conflicts with one of `claims`: one join inside
+        SQLite (claims, then the index slice that can reach each claim, bounded below by the longest range
+        of its group), not two queries per claim from Python (500 claims: ~7 ms -> ~1 ms)."""
         db = self._db
-        db.executemany("INSERT INTO temp.claims VALUES (?, ?, ?, ?, ?, ?)", [(n, c.registry, c.block, c.action, c.first, c.last) for n, c in enumerate(claims)])
+        groups = {(c.registry, c.block, c.action) for c in claims}
+        longest = {}
+        for group in groups:
+            row = db.execute("SELECT length FROM longest WHERE registry = ? AND block = ? AND action = ?", group).fetchone()
+            if row:
+                longest[group] = serial_number(row[0])
+        rows_in = [(n, c.registry, c.block, c.action, serial_key(c.first), serial_key(c.last), serial_key(max(0, c.first - longest[c.registry, c.block, c.action] + 1)))
+                   for n, c in enumerate(claims) if (c.registry, c.block, c.action) in longest]
+        if not rows_in:
+            return []
+        db.executemany("INSERT INTO temp.claims VALUES (?, ?, ?, ?, ?, ?, ?)", rows_in)
         try:
             rows = db.execute(
                 "SELECT c.n, r.first, r.last, r.beneficiary, r.package_id, r.pointer, r.source"
-                " FROM temp.claims c CROSS JOIN longest l CROSS JOIN ranges r"  # CROSS JOIN keeps this loop order
-                " WHERE l.registry = c.registry AND l.block = c.block AND l.action = c.action"
-                " AND r.registry = c.registry AND r.block = c.block AND r.action = c.action"
-                " AND r.first BETWEEN c.first - l.length + 1 AND c.last AND r.last >= c.first AND r.package_id != ?"
+                " FROM temp.claims c CROSS JOIN ranges r"  # CROSS JOIN keeps this loop order: the index slice per claim
+                " WHERE r.registry = c.registry AND r.block = c.block AND r.action = c.action"
+                " AND r.first BETWEEN c.low AND c.last AND r.last >= c.first AND NOT (r.package_id = ? AND r.sha256 = ?)"
                 " ORDER BY c.n, r.first, r.id",
-                (package_id,),
+                (package_id, sha256),
             ).fetchall()
         finally:
             db.execute("DELETE FROM temp.claims")
-        return [_conflict(claims[n], *other) for n, *other in rows]
+        return [_conflict(claims[n], serial_number(first), serial_number(last), *other) for n, first, last, *other in rows]
 
-    def ranges(self) -> Iterator[tuple[str, str, str, int, int, str | None, str, str]]:
-        """Every recorded range: (registry, block, action, first, last, beneficiary, package_id, pointer)."""
-        yield from self._db.execute("SELECT registry, block, action, first, last, beneficiary, package_id, pointer FROM ranges")
+    def ranges(self) -> Iterator[tuple[str, str, str, int, int, str | None, str, str, str, str]]:
+        """Every recorded range: (registry, block, action, first, last, beneficiary, package_id, sha256, pointer, source)."""
+        for row in self._db.execute("SELECT registry, block, action, first, last, beneficiary, package_id, sha256, pointer, source FROM ranges"):
+            yield (*row[:3], serial_number(row[3]), serial_number(row[4]), *row[5:])
 
     def integrity(self) -> str:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]
 
 
 def audit(ledger: Ledger) -> list[dict]:
-    """Every pair of recorded ranges of different packages that conflict, found by one sorted sweep."""
+    """Every pair of recorded ranges of different submissions that conflict: one sorted sweep finds the
+    clusters of ranges that overlap anything (most ranges overlap nothing), and each cluster is walked
+    with the ranges still open, so every overlapping pair is listed, not only one per range."""
     import numpy as np  # here, not at the top: every CLI start would pay for NumPy otherwise
 
-    from vericarbon.screening.overlaps import overlapping
+    from vericarbon.screening.overlaps import overlapping_pairs
 
-    rows = list(ledger.ranges())
+    try:
+        rows = list(ledger.ranges())
+    except sqlite3.DatabaseError as error:
+        raise InputError(str(ledger.path), f"cannot be used as a ledger ({error})") from None
     if not rows:
         return []
     codes: dict[tuple[str, str, str], int] = {}
     group = np.fromiter((codes.setdefault((r[0], r[1], r[2]), len(codes)) for r in rows), dtype=np.int64, count=len(rows))
-    first = np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows))
-    last = np.fromiter((r[4] for r in rows), dtype=np.int64, count=len(rows))
     found = []
-    for i, j in overlapping(group, first, last):
+    for i, j in overlapping_pairs(group, [r[3] for r in rows], [r[4] for r in rows]):
         later, earlier = rows[i], rows[j]
-        if later[6] == earlier[6]:
-            continue  # one package's own ranges: its rules judge those
-        claim = Claim(*later[:6], pointer=later[7])
-        found.append({**_conflict(claim, earlier[3], earlier[4], earlier[5], earlier[6], earlier[7], ""), "package_id": later[6]})
+        if later[6:8] == earlier[6:8]:
+            continue  # one submission's own ranges: its rules judge those
+        claim = Claim(*later[:6], pointer=later[8])
+        found.append({**_conflict(claim, earlier[3], earlier[4], earlier[5], earlier[6], earlier[8], earlier[9]), "package_id": later[6], "source": later[9]})
     return found
 
 
