@@ -116,8 +116,7 @@ def verify(package: str | os.PathLike[str] | bytes | Mapping[str, Any], *, rules
     Raises `vericarbon.InputError` for a package or option that cannot be used."""
     store = _schemas()
     loaded = _package(package, store)
-    checker = Checker(store, [str(r) for r in rulesets or []], _assignments(params or {}), profile)
-    data = checker.check(loaded, set(explain))
+    data = _checker([str(r) for r in rulesets or []], _assignments(params or {}), profile).check(loaded, set(explain))
     if answers is not None:
         data = merge_answers(data, load_answers(Path(answers), store), as_of or dt.date.today())
     return Result(data)
@@ -144,7 +143,7 @@ def screen(sources: Sequence[str | os.PathLike[str]], *, jobs: int | None = None
 
     paths = [Path(source) for source in sources]
     check_sources(paths)
-    checker = Checker(_schemas(), list(rulesets or []), _assignments(params or {}), profile)
+    checker = _checker(list(rulesets or []), _assignments(params or {}), profile)
     with contextlib.ExitStack() as stack:
         folder = None if ledger else stack.enter_context(tempfile.TemporaryDirectory(prefix="vericarbon-ledger-"))
         book = ledgers.Ledger(Path(ledger) if ledger else Path(folder) / "ledger.sqlite")  # type: ignore[arg-type]
@@ -160,6 +159,20 @@ def load_ruleset(path_or_id: str | os.PathLike[str]) -> Ruleset:
     linted and with its rule tests' structure checked."""
     found = resolve_rulesets([str(path_or_id)], _schemas())
     return max(found, key=lambda ruleset: ruleset.data["effective"]["from"] if "effective" in ruleset.data else "")
+
+
+_checkers: dict[tuple, Checker] = {}
+
+
+def _checker(selectors: list[str], assignments: list[str], profile: str | None) -> Checker:
+    """A checker for these options, kept for the next call when it uses built-in rulesets only (they cannot
+    change while the process runs; a ruleset file is read again each time, as it may have been edited)."""
+    if any(Path(selector).suffix in (".yaml", ".yml") or Path(selector).exists() for selector in selectors):
+        return Checker(_schemas(), selectors, assignments, profile)
+    key = (tuple(selectors), tuple(assignments), profile)
+    if key not in _checkers:
+        _checkers[key] = Checker(_schemas(), selectors, assignments, profile)
+    return _checkers[key]
 
 
 def _package(source: str | os.PathLike[str] | bytes | Mapping[str, Any], store: SchemaStore) -> Package:

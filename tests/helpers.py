@@ -49,3 +49,22 @@ def screen_or_crash(chunk: list) -> list[dict]:
     if any(b'"CRASH' in item.raw for item in chunk):
         os.kill(os.getpid(), signal.SIGSEGV)
     return screen_chunk(chunk)
+
+
+def screen_or_hang(chunk: list) -> list[dict]:
+    """Screen a chunk in a worker, but on a package whose id says HANG spin forever where the time limit's
+    signal cannot land (SIGALRM ignored: as for native code that never returns to the interpreter, its
+    Python handler never runs): only the hard limits can end it."""
+    import signal
+
+    from vericarbon.screening import batch
+
+    lines = []
+    for item in chunk:
+        if b'"HANG' in item.raw:
+            with batch._time_limit(batch._timeout):
+                signal.signal(signal.SIGALRM, signal.SIG_IGN)
+                while True:
+                    pass
+        lines.append(batch.screen_one(item))
+    return lines

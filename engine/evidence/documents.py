@@ -23,18 +23,33 @@ class _PlainLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml pa
     checked before anything is built from it: no alias that contains itself, no duplicate key, no deeper
     nesting than JSON allows, and aliases that expand the document at most MAX_ALIAS_GROWTH-fold."""
 
+    may_alias = True  # parse_document clears it for a text that holds no alias
+
     def get_single_data(self) -> Any:
         node = self.get_single_node()
         if node is None:
             return None
-        _check_graph(node)
+        if self.may_alias:
+            _check_graph(node)
         return self.construct_document(node)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        keys = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
+        if len(keys) != len(set(keys)):
+            repeated = next(key for key in keys if keys.count(key) > 1)
+            _refuse(node, f"the key {repeated!r} appears twice in one mapping (which value is meant?)")
+        return super().construct_mapping(node, deep)
+
+
+# An alias is `*name` after a space, a line start or a flow indicator; `a * b` in a rule is not one. Only
+# a document that may hold one is walked for cycles and expansion (the walk costs ~40 ms per ruleset).
+_ALIAS = re.compile(r"(?:^|[\s\[{,])\*[^\s,\]}]")
 
 
 def _check_graph(root: yaml.Node) -> None:
     """One pass over the node graph, each distinct node once: its expanded size (what building and
-    validating it would walk), cycles, duplicate keys and depth. Raises yaml.MarkedYAMLError-like errors
-    through _refuse, with the node's line."""
+    validating it would walk), cycles and depth. Raises yaml.MarkedYAMLError through _refuse, with the
+    node's line."""
     expanded: dict[int, int] = {}  # node id -> nodes it stands for once expanded
     on_path: set[int] = set()
     stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
@@ -52,11 +67,6 @@ def _check_graph(root: yaml.Node) -> None:
             _refuse(node, "an alias refers to the node that contains it (the document would be infinite)")
         if depth > MAX_NESTING:
             _refuse(node, f"nested more than {MAX_NESTING} levels deep")
-        if isinstance(node, yaml.MappingNode):
-            keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
-            if len(keys) != len(set(keys)):
-                repeated = next(k for k in keys if keys.count(k) > 1)
-                _refuse(node, f"the key {repeated!r} appears twice in one mapping (which value is meant?)")
         on_path.add(key)
         stack.append((node, depth, True))
         stack.extend((child, depth + 1, False) for child in _children(node))
@@ -120,14 +130,18 @@ def parse_document(path: Path, raw: bytes) -> Any:
         if _keys_in_text(raw) != _keys_in_data(data):
             raise InputError(name, "a key appears twice in one object (which value is meant?)", _duplicate_key_pointer(text))
         return data
+    loader = _PlainLoader(text)
+    loader.may_alias = bool(_ALIAS.search(text))
     try:
-        data = yaml.load(text, Loader=_PlainLoader)  # noqa: S506 - a safe loader subclass
+        data = loader.get_single_data()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise InputError(name, f"malformed YAML: {error.problem}", where) from None
     except yaml.YAMLError as error:
         raise InputError(name, f"malformed YAML: {error}") from None
+    finally:
+        loader.dispose()
     pointer = _non_finite(data, "")
     if pointer is not None:
         raise InputError(name, "a number must be finite (NaN and infinity are not evidence)", pointer)

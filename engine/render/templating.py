@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -54,9 +55,10 @@ def markdown_code(value: Any) -> MarkdownSafe:
     return MarkdownSafe(f"{fence}{pad}{text}{pad}{fence}")
 
 
+@functools.cache
 def environment(autoescape: bool, markdown: bool = False) -> jinja2.Environment:
     """The templates' environment: HTML escaping with autoescape; with markdown, every value escaped for
-    Markdown (`| code` writes a code span)."""
+    Markdown (`| code` writes a code span). One per kind, so each template compiles once per process."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("vericarbon.render", "templates"),
         autoescape=autoescape,

@@ -31,8 +31,8 @@ from vericarbon.screening.sources import Item, Limits, items
 # ---------------------------------------------------------------- one package, in a worker
 
 DEFAULT_TIMEOUT = 120.0  # seconds per package: generous (a 5 000-item package takes ~40 ms)
-_GRACE = 10.0  # a worker stuck this long past a package's limit (inside native code) ends itself
 _checker: Checker | None = None
+_in_worker = False
 _report_dir: Path | None = None
 _timeout: float = 0.0
 _deadline: float = 0.0  # monotonic time by which the current package must be done; 0 between packages
@@ -42,19 +42,27 @@ class PackageTimeout(Exception):
     """Raised inside the package being checked when its time is up."""
 
 
-def start_worker(checker_file: str, report_dir: str | None, timeout: float) -> None:
+def start_worker(checker_file: str, report_dir: str | None, timeout: float, parent: int) -> None:
+    global _in_worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
+    signal.signal(signal.SIGPROF, signal.SIG_DFL)  # the hard limit below: the kernel ends the process
     use(pickle.loads(Path(checker_file).read_bytes()), report_dir, timeout)  # noqa: S301 - the file this run's parent just wrote
-    threading.Thread(target=_watchdog, args=(os.getppid(),), daemon=True, name="vericarbon-watchdog").start()
+    _in_worker = True
+    threading.Thread(target=_watchdog, args=(parent,), daemon=True, name="vericarbon-watchdog").start()
+
+
+def _grace(timeout: float) -> float:
+    return max(1.0, min(10.0, timeout))
 
 
 def _watchdog(parent: int) -> None:
-    """A worker ends when its parent is gone (killed, even by SIGKILL: nothing else would stop it), or
-    when a package overran its limit and the timeout could not interrupt it (stuck in native code); the
-    parent then finds its package by checking the chunk again one package at a time."""
+    """A worker ends when its parent is gone (killed, even by SIGKILL: nothing else would stop it), or when
+    a package overran its limit while waiting without the timeout landing. (One stuck computing in native
+    code, holding the interpreter, is ended by the kernel: see _time_limit.) The parent then finds the
+    package by checking its chunk again one package at a time."""
     while True:
         time.sleep(0.5)
-        if os.getppid() != parent or (_deadline and time.monotonic() > _deadline + _GRACE):
+        if os.getppid() != parent or (_deadline and time.monotonic() > _deadline + _grace(_timeout)):
             os._exit(70)
 
 
@@ -107,7 +115,9 @@ def _check(item: Item, line: dict) -> None:
 @contextlib.contextmanager
 def _time_limit(seconds: float) -> Iterator[None]:
     """Raise PackageTimeout in this block after `seconds` (SIGALRM: the main thread only; elsewhere, and
-    for 0, no limit)."""
+    for 0, no limit). A Python signal handler runs only between bytecodes, so in a worker process a CPU
+    timer backs it: SIGPROF, left at its default action, ends the process a grace period later whatever
+    native code holds it."""
     global _deadline
     if not seconds or threading.current_thread() is not threading.main_thread():
         yield
@@ -119,10 +129,14 @@ def _time_limit(seconds: float) -> Iterator[None]:
     previous = signal.signal(signal.SIGALRM, expire)
     _deadline = time.monotonic() + seconds
     signal.setitimer(signal.ITIMER_REAL, seconds)
+    if _in_worker:
+        signal.setitimer(signal.ITIMER_PROF, seconds + _grace(seconds))
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        if _in_worker:
+            signal.setitimer(signal.ITIMER_PROF, 0)
         signal.signal(signal.SIGALRM, previous)
         _deadline = 0.0
 
@@ -170,7 +184,7 @@ def run(item_stream: Iterator[Item], jobs: int, checker: Checker, report_dir: st
         # booted, one after the other
         shipped = Path(folder) / "checker.pickle"
         shipped.write_bytes(pickle.dumps(checker))
-        worker_args = (str(shipped), report_dir, timeout)
+        worker_args = (str(shipped), report_dir, timeout, os.getpid())  # the parent: a worker started after it died ends too
         while lost := (yield from _screen_in_pool(chunks, jobs, worker_args, work)):
             yield from _isolate(lost, worker_args, work)
 
