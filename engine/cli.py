@@ -14,12 +14,15 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
+import orjson
 from tqdm import tqdm
 
 from vericarbon import __version__
 from vericarbon.errors import InputError
 from vericarbon.evidence.package import SchemaStore, load_package
-from vericarbon.files import write_atomically
+from vericarbon.evidence.registry_exports import REGISTRIES, import_file, print_tally
+from vericarbon.evidence.registry_exports import Tally as ImportTally
+from vericarbon.files import open_atomically, write_atomically
 from vericarbon.lang import format_value
 from vericarbon.render import RENDERERS
 from vericarbon.render.catalogue import pages, stale_pages
@@ -86,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit = ledger_commands.add_parser("audit", help="list every pair of recorded ranges that overlap (a sorted sweep over the whole ledger)")
     audit.add_argument("ledger", type=Path)
 
+    importing = commands.add_parser("import", help="turn published data into packages")
+    import_commands = importing.add_subparsers(dest="import_command", required=True, parser_class=_Parser)
+    registry = import_commands.add_parser("registry", help="a registry's public export (CSV; CAD Trust unit JSON) into credit-record packages, one per record, as JSON Lines")
+    registry.add_argument("--from", dest="registry", required=True, choices=REGISTRIES, help="the registry that published the files")
+    registry.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    registry.add_argument("-o", "--output", type=Path, metavar="OUT.jsonl", help="write the packages here (default: stdout)")
+
     validate = commands.add_parser("validate", help="validate a package against its schema")
     validate.add_argument("package", type=Path)
 
@@ -119,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             return _screen(args, store)
         if args.command == "ledger":
             return _ledger_audit(args)
+        if args.command == "import":
+            return _import_registry(args, store)
         if args.command == "validate":
             package = load_package(args.package, store)
             print(f"{package.path}: valid {package.kind} {package.schema_version} package")
@@ -222,6 +234,22 @@ def _open_for_writing(path: Path) -> TextIO:
         return path.open("w", encoding="utf-8")
     except OSError as error:
         raise InputError(str(path), f"cannot be written ({error.strerror})") from None
+
+
+def _import_registry(args: argparse.Namespace, store: SchemaStore) -> int:
+    """Every file's records, streamed; per file the rows read, imported and refused (each with its row
+    number and reason). Exit 1 when a row was refused, so a pipeline notices."""
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(open_atomically(args.output)) if args.output else sys.stdout.buffer
+        tallies = []
+        for path in args.files:
+            tally = ImportTally(str(path))
+            tallies.append(tally)
+            for record in import_file(args.registry, path, tally, store):
+                out.write(orjson.dumps(record) + b"\n")
+    for tally in tallies:
+        print_tally(tally)
+    return EXIT_FINDINGS if any(tally.refused for tally in tallies) else EXIT_OK
 
 
 def _ledger_audit(args: argparse.Namespace) -> int:

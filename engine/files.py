@@ -4,11 +4,13 @@ replaced: a regular file (or a new path) is replaced atomically, a symlink keeps
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 from vericarbon.errors import InputError
 
@@ -43,13 +45,37 @@ def write_atomically(path: Path, content: str | bytes) -> None:
 
 
 def _replace(target: Path, data: bytes, mode: int) -> None:
+    with _temporary_beside(target, mode) as stream:
+        stream.write(data)
+
+
+@contextlib.contextmanager
+def open_atomically(path: Path) -> Iterator[BinaryIO]:
+    """A stream whose content replaces `path` (a regular file or a new path) only when the block ends
+    without an error: a long streamed output is never seen half written, nor left behind if it fails."""
+    target = Path(os.path.realpath(path))
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    except OSError as error:
+        raise InputError(str(path), f"cannot be written ({error.strerror})") from None
+    try:
+        with _temporary_beside(target, mode) as stream:
+            yield stream
+    except OSError as error:
+        raise InputError(str(path), f"cannot be written ({error.strerror or error})") from None
+
+
+@contextlib.contextmanager
+def _temporary_beside(target: Path, mode: int) -> Iterator[BinaryIO]:
     folder = target.parent
     if not folder.is_dir():
         raise InputError(str(target), f"folder {folder} does not exist")
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            yield stream
         os.chmod(temporary, mode)
         os.replace(temporary, target)
     except BaseException:

@@ -92,7 +92,8 @@ def test_reports_honour_the_umask(tmp_path):
 @pytest.mark.parametrize("role", ["evidence", "ruleset", "overlay", "answers"])
 def test_an_alias_bomb_is_refused_at_once_whatever_file_it_is(tmp_path, role):
     bomb = tmp_path / "bomb.yaml"
-    bomb.write_text(BOMB)
+    head = {"overlay": "overlay: bomb\nversion: 1.0.0\nextends: inventory-basics\n", "answers": "answers_for: NORTHBRIDGE\n"}.get(role, "")
+    bomb.write_text(head + BOMB)
     argv = {
         "evidence": ["verify", bomb],
         "ruleset": ["verify", SAMPLES / "inventory-defects.json", "--ruleset", bomb],
@@ -326,6 +327,11 @@ def test_control_characters_keep_xml_well_formed_and_markdown_is_escaped(tmp_pat
 
 
 # ---------------------------------------------------------------- 13. report names
+
+
+def test_rules_docs_creates_its_folder(tmp_path, capsys):
+    assert main(["rules", "docs", "inventory-basics", "--out", str(tmp_path / "new" / "docs")]) == 0
+    assert (tmp_path / "new" / "docs" / "rules" / "inventory-basics-0.1.0.md").is_file()
 
 
 def test_report_dir_is_created_and_names_are_unique_per_source(tmp_path, capsys):

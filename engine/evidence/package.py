@@ -19,6 +19,7 @@ import jsonschema_rs
 
 from vericarbon.errors import InputError
 from vericarbon.evidence.documents import escape_pointer_part, parse_document, read_text
+from vericarbon.evidence.serials import SerialError, serial_range
 from vericarbon.evidence.shapes import Shape
 from vericarbon.resources import builtin_schema_dir
 
@@ -149,4 +150,16 @@ def validated_package(name: str, data: Any, sha256: str, store: SchemaStore) -> 
     problems = store.errors(store.kinds[(kind, version)], data)
     if problems:
         raise InputError(name, problems)
+    if kind == "credit-record":
+        _derive_serial(name, data)
     return Package(name, data, sha256, kind, version)
+
+
+def _derive_serial(name: str, data: dict) -> None:
+    """Fill the serial's block, start and end from the registry's own serial (whatever the file said)."""
+    serial = data["serial"]
+    try:
+        parsed = serial_range(data["registry"], serial, data["quantity"])
+    except SerialError as error:
+        raise InputError(name, str(error), "/serial/raw" if "raw" in serial else "/serial") from None
+    serial.update(block=parsed.block, start=parsed.start, end=parsed.end)

@@ -97,6 +97,8 @@ CLAIM_FIELDS: dict[str, list[tuple[tuple[str, ...], Any, tuple[str, ...], tuple[
 
 def claims_of(kind: str, data: dict) -> list[Claim]:
     """The serial ranges a validated package issues or retires."""
+    if kind == "credit-record":
+        return [_record_claim(data)]
     found = []
     for collection, registry, block, first, last, action, beneficiary in CLAIM_FIELDS.get(kind, []):
         elements = _read(data, collection)
@@ -117,6 +119,17 @@ def claims_of(kind: str, data: dict) -> list[Claim]:
                 )
             )
     return found
+
+
+def _record_claim(data: dict) -> Claim:
+    """A registry record's range, in the block its registry's grammar gives (filled when the package was
+    read). A cancellation uses credits up as a retirement does, so both are `retired` here: a retirement
+    and a cancellation of the same credits conflict (as two beneficiaries, the cancellation's being its type)."""
+    serial = data["serial"]
+    if data["record_type"] == "issuance":
+        return Claim(data["registry"], serial["block"], "issued", serial["start"], serial["end"], None, "/serial")
+    beneficiary = data.get("beneficiary") if data["record_type"] == "retirement" else f"cancelled: {data.get('cancellation_type') or 'no type given'}"
+    return Claim(data["registry"], serial["block"], "retired", serial["start"], serial["end"], beneficiary, "/serial")
 
 
 def _read(value: Any, path: tuple[str, ...]) -> Any:
