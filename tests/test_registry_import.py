@@ -51,7 +51,7 @@ def test_a_refused_row_names_its_row_and_the_format_expected(tmp_path, capsys):
         csv.writer(stream).writerows(rows)
     code, records, err = import_registry("acr", broken, out=tmp_path / "a.jsonl", capsys=capsys)
     assert code == 1 and len(records) == 1
-    assert "row 2: 'ACR-FR-1129-2025-2917 30932-35143' is not a ACR serial ('ACR-COUNTRY-PROJECT-VINTAGE-BATCH-FIRST to LAST'" in err
+    assert "row 2: /serial/raw: 'ACR-FR-1129-2025-2917 30932-35143' is not a ACR serial ('ACR-COUNTRY-PROJECT-VINTAGE-BATCH-FIRST to LAST'" in err
 
 
 def test_an_export_of_another_registry_is_refused_with_what_was_expected(tmp_path, capsys):

@@ -61,3 +61,12 @@ def test_a_serial_off_its_grammar_names_the_format_expected(registry, raw, messa
 def test_serials_are_integers_of_any_size():
     parsed = parse_serial("acr", f"ACR-US-1-2025-1-{2**64} to {2**64 + 9}")
     assert parsed.start == 2**64 and parsed.quantity == 10
+
+
+def test_the_grammar_page_shows_every_grammar_with_its_example():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "serials.md").read_text()
+    for registry, grammars in GRAMMARS.items():
+        for grammar in grammars:
+            assert f"| `{registry}` |" in page and f"`{grammar.example}`" in page

@@ -151,15 +151,28 @@ def validated_package(name: str, data: Any, sha256: str, store: SchemaStore) -> 
     if problems:
         raise InputError(name, problems)
     if kind == "credit-record":
-        _derive_serial(name, data)
+        _derive_serial(name, data["serial"], data["registry"], data["quantity"], "/serial", block="block")
+    for collection in _SERIAL_LOTS.get(kind, ()):
+        lots = data
+        for part in collection:
+            lots = lots.get(part, {}) if isinstance(lots, dict) else {}
+        for index, lot in enumerate(lots if isinstance(lots, list) else []):
+            serial = lot.get("serial")
+            if isinstance(serial, dict) and "raw" in serial:
+                quantity = lot.get("quantity_tco2e", lot.get("quantity", 0))
+                _derive_serial(name, serial, serial["registry"], quantity, "/" + "/".join(collection) + f"/{index}/serial", block="prefix")
     return Package(name, data, sha256, kind, version)
 
 
-def _derive_serial(name: str, data: dict) -> None:
-    """Fill the serial's block, start and end from the registry's own serial (whatever the file said)."""
-    serial = data["serial"]
+# Where a kind holds credit lots whose serial may be written as the registry writes it
+_SERIAL_LOTS = {"carbon-neutrality-claim": [("credits",)], "ghg-inventory": [("offsets", "batches")]}
+
+
+def _derive_serial(name: str, serial: dict, registry: str, quantity: float, pointer: str, block: str) -> None:
+    """Fill the serial's block (under the name `block`), start and end from the registry's own serial, by
+    its grammar: whatever the file said there, the submitter does not choose them."""
     try:
-        parsed = serial_range(data["registry"], serial, data["quantity"])
+        parsed = serial_range(registry, serial, quantity)
     except SerialError as error:
-        raise InputError(name, str(error), "/serial/raw" if "raw" in serial else "/serial") from None
-    serial.update(block=parsed.block, start=parsed.start, end=parsed.end)
+        raise InputError(name, str(error), pointer + ("/raw" if "raw" in serial else "")) from None
+    serial.update({block: parsed.block, "start": parsed.start, "end": parsed.end})

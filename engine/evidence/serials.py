@@ -76,6 +76,12 @@ GRAMMARS: dict[str, list[Grammar]] = {
         "CDC_PROJECT_…_BATCH (with the numbers in from/to)",
         "CDC_1_1_1_321_14_1_2009",
     )],
+    "icr": [Grammar(  # ICR's serialization names a vintage token, not a range: the numbers come as from/to
+        "ICR",
+        re.compile(r"(?P<block>ICR(?:-[A-Z0-9]+)+)"),
+        "ICR-…-VINTAGE-TOKEN (with the numbers in from/to)",
+        "ICR-ISL-354-78040-14-R-0-2021",
+    )],
     "cadt": [Grammar(
         "CADT",
         re.compile(r"(?P<block>[^\d\s][^\s]*?)(?P<start>\d+)-(?P=block)(?P<end>\d+)"),

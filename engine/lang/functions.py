@@ -12,9 +12,30 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from vericarbon.evidence.shapes import ANY_SHAPE, Shape
 from vericarbon.lang import units as units_module
 from vericarbon.lang.nodes import Call, Literal, Node, Path
-from vericarbon.lang.runtime import MISSING, Env, Frame, Months, as_date, escape_pointer_part, finite, frame_pointer, pointer_of
+from vericarbon.lang.parties import party_match
+from vericarbon.lang.runtime import (
+    MISSING,
+    Env,
+    Frame,
+    Months,
+    as_date,
+    escape_pointer_part,
+    finite,
+    frame_pointer,
+    pointer_of,
+)
 from vericarbon.lang.tokens import ExprError
-from vericarbon.lang.types import BOOLEAN, DATE, DURATION, NUMBER, STRING, Compiled, Type, require, type_of_shape
+from vericarbon.lang.types import (
+    BOOLEAN,
+    DATE,
+    DURATION,
+    NUMBER,
+    STRING,
+    Compiled,
+    Type,
+    require,
+    type_of_shape,
+)
 
 if TYPE_CHECKING:
     from vericarbon.lang.compiler import Compiler
@@ -261,6 +282,22 @@ def _contains(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled
     return Compiled(contains, BOOLEAN)
 
 
+def _party_match(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """party_match(beneficiary, subject): how a retirement's beneficiary names the subject, or "no match"
+    (vericarbon.lang.parties; docs/semantics.md)."""
+    _arity(node, 2)
+    given, wanted = (c.compile(arg, depth + 1, in_element) for arg in node.args)
+    require(given.type, {"string"}, node.args[0], "party_match() needs")
+    require(wanted.type, {"string"}, node.args[1], "party_match() needs")
+    gf, wf = given.fn, wanted.fn
+
+    def match(env: Env) -> Any:
+        a, b = gf(env), wf(env)
+        return MISSING if a is MISSING or b is MISSING else party_match(a, b)
+
+    return Compiled(match, STRING)
+
+
 def _values(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
     """values(xs, .field): the list of one field of every element, for membership tests such as
     `item.leader_id in values(team.members, .id)`. An element lacking the field is left out."""
@@ -399,6 +436,7 @@ FUNCTIONS: dict[str, Callable[[Compiler, Call, int, bool], Compiled]] = {
     "lower": _unary_function("string", STRING, str.casefold),
     "year": _unary_function("date", NUMBER, lambda day: MISSING if (parsed := as_date(day)) is MISSING else parsed.year),
     "contains": _contains,
+    "party_match": _party_match,
     "values": _values,
     "without": _without,
     "if": _if,

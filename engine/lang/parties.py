@@ -1,0 +1,47 @@
+"""Telling whether a retirement's beneficiary is the claim's subject, as people write names: "Emergent
+retiring on behalf of Chanel", "Retired on behalf of Kinaxis Inc. F2024 period", "HARBOUR COLD STORAGE
+LIMITED". Both names are normalised the same documented way (docs/semantics.md), and the answer says how
+they matched, so a report shows why a retirement was accepted for the subject.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Legal forms dropped from the end of a name or wherever they stand alone as a word
+LEGAL_FORMS = frozenset(
+    "ltd limited plc llc llp lp inc incorporated corp corporation co company gmbh ag kg sa sas sarl srl spa bv nv ab as asa oy oyj kk pty pte sdn bhd "
+    "se plc. the".split()
+)
+_ON_BEHALF = re.compile(r"\b(?:on behalf of|for and on behalf of|in the name of|retired for|for)\b\s+", re.IGNORECASE)
+
+NO_MATCH = "no match"
+
+
+def words(name: str) -> list[str]:
+    """A name as comparable words: accents, case and punctuation aside, legal forms dropped."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+    plain = re.sub(r"&", " and ", plain)
+    tokens = re.findall(r"[a-z0-9]+", plain.replace(".", ""))
+    return [token for token in tokens if token not in LEGAL_FORMS]
+
+
+def party_match(beneficiary: str, subject: str) -> str:
+    """How `beneficiary` names `subject`, or NO_MATCH: the same words; the words after "on behalf of"; or
+    the subject's words standing whole, in order, inside the beneficiary (e.g. before a period note)."""
+    wanted = words(subject)
+    if not wanted:
+        return NO_MATCH
+    if beneficiary.strip().casefold() == subject.strip().casefold():
+        return "same name"
+    given = words(beneficiary)
+    if given == wanted:
+        return "same name once case, punctuation and legal form are set aside"
+    after = _ON_BEHALF.split(beneficiary)
+    if len(after) > 1 and words(after[-1])[: len(wanted)] == wanted:
+        return f"named after {_ON_BEHALF.search(beneficiary).group().strip()!r}"  # type: ignore[union-attr]
+    for start in range(len(given) - len(wanted) + 1):
+        if given[start : start + len(wanted)] == wanted:
+            return "named within the beneficiary, whole words in order"
+    return NO_MATCH
