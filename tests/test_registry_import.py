@@ -103,3 +103,35 @@ def test_every_imported_fixture_screens_without_a_ledger_conflict(tmp_path, caps
         assert code == 0, err
     code, lines, err = run(["screen", *sorted(tmp_path.glob("*.jsonl")), "--jobs", "1"], capsys)
     assert all(line["status"] == "checked" for line in lines) and not any(line.get("ledger_conflicts") for line in lines)
+
+
+def test_an_export_published_as_a_workbook_imports_as_its_csv_does(tmp_path, capsys):
+    import datetime as dt
+
+    import openpyxl
+
+    rows = list(csv.reader((EXPORTS / "gold-standard-retirements.csv").open(newline="", encoding="utf-8")))
+    book = openpyxl.Workbook()
+    sheet = book.active
+    date_column = rows[0].index("Retirement Date")
+    for number, row in enumerate(rows):
+        cells: list = list(row)
+        if number:  # a spreadsheet holds real dates and numbers, not text
+            cells[date_column] = dt.datetime.fromisoformat(row[date_column])
+            cells[rows[0].index("Quantity")] = int(row[rows[0].index("Quantity")])
+        sheet.append(cells)
+    book.save(tmp_path / "retirements.xlsx")
+    _, from_csv, _ = import_registry("gold-standard", EXPORTS / "gold-standard-retirements.csv", out=tmp_path / "c.jsonl", capsys=capsys)
+    code, from_xlsx, err = import_registry("gold-standard", tmp_path / "retirements.xlsx", out=tmp_path / "x.jsonl", capsys=capsys)
+    assert code == 0, err
+    strip = lambda records: [{k: v for k, v in r.items() if k != "source"} for r in records]  # noqa: E731
+    assert strip(from_xlsx) == strip(from_csv)
+
+
+def test_a_workbook_that_unpacks_too_far_is_refused_unread(tmp_path, capsys):
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "bomb.xlsx", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b" " * (300 * 1024 * 1024))
+    code = main(["import", "registry", "--from", "acr", str(tmp_path / "bomb.xlsx"), "-o", str(tmp_path / "x.jsonl")])
+    assert code == 2 and "unpacks to 300 MiB" in capsys.readouterr().err

@@ -9,10 +9,13 @@ number and the reason; the rest of the file goes on. Rows stream: memory stays f
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import datetime as dt
 import json
 import re
 import sys
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -183,32 +186,86 @@ def _rows(registry: str, path: Path, tally: Tally) -> Iterator[tuple[int, dict]]
     if registry == "cadt":
         yield from _cadt(path, tally)
         return
-    try:
-        stream = path.open(newline="", encoding="utf-8-sig")
-    except OSError as error:
-        raise InputError(str(path), f"cannot be read ({error.strerror})") from None
-    with stream:
-        reader = csv.DictReader(stream)
-        try:
-            header = reader.fieldnames or []
-        except (csv.Error, UnicodeDecodeError) as error:
-            raise InputError(str(path), f"is not a CSV export ({error})") from None
+    with contextlib.ExitStack() as stack:
+        header, rows = _workbook_rows(path) if path.suffix.lower() in (".xlsx", ".xlsm", ".xls") else _csv_rows(path, stack)
         layout = _layout(registry, path, header)
         tally.layout = layout.name
+        for number, row in enumerate(rows, 1):
+            tally.rows += 1
+            try:
+                records = _records(registry, layout, row, str(path), number)
+            except RowError as error:
+                tally.refused.append((number, str(error)))
+                continue
+            tally.records += len(records)
+            for record in records:
+                yield number, record
+
+
+def _csv_rows(path: Path, stack: contextlib.ExitStack) -> tuple[list[str], Iterator[dict[str, str]]]:
+    try:
+        stream = stack.enter_context(path.open(newline="", encoding="utf-8-sig"))
+    except OSError as error:
+        raise InputError(str(path), f"cannot be read ({error.strerror})") from None
+    reader = csv.DictReader(stream)
+    try:
+        header = reader.fieldnames or []
+    except (csv.Error, UnicodeDecodeError) as error:
+        raise InputError(str(path), f"is not a CSV export ({error})") from None
+
+    def rows() -> Iterator[dict[str, str]]:
         number = 0
         try:
             for number, row in enumerate(reader, 1):
-                tally.rows += 1
-                try:
-                    records = _records(registry, layout, row, str(path), number)
-                except RowError as error:
-                    tally.refused.append((number, str(error)))
-                    continue
-                tally.records += len(records)
-                for record in records:
-                    yield number, record
+                yield row
         except (csv.Error, UnicodeDecodeError) as error:
             raise InputError(str(path), f"row {number + 1}: not CSV any more ({error})") from None
+
+    return list(header), rows()
+
+
+MAX_WORKBOOK_BYTES = 256 * 1024 * 1024  # unpacked; a 1 MB xlsx can unpack to 300 MB
+MAX_WORKBOOK_RATIO = 100
+
+
+def _workbook_rows(path: Path) -> tuple[list[str], Iterator[dict[str, str]]]:
+    """The first sheet of a workbook as rows of text (dates as YYYY-MM-DD), read with python-calamine
+    (about ten times openpyxl) after its unpacked size and compression ratio are checked: no reader limits
+    those itself. Formulas are not evaluated; their cached values are read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+            packed = sum(member.compress_size for member in archive.infolist())
+    except (OSError, zipfile.BadZipFile) as error:
+        raise InputError(str(path), f"is not an .xlsx workbook ({error})") from None
+    if unpacked > MAX_WORKBOOK_BYTES or unpacked > MAX_WORKBOOK_RATIO * max(packed, 1) and unpacked > 1 << 20:
+        raise InputError(str(path), f"unpacks to {unpacked / 1048576:.0f} MiB from {packed / 1048576:.1f} MiB; refused (at most {MAX_WORKBOOK_BYTES >> 20} MiB, {MAX_WORKBOOK_RATIO}:1)")
+    from python_calamine import CalamineWorkbook  # only an import of a workbook pays for it
+
+    try:
+        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+        table = sheet.iter_rows()
+        header = [_cell_text(cell) for cell in next(table, [])]
+    except Exception as error:  # calamine raises its own error types for a damaged workbook
+        raise InputError(str(path), f"cannot be read as a workbook ({error})") from None
+
+    def rows() -> Iterator[dict[str, str]]:
+        for cells in table:
+            texts = [_cell_text(cell) for cell in cells]
+            if any(texts):
+                yield dict(zip(header, texts))
+
+    return header, rows()
+
+
+def _cell_text(cell: Any) -> str:
+    if isinstance(cell, bool):
+        return "Yes" if cell else "No"
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    if isinstance(cell, (dt.datetime, dt.date)):
+        return cell.strftime("%Y-%m-%d")
+    return "" if cell is None else str(cell)
 
 
 def _layout(registry: str, path: Path, header: list[str]) -> Layout:
@@ -301,8 +358,6 @@ _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?: .*)?")
 
 def _date(text: str) -> str:
     """YYYY-MM-DD from the forms registries use: ISO (with or without a time) and US month/day/year."""
-    import datetime as dt
-
     match = _ISO_DATE.fullmatch(text.strip())
     if match:
         year, month, day = (int(part) for part in match.groups())
