@@ -64,6 +64,11 @@ def _vintage_period(column: str) -> Callable[[dict[str, str], dict[str, Any]], N
 
 
 _PROJECT = {"project.id": "Project ID", "project.name": "Project Name", "project.type": "Project Type", "project.country": "Project Site Country"}
+_ACR_CREDITS = {"serial.raw": "Credit Serial Numbers", "quantity": "Quantity of Credits", "vintage.year": "Vintage", "issued_on": "Date Issued (GMT)",
+                "project.methodology": "Project Methodology/Protocol", "corsia_eligible": "CORSIA Eligible", **_PROJECT}
+_CAR_CREDITS = {"serial.raw": "Offset Credit Serial Numbers", "quantity": "Quantity of Offset Credits", "vintage.year": "Vintage",
+                "project.methodology": "Protocol and Version", **_PROJECT}
+_ART_CREDITS = {"serial.raw": "Credit Serial Numbers", "quantity": "Quantity of Credits", "vintage.year": "Vintage"}
 _ART_PROGRAM = {"project.id": "Program ID", "project.name": "Program Name", "project.type": "Program Type", "project.methodology": "Crediting Program and Standard", "project.country": "Program  Country"}
 
 LAYOUTS: dict[str, list[Layout]] = {
@@ -90,14 +95,11 @@ LAYOUTS: dict[str, list[Layout]] = {
     ],
     "acr": [
         Layout("retirements", "retirement", ("Credit Serial Numbers", "Retired on Behalf of"), {
-            "serial.raw": "Credit Serial Numbers", "quantity": "Quantity of Credits", "vintage.year": "Vintage", "issued_on": "Date Issued (GMT)",
-            "retired_on": "Status Effective (GMT)", "beneficiary": "Retired on Behalf of", "retirement_reason": "Retirement Reason",
-            "retirement_purpose": "Purpose of Retirement", "project.methodology": "Project Methodology/Protocol", "corsia_eligible": "CORSIA Eligible", **_PROJECT,
+            **_ACR_CREDITS, "retired_on": "Status Effective (GMT)", "beneficiary": "Retired on Behalf of", "retirement_reason": "Retirement Reason",
+            "retirement_purpose": "Purpose of Retirement",
         }),
         Layout("cancellations", "cancellation", ("Credit Serial Numbers", "Cancellation Type"), {
-            "serial.raw": "Credit Serial Numbers", "quantity": "Quantity of Credits", "vintage.year": "Vintage", "issued_on": "Date Issued (GMT)",
-            "cancelled_on": "Status Effective  (GMT)", "cancellation_type": "Cancellation Type", "project.methodology": "Project Methodology/Protocol",
-            "corsia_eligible": "CORSIA Eligible", **_PROJECT,
+            **_ACR_CREDITS, "cancelled_on": "Status Effective  (GMT)", "cancellation_type": "Cancellation Type",  # two spaces: as ACR writes it
         }),
         Layout("issuances", "issuance", ("Total Credits Issued", "ReportingPeriodBegin"), {
             "quantity": "Total Credits Issued", "vintage.year": "Vintage", "issued_on": "Date Issued (GMT)", "monitoring_period.start": "ReportingPeriodBegin",
@@ -106,13 +108,11 @@ LAYOUTS: dict[str, list[Layout]] = {
     ],
     "car": [
         Layout("retirements", "retirement", ("Offset Credit Serial Numbers", "Retirement Reason"), {
-            "serial.raw": "Offset Credit Serial Numbers", "quantity": "Quantity of Offset Credits", "vintage.year": "Vintage", "retired_on": "Status Effective",
-            "retirement_reason": "Retirement Reason", "retirement_purpose": "Retirement Reason Details", "project.methodology": "Protocol and Version",
-            "corresponding_adjustment": "Corresponding Adjustment", **_PROJECT,
+            **_CAR_CREDITS, "retired_on": "Status Effective", "retirement_reason": "Retirement Reason", "retirement_purpose": "Retirement Reason Details",
+            "corresponding_adjustment": "Corresponding Adjustment",
         }),
         Layout("cancellations", "cancellation", ("Offset Credit Serial Numbers", "Cancellation Reason"), {
-            "serial.raw": "Offset Credit Serial Numbers", "quantity": "Quantity of Offset Credits", "vintage.year": "Vintage", "cancelled_on": "Status Effective",
-            "cancellation_type": "Cancellation Reason", "project.methodology": "Protocol and Version", **_PROJECT,
+            **_CAR_CREDITS, "cancelled_on": "Status Effective", "cancellation_type": "Cancellation Reason",
         }),
         Layout("issuances", "issuance", ("Total Offset Credits Issued", "Date Issued"), {
             "quantity": "Total Offset Credits Issued", "vintage.year": "Vintage", "issued_on": "Date Issued", "project.methodology": "Protocol and Version",
@@ -121,12 +121,11 @@ LAYOUTS: dict[str, list[Layout]] = {
     ],
     "art-trees": [
         Layout("retirements", "retirement", ("Credit Serial Numbers", "Retired on Behalf of"), {
-            "serial.raw": "Credit Serial Numbers", "quantity": "Quantity of Credits", "vintage.year": "Vintage", "retired_on": "Status Effective",
-            "beneficiary": "Retired on Behalf of", "retirement_reason": "Retirement Reason", "retirement_purpose": "Purpose of Retirement", **_ART_PROGRAM,
+            **_ART_CREDITS, **_ART_PROGRAM, "retired_on": "Status Effective", "beneficiary": "Retired on Behalf of", "retirement_reason": "Retirement Reason",
+            "retirement_purpose": "Purpose of Retirement",
         }),
         Layout("cancellations", "cancellation", ("Credit Serial Numbers", "Cancellation Reason"), {
-            "serial.raw": "Credit Serial Numbers", "quantity": "Quantity of Credits", "vintage.year": "Vintage", "cancelled_on": "Status Effective",
-            "cancellation_type": "Cancellation Reason", "corsia_eligible": "CORSIA Eligible", **_ART_PROGRAM,
+            **_ART_CREDITS, **_ART_PROGRAM, "cancelled_on": "Status Effective", "cancellation_type": "Cancellation Reason", "corsia_eligible": "CORSIA Eligible",
         }),
         Layout("issuances", "issuance", ("Credits Verified", "Credits Deposited in Buffer"), {
             "quantity": "Credits Verified", "vintage.year": "Vintage", "issued_on": "Date Approved", "corsia_eligible": "CORSIA Eligible", **_ART_PROGRAM,

@@ -267,35 +267,23 @@ def _unary_function(kind_in: str, kind_out: Type, apply: Callable[[Any], Any]):
     return build
 
 
-def _contains(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
-    """contains(text, part): case-insensitive substring test, for claim and statement wording."""
-    _arity(node, 2)
-    text, part = (c.compile(arg, depth + 1, in_element) for arg in node.args)
-    require(text.type, {"string"}, node.args[0], "contains() needs")
-    require(part.type, {"string"}, node.args[1], "contains() needs")
-    tf, pf = text.fn, part.fn
+def _string_pair_function(kind_out: Type, apply: Callable[[str, str], Any]):
+    """A function of two strings: missing if either is."""
 
-    def contains(env: Env) -> Any:
-        a, b = tf(env), pf(env)
-        return MISSING if a is MISSING or b is MISSING else b.casefold() in a.casefold()
+    def build(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+        _arity(node, 2)
+        first, second = (c.compile(arg, depth + 1, in_element) for arg in node.args)
+        for arg, part in zip(node.args, (first, second)):
+            require(part.type, {"string"}, arg, f"{node.name}() needs")
+        ff, sf = first.fn, second.fn
 
-    return Compiled(contains, BOOLEAN)
+        def call(env: Env) -> Any:
+            a, b = ff(env), sf(env)
+            return MISSING if a is MISSING or b is MISSING else apply(a, b)
 
+        return Compiled(call, kind_out)
 
-def _party_match(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
-    """party_match(beneficiary, subject): how a retirement's beneficiary names the subject, or "no match"
-    (vericarbon.lang.parties; docs/semantics.md)."""
-    _arity(node, 2)
-    given, wanted = (c.compile(arg, depth + 1, in_element) for arg in node.args)
-    require(given.type, {"string"}, node.args[0], "party_match() needs")
-    require(wanted.type, {"string"}, node.args[1], "party_match() needs")
-    gf, wf = given.fn, wanted.fn
-
-    def match(env: Env) -> Any:
-        a, b = gf(env), wf(env)
-        return MISSING if a is MISSING or b is MISSING else party_match(a, b)
-
-    return Compiled(match, STRING)
+    return build
 
 
 def _values(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
@@ -435,8 +423,10 @@ FUNCTIONS: dict[str, Callable[[Compiler, Call, int, bool], Compiled]] = {
     "abs": _unary_function("number", NUMBER, abs),
     "lower": _unary_function("string", STRING, str.casefold),
     "year": _unary_function("date", NUMBER, lambda day: MISSING if (parsed := as_date(day)) is MISSING else parsed.year),
-    "contains": _contains,
-    "party_match": _party_match,
+    # contains(text, part): case-insensitive substring test, for claim and statement wording
+    "contains": _string_pair_function(BOOLEAN, lambda text, part: part.casefold() in text.casefold()),
+    # party_match(beneficiary, subject): how a beneficiary names the subject, or "no match" (lang/parties.py)
+    "party_match": _string_pair_function(STRING, party_match),
     "values": _values,
     "without": _without,
     "if": _if,
