@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--answers", type=Path, metavar="FILE", help="merge an auditor's answers file: judgements and waivers")
     verify.add_argument("--no-waivers", action="store_true", help="with --answers: apply the judgements but none of the waivers")
     verify.add_argument("--as-of", type=_date_argument, metavar="YYYY-MM-DD", help="date against which waivers expire (default: today)")
+    verify.add_argument("--require-judgements", action="store_true", help="exit 1 while any manual check awaits the auditor's judgement (with --answers: any left unjudged)")
     verify.add_argument("--explain", action="append", default=[], metavar="RULE_ID", help="show why a rule decided as it did (repeatable)")
     verify.add_argument("--explain-all", action="store_true", help="with --explain: every sub-expression, not only the failing ones")
 
@@ -176,6 +177,8 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
         print(f"\nHTML report: {report}")
     if args.explain and not (args.format and not args.output):  # never mix the trace into a document on stdout
         _print_explain(result, set(args.explain))
+    if args.require_judgements and result["summary"]["by_status"]["manual"]:
+        return EXIT_FINDINGS
     if "decision" in result:
         return EXIT_FINDINGS if result["decision"]["outcome"] != "accept" else EXIT_OK
     return EXIT_FINDINGS if result["summary"]["by_status"]["fail"] else EXIT_OK

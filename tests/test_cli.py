@@ -247,3 +247,19 @@ def test_invalid_test_base_is_one_clear_error(capsys, tmp_path):
     _bad(capsys, ["rules", "test", path], "custom.yaml: /test_base/totals/total_tco2e: '400' is not of type 'number'")
     path = _ruleset_with(tmp_path, lambda d: d["test_base"].pop("kind"))
     _bad(capsys, ["rules", "test", path], "custom.yaml: /test_base: test_base must be a package of a known kind")
+
+
+def test_the_verdict_says_what_awaits_the_auditor_and_require_judgements_makes_it_count(samples, capsys):
+    code = main(["verify", str(samples / "verification-organisation.json"), "--format", "json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["verdict"] == "no_nonconformity"
+    assert result["summary"]["statement"] == "no nonconformity found by the rules; 27 checks await auditor judgement"
+    assert main(["verify", str(samples / "verification-organisation.json"), "--format", "json", "--require-judgements"]) == 1
+
+
+def test_the_readme_answers_example_applies_one_waiver_on_its_date(samples, capsys):
+    answers = Path(__file__).resolve().parent.parent / "docs" / "examples" / "answers-northbridge-defects.yaml"
+    main(["verify", str(samples / "verification-organisation-defects.json"), "--answers", str(answers), "--as-of", "2025-06-30", "--format", "json"])
+    result = json.loads(capsys.readouterr().out)
+    assert sorted(w["status"] for w in result["answers"]["waivers"]) == ["applied", "expired"]
+    assert result["summary"]["statement"] == "11 nonconformities found by the rules; 25 checks await auditor judgement"

@@ -77,8 +77,24 @@ def summarize(result: dict) -> dict:
             if item["status"] == "fail":
                 by_finding_type[item["finding_type"]] = by_finding_type.get(item["finding_type"], 0) + 1
     result["verdict"] = "nonconformities" if summary["fail"] else ("incomplete" if summary["not_evaluated"] else "no_nonconformity")
-    result["summary"] = {"by_status": summary, "failures_by_finding_type": dict(sorted(by_finding_type.items()))}
+    result["summary"] = {"by_status": summary, "failures_by_finding_type": dict(sorted(by_finding_type.items())), "statement": _statement(summary)}
     return result
+
+
+def _statement(by_status: dict[str, int]) -> str:
+    """The verdict in words, saying what is still open: a rule-based "no nonconformity" is not a clean
+    bill while checks await the auditor."""
+    found = f"{_count(by_status['fail'], 'nonconformity', 'nonconformities')} found by the rules" if by_status["fail"] else "no nonconformity found by the rules"
+    open_items = []
+    if by_status["not_evaluated"]:
+        open_items.append(f"{_count(by_status['not_evaluated'], 'check')} could not be evaluated")
+    if by_status["manual"]:
+        open_items.append(f"{_count(by_status['manual'], 'check')} await{'s' if by_status['manual'] == 1 else ''} auditor judgement")
+    return found + ("; " + "; ".join(open_items) if open_items else "; nothing left open")
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 def _common(spec: dict) -> dict:
