@@ -95,7 +95,7 @@ class Result:
         return self.render("json")
 
     def render(self, format: str) -> str:
-        """The result as `json`, `md`, `html`, `xml` or `text`."""
+        """The result as `json`, `md`, `html`, `xml`, `text`, `sarif`, `junit`, `oscal-ar` or `csv`."""
         from vericarbon.render import RENDERERS  # jinja2 is imported only when a report is asked for
 
         if format not in RENDERERS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from vericarbon.render import html, json_format, markdown, text, xml
+from vericarbon.render import csv_format, html, json_format, junit, markdown, oscal, sarif, text, xml
 
 RENDERERS: dict[str, Callable[[dict], str]] = {
     "json": json_format.render,
@@ -12,4 +12,8 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "html": html.render,
     "xml": xml.render,
     "text": text.render,
+    "sarif": sarif.render,
+    "junit": junit.render,
+    "oscal-ar": oscal.render,
+    "csv": csv_format.render,
 }

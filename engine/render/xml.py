@@ -12,19 +12,19 @@ from lxml import etree
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def _xml_safe(value: Any) -> Any:
+def xml_safe(value: Any) -> Any:
     """The result with every such character in every string written as visible \\uXXXX text."""
     if isinstance(value, str):
         return _NOT_XML.sub(lambda match: f"\\u{ord(match.group()):04x}", value)
     if isinstance(value, dict):
-        return {_xml_safe(key): _xml_safe(child) for key, child in value.items()}
+        return {xml_safe(key): xml_safe(child) for key, child in value.items()}
     if isinstance(value, list):
-        return [_xml_safe(child) for child in value]
+        return [xml_safe(child) for child in value]
     return value
 
 
 def render(result: dict) -> str:
-    result = _xml_safe(result)
+    result = xml_safe(result)
     root = etree.Element("verification-result", vericarbon=result["vericarbon"], verdict=result["verdict"])
     evidence = result["evidence"]
     etree.SubElement(root, "evidence", {k: str(v) for k, v in evidence.items() if v is not None})
