@@ -20,14 +20,14 @@ from vericarbon.screening.ledger import Claim, Ledger
 CHUNK = 8  # packages per transaction, as `vericarbon screen` records them
 
 
-def packages(count: int, ranges: int) -> list[tuple[str, str, list[Claim]]]:
+def packages(count: int, ranges: int) -> list[tuple[str, str, list[Claim], str]]:
     """`count` packages of `ranges` retired ranges each; every 20th reuses credits of the package before it."""
     span = ranges * 100
     made = []
     for n in range(count):
         base = n * span - (span // 2 if n % 20 == 0 and n else 0)
         claims = [Claim("ICR", "", "retired", base + k * 100 + 1, base + k * 100 + 90, "Acme Ltd", f"/offsets/batches/{k}") for k in range(ranges)]
-        made.append((f"P{n:06d}", f"p{n}.json", claims))
+        made.append((f"P{n:06d}", f"p{n}.json", claims, f"hash-{n}"))
     return made
 
 
@@ -43,11 +43,11 @@ class DuckLedger:
             " beneficiary VARCHAR, package_id VARCHAR, pointer VARCHAR, source VARCHAR)"
         )
 
-    def record_many(self, batch: list[tuple[str, str, list[Claim]]]) -> list[list[tuple]]:
+    def record_many(self, batch: list[tuple[str, str, list[Claim], str]]) -> list[list[tuple]]:
         db = self.db
         db.execute("BEGIN TRANSACTION")
         found = []
-        for package_id, source, claims in batch:
+        for package_id, source, claims, _ in batch:
             db.execute("DELETE FROM ranges WHERE package_id = ?", [package_id])
             values = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in claims)
             params = [v for c in claims for v in (c.registry, c.block, c.action, c.first, c.last, c.beneficiary, package_id, c.pointer, source)]
@@ -65,7 +65,7 @@ class DuckLedger:
         self.db.close()
 
 
-def timed(ledger, made: list[tuple[str, str, list[Claim]]]) -> tuple[float, int]:
+def timed(ledger, made: list[tuple[str, str, list[Claim], str]]) -> tuple[float, int]:
     conflicts = 0
     start = time.perf_counter()
     for k in range(0, len(made), CHUNK):

@@ -366,6 +366,25 @@ def test_duplicate_json_keys_are_refused_with_their_pointer(tmp_path):
     assert done.returncode == 2 and "/organisation/name: a key appears twice" in done.stderr
 
 
+@pytest.mark.parametrize("text, duplicated", [
+    ('{"a": {"b": 1, "b": 2}}', "/a/b"),
+    ('{"a": {"b" : 1, "c": "x: y : z", "b"\n:2}}', "/a/b"),  # colons inside strings, spaces before a colon
+    ('{"a": {"b": "1\\u003a2", "b": 2}}', "/a/b"),  # an escaped colon inside a string
+    ('{"a": {"b": "1:2", "c": "\\u003a"}}', None),
+    ('{"t": "\\"b\\": 1, \\"b\\": 2"}', None),  # keys inside a string are not keys
+])
+def test_the_duplicate_key_check_counts_only_real_keys(text, duplicated):
+    from vericarbon.errors import InputError
+    from vericarbon.evidence.documents import parse_document
+
+    if duplicated is None:
+        parse_document(Path("p.json"), text.encode())
+        return
+    with pytest.raises(InputError) as refused:
+        parse_document(Path("p.json"), text.encode())
+    assert refused.value.problems == [(duplicated, "a key appears twice in one object (which value is meant?)")]
+
+
 def test_a_byte_order_mark_is_accepted(tmp_path):
     (tmp_path / "p.json").write_bytes(b"\xef\xbb\xbf" + (SAMPLES / "inventory-defects.json").read_bytes())
     assert cli("validate", tmp_path / "p.json").returncode == 0
