@@ -81,3 +81,11 @@ def test_the_console_script_and_the_module_are_the_package(tmp_path: Path) -> No
     code = "import importlib.util, vericarbon; print(importlib.util.find_spec('engine') is None, vericarbon.__version__)"
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""})
     assert done.stdout.split() == ["True", vericarbon.__version__], done.stderr
+
+
+def test_engine_is_not_importable_even_from_the_repository_root():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import engine"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 1 and "import vericarbon" in done.stderr
