@@ -10,7 +10,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -145,9 +144,7 @@ def screen(sources: Sequence[str | os.PathLike[str]], *, jobs: int | None = None
     check_sources(paths)
     checker = _checker(list(rulesets or []), _assignments(params or {}), profile)
     with contextlib.ExitStack() as stack:
-        folder = None if ledger else stack.enter_context(tempfile.TemporaryDirectory(prefix="vericarbon-ledger-"))
-        book = ledgers.Ledger(Path(ledger) if ledger else Path(folder) / "ledger.sqlite")  # type: ignore[arg-type]
-        stack.callback(book.close)
+        book = stack.enter_context(ledgers.open_ledger(Path(ledger) if ledger else None))
         batches = stack.enter_context(contextlib.closing(batch.screen(paths, jobs or os.cpu_count() or 1, checker, None, book)))
         for lines in batches:
             for line in lines:

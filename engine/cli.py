@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import TextIO
@@ -33,7 +32,7 @@ from vericarbon.run.answers import load_answers, merge_answers
 from vericarbon.run.checker import Checker
 from vericarbon.run.ruletests import coverage, run_rule_tests
 from vericarbon.screening import batch
-from vericarbon.screening.ledger import Ledger, audit
+from vericarbon.screening.ledger import Ledger, audit, open_ledger
 from vericarbon.screening.sources import Limits, check_sources, count
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3  # README, 'Exit codes'
@@ -195,9 +194,7 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         _make_folder(args.report_dir)
     checker = Checker(store, args.ruleset, args.param, args.profile)  # refuses bad options before any worker starts
     with contextlib.ExitStack() as stack:
-        folder = None if args.ledger else stack.enter_context(tempfile.TemporaryDirectory(prefix="vericarbon-ledger-"))
-        book = Ledger(args.ledger or Path(folder) / "ledger.sqlite")  # type: ignore[arg-type]
-        stack.callback(book.close)
+        book = stack.enter_context(open_ledger(args.ledger))
         out = stack.enter_context(_open_for_writing(args.output)) if args.output else sys.stdout
         on_terminal = sys.stderr.isatty()  # else quiet: no bar, and no first pass to count the packages
         progress = stack.enter_context(tqdm(total=count(args.sources) if on_terminal else None, unit="pkg", disable=not on_terminal, file=sys.stderr, dynamic_ncols=True))

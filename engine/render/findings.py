@@ -37,5 +37,10 @@ def occurrences(result: dict) -> Iterator[Occurrence]:
 
 
 def clause_text(item: dict) -> str:
-    """The rule's citations as a reader sees them, the confidence spelt out where not verified."""
-    return "; ".join(f"{c['document']} {c['clause']}" + ("" if c["confidence"] == "verified" else f" ({c['confidence']})") for c in item["clauses"])
+    """The rule's citations as a reader sees them."""
+    return cite(item["clauses"])
+
+
+def cite(clauses: list[dict]) -> str:
+    """Citations as a reader sees them, the confidence spelt out where not verified."""
+    return "; ".join(f"{c['document']} {c['clause']}" + ("" if c["confidence"] == "verified" else f" ({c['confidence']})") for c in clauses)

@@ -11,6 +11,7 @@ from typing import Any
 import jinja2
 
 from vericarbon.lang import format_value
+from vericarbon.render.findings import cite
 
 STATUS_LABEL = {
     "fail": "Nonconformity",
@@ -73,5 +74,5 @@ def environment(autoescape: bool, markdown: bool = False) -> jinja2.Environment:
     env.filters["label"] = lambda status: STATUS_LABEL[status]
     env.filters["anchor"] = anchor
     env.filters["covers"] = lambda clauses: list(dict.fromkeys(id for c in clauses for id in c.get("covers", [])))
-    env.filters["cite"] = lambda clauses: "; ".join(f"{c['document']} {c['clause']}" + ("" if c["confidence"] == "verified" else f" ({c['confidence']})") for c in clauses)
+    env.filters["cite"] = cite
     return env

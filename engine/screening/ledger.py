@@ -21,8 +21,10 @@ submissions. Issuing and then retiring the same credits is the normal lifecycle,
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -287,6 +289,17 @@ class Ledger:
 
     def integrity(self) -> str:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+@contextlib.contextmanager
+def open_ledger(path: Path | None) -> Iterator[Ledger]:
+    """The ledger at `path`, kept across runs, or with no path a temporary one for this run only."""
+    with contextlib.ExitStack() as stack:
+        if path is None:
+            path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vericarbon-ledger-"))) / "ledger.sqlite"
+        book = Ledger(path)
+        stack.callback(book.close)
+        yield book
 
 
 def audit(ledger: Ledger) -> list[dict]:
