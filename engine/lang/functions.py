@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from vericarbon.evidence.shapes import ANY_SHAPE, Shape
 from vericarbon.lang import units as units_module
 from vericarbon.lang.nodes import Call, Literal, Node, Path
-from vericarbon.lang.parties import party_match
+from vericarbon.lang.parties import party_match, same_person
 from vericarbon.lang.runtime import (
     MISSING,
     Env,
@@ -427,6 +427,8 @@ FUNCTIONS: dict[str, Callable[[Compiler, Call, int, bool], Compiled]] = {
     "contains": _string_pair_function(BOOLEAN, lambda text, part: part.casefold() in text.casefold()),
     # party_match(beneficiary, subject): how a beneficiary names the subject, or "no match" (lang/parties.py)
     "party_match": _string_pair_function(STRING, party_match),
+    # same_person(name, name): one person written two ways (lang/parties.py)
+    "same_person": _string_pair_function(BOOLEAN, same_person),
     "values": _values,
     "without": _without,
     "if": _if,

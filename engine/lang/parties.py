@@ -1,7 +1,8 @@
-"""Telling whether a retirement's beneficiary is the claim's subject, as people write names: "Emergent
-retiring on behalf of Chanel", "Retired on behalf of Kinaxis Inc. F2024 period", "HARBOUR COLD STORAGE
-LIMITED". Both names are normalised the same documented way (docs/semantics.md), and the answer says how
-they matched, so a report shows why a retirement was accepted for the subject.
+"""Telling whether two names are one party, as people write names: a retirement's beneficiary and the
+claim's subject ("Emergent retiring on behalf of Chanel", "Retired on behalf of Kinaxis Inc. F2024 period",
+"HARBOUR COLD STORAGE LIMITED"), and a person written two ways ("Tomasz Nowak", "NOWAK, Tomasz"). Names are
+normalised the same documented way (docs/semantics.md); a party match says how it matched, so a report
+shows why a retirement was accepted for the subject.
 """
 
 from __future__ import annotations
@@ -45,3 +46,15 @@ def party_match(beneficiary: str, subject: str) -> str:
         if given[start : start + len(wanted)] == wanted:
             return "named within the beneficiary, whole words in order"
     return NO_MATCH
+
+
+def same_person(a: str, b: str) -> bool:
+    """One person's name written two ways: the same words in any order, accents, case and punctuation aside
+    ("Nowak, Tomasz" is "Tomasz Nowak"); initials are not expanded."""
+    first, second = sorted(_person_words(a)), sorted(_person_words(b))
+    return bool(first) and first == second
+
+
+def _person_words(name: str) -> list[str]:
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
+    return re.findall(r"[a-z0-9]+", plain)
