@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -22,14 +23,10 @@ from vericarbon.rules.rulesets import Ruleset, resolve_rulesets
 from vericarbon.run.answers import load_answers, merge_answers
 from vericarbon.run.checker import Checker
 
-_store: SchemaStore | None = None
 
-
+@functools.cache
 def _schemas() -> SchemaStore:
-    global _store
-    if _store is None:
-        _store = SchemaStore()
-    return _store
+    return SchemaStore()
 
 
 @dataclass(frozen=True)
