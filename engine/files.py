@@ -24,7 +24,15 @@ def _umask() -> int:
 
 def write_atomically(path: Path, content: str | bytes) -> None:
     """Write `content` to `path` as described above; InputError names the path when it cannot be written."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
+    with open_atomically(path) as stream:
+        stream.write(content.encode("utf-8") if isinstance(content, str) else content)
+
+
+@contextlib.contextmanager
+def open_atomically(path: Path) -> Iterator[BinaryIO]:
+    """A stream for `path` as described above: what is written replaces a regular file (or a new path) only
+    when the block ends without an error, so a long streamed output is never seen half written, nor left
+    behind if it fails; a device or FIFO is written through."""
     target = Path(os.path.realpath(path))  # a symlink's target, so the link itself stays
     try:
         mode = os.stat(target).st_mode
@@ -37,32 +45,10 @@ def write_atomically(path: Path, content: str | bytes) -> None:
     try:
         if mode is not None and not stat.S_ISREG(mode):  # a character device or a FIFO: nothing to replace
             with open(target, "wb") as stream:
-                stream.write(data)
-            return
-        _replace(target, data, stat.S_IMODE(mode) if mode is not None else 0o666 & ~_umask())
-    except OSError as error:
-        raise InputError(str(path), f"cannot be written ({error.strerror or error})") from None
-
-
-def _replace(target: Path, data: bytes, mode: int) -> None:
-    with _temporary_beside(target, mode) as stream:
-        stream.write(data)
-
-
-@contextlib.contextmanager
-def open_atomically(path: Path) -> Iterator[BinaryIO]:
-    """A stream whose content replaces `path` (a regular file or a new path) only when the block ends
-    without an error: a long streamed output is never seen half written, nor left behind if it fails."""
-    target = Path(os.path.realpath(path))
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    except OSError as error:
-        raise InputError(str(path), f"cannot be written ({error.strerror})") from None
-    try:
-        with _temporary_beside(target, mode) as stream:
-            yield stream
+                yield stream
+        else:
+            with _temporary_beside(target, stat.S_IMODE(mode) if mode is not None else 0o666 & ~_umask()) as stream:
+                yield stream
     except OSError as error:
         raise InputError(str(path), f"cannot be written ({error.strerror or error})") from None
 

@@ -402,3 +402,11 @@ def test_a_corrupted_ledger_is_named_with_exit_2(tmp_path):
 def test_parameters_are_checked_for_range_and_whole_numbers(value, problem, capsys):
     code = main(["verify", str(SAMPLES / "neutrality-company-2024.json"), "--param", f"max_vintage_age_years={value}"])
     assert code == 2 and problem in capsys.readouterr().err
+
+
+def test_import_to_a_device_writes_through_and_leaves_the_device(tmp_path):
+    device = tmp_path / "null"
+    os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    exports = Path(__file__).parent / "data" / "registry-exports"
+    done = cli("import", "registry", "--from", "acr", exports / "acr-retirements.csv", "-o", device)
+    assert done.returncode == 0 and stat.S_ISCHR(os.stat(device).st_mode)
