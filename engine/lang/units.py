@@ -1,6 +1,12 @@
 """Unit conversion for the quantities inventories use (energy, mass, volume, distance, passenger and
 freight distance), on pint's registry rather than hand-written tables.
 
+Units are read as the official factor sets and statements print them ("kWh (Gross CV)", "tonne.km",
+"Room per night", "kg CO2e per kWh (Net CV)", "million tonnes CO2e", "lb/MWh", "short ton"): `printed()`
+rewrites such text into pint's grammar. Energy on a net and on a gross calorific-value basis are different
+dimensions, so a kWh (Net CV) never converts to a kWh (Gross CV) or to a plain kWh; a gas label after a
+mass ("kg CO2e", "tCO2e", "lb CO2") is dropped because the line's gas says what the mass is of.
+
 A unit argument is one unit expression ("kWh", "kg/MWh", "t*km") or a list of them that multiply
 ("activity unit × emission factor unit"). An unknown or incompatible unit raises UnitProblem with a
 sentence a finding can carry; the expression language turns it into a missing value with that reason.
@@ -20,7 +26,34 @@ _EXTRA_DEFINITIONS = (
     "passenger = [passenger] = pax",  # passenger·km activity for travel factors
     "vehicle = [vehicle]",
     "room_night = [room_night]",  # hotel stays (DESNZ factors per room per night)
+    "fte_working_hour = [fte_working_hour]",  # homeworking (DESNZ factors per FTE working hour)
+    "net_cv = [net_calorific_basis]",  # energy counted on the fuel's net calorific value
+    "gross_cv = [gross_calorific_basis]",  # ... on its gross calorific value
 )
+
+# How factor sets and statements print units, rewritten into pint's grammar; applied in this order.
+_PRINTED = tuple((re.compile(pattern, re.IGNORECASE), replacement) for pattern, replacement in (
+    (r"\(\s*net(\s+cv)?\s*\)|\bnet\s+cv\b|\(\s*lhv\s*\)", " * net_cv "),
+    (r"\(\s*gross(\s+cv)?\s*\)|\bgross\s+cv\b|\(\s*hhv\s*\)", " * gross_cv "),
+    (r"\b([kmg]?)t\s*co[2₂]\s*-?\s*e(q(uivalent)?)?\b", lambda m: " " + {"k": "kilo", "m": "mega", "g": "giga"}.get(m.group(1).lower(), "") + "tonne "),
+    (r"\bco[2₂]\s*-?\s*e(q(uivalent)?)?\b|\bco[2₂]\b|\bch[4₄]\b|\bn[2₂]o\b", " "),  # after a mass: the gas it is of
+    (r"\bmetric\s+tons?\b|\btonnes\b", " tonne "),
+    (r"\b(litre|liter|mile|gallon|therm|passenger|vehicle)s\b", r" \1 "),
+    (r"\bmillion\s+", " mega"),
+    (r"\bthousand\s+", " kilo"),
+    (r"\bbillion\s+", " giga"),
+    (r"\bkt\b", " kilotonne "),  # never a knot here
+    (r"\bshort\s+tons?\b", " short_ton "),
+    (r"\bcubic\s+met(re|er)s?\b", " m**3 "),
+    (r"(?<=[a-z])\.(?=[a-z])", " * "),  # tonne.km, passenger.km
+))
+_PHRASES = tuple((re.compile(pattern, re.IGNORECASE), replacement) for pattern, replacement in (
+    (r"^\s*per\s+fte\s+working\s+hours?\s*$", "fte_working_hour"),  # DESNZ prints the homeworking unit so
+    (r"\bfte\s+working\s+hours?\b", "fte_working_hour"),
+    (r"\broom\s+per\s+night\b|\broom[\s_-]*nights?\b", "room_night"),
+))
+_PER = re.compile(r"\s+per\s+", re.IGNORECASE)  # "kg CO2e per kWh (Gross CV)": all that follows divides
+
 
 
 class UnitProblem(ValueError):
@@ -68,14 +101,32 @@ def _factor(units: tuple[str, ...], target: str) -> float:
         for unit in units:
             if not unit.strip():
                 raise UnitProblem(f"an empty unit in {_shown(units)}")
-            product = product * registry.Quantity(1.0, registry.parse_units(unit))
-        return float(product.to(registry.parse_units(target)).magnitude)
+            product = product * registry.Quantity(1.0, registry.parse_units(printed(unit)))
+        return float(product.to(registry.parse_units(printed(target))).magnitude)
     except pint.errors.UndefinedUnitError as error:
         raise UnitProblem(f"unknown unit {_names(error.unit_names)} in {_shown(units)}") from None
     except pint.errors.DimensionalityError:
         raise UnitProblem(f"{_shown(units)} cannot be converted to {target}") from None
     except (pint.errors.PintError, tokenize.TokenError, SyntaxError, ArithmeticError, AssertionError, TypeError, ValueError, AttributeError):  # pint's parser on malformed text
         raise UnitProblem(f"unit {_shown(units)} cannot be read") from None
+
+
+def printed(unit: str) -> str:
+    """A unit as printed ("kg CO2e per kWh (Gross CV)") in pint's grammar ("kg / (kWh * gross_cv)")."""
+    for pattern, replacement in _PHRASES:  # units whose own name holds "per"
+        unit = pattern.sub(replacement, unit)
+    divides = _PER.search(unit)
+    if not divides:
+        return _rewritten(unit)
+    parts = [_rewritten(unit[: divides.start()]), f"({_rewritten(unit[divides.end():])})"]
+    return " / ".join(parts)
+
+
+def _rewritten(text: str) -> str:
+    for pattern, replacement in _PRINTED:
+        text = pattern.sub(replacement, text)
+    text = re.sub(r"\*\s*\*(?!\*)", "**", text)  # keep pint's power operator whole
+    return re.sub(r"^\s*\*|\*\s*$", "", " ".join(text.split())).strip() or "1"
 
 
 def _names(names: Any) -> str:
