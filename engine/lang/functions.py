@@ -7,8 +7,10 @@ import datetime as dt
 import functools
 import itertools
 import operator
+import re
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
+from vericarbon import factors
 from vericarbon.evidence.shapes import ANY_SHAPE, Shape
 from vericarbon.lang import units as units_module
 from vericarbon.lang.nodes import Call, Literal, Node, Path
@@ -404,6 +406,76 @@ def _all_strings(unit: Any) -> bool:
     return isinstance(unit, str) or (isinstance(unit, list) and all(isinstance(u, str) for u in unit))
 
 
+# What official_factor(citation, FIELD) can read, and its type: the factor's own fields, and its set's.
+_OFFICIAL_FIELDS: dict[str, tuple[Type, Callable[[factors.Factor], Any]]] = {
+    "value": (NUMBER, lambda f: f.value),
+    "low": (NUMBER, lambda f: MISSING if f.low is None else f.low),
+    "high": (NUMBER, lambda f: MISSING if f.high is None else f.high),
+    "ranged": (BOOLEAN, lambda f: f.low is not None and f.high is not None),  # published with a range
+    "unit": (STRING, lambda f: f.factor_unit),  # mass per activity unit, as the set prints them
+    "activity_unit": (STRING, lambda f: f.unit),
+    "ghg": (STRING, lambda f: f.ghg),
+    "scope": (STRING, lambda f: f.scope or MISSING),
+    "description": (STRING, lambda f: f.description),
+    "year": (NUMBER, lambda f: factors.load(f.set).about["year"]),  # the reporting year the edition is for
+    "gwp": (STRING, lambda f: factors.load(f.set).about["gwp"] or MISSING),
+}
+
+
+def _official_factor(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """official_factor(citation, "value"): a field of the official factor a line cites (vericarbon.factors);
+    an unknown set, id or description gives missing with the reason."""
+    _arity(node, 2)
+    citation = c.compile(node.args[0], depth + 1, in_element)
+    require(citation.type, {"object"}, node.args[0], "official_factor() needs a factor citation (an object with set and id) as")
+    field = node.args[1]
+    if not isinstance(field, Literal) or field.value not in _OFFICIAL_FIELDS:
+        raise ExprError(f"official_factor() reads one of {', '.join(repr(name) for name in _OFFICIAL_FIELDS)}, as a quoted name", field.pos)
+    field_type, read = _OFFICIAL_FIELDS[field.value]
+    cf = citation.fn
+
+    def official(env: Env) -> Any:
+        cited = cf(env)
+        if cited is MISSING or not isinstance(cited, dict):
+            return MISSING
+        try:
+            value = read(factors.find(cited))
+        except factors.FactorProblem as problem:
+            env.absent.append(str(problem))
+            return MISSING
+        if value is MISSING:
+            env.absent.append(f"the official factor gives no {field.value}")
+        return value
+
+    return Compiled(official, field_type)
+
+
+def _numbers(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """numbers(text): the numbers written in a text, in order ("70,723" is one number), leaving out
+    four-digit whole numbers from 1900 to 2100, which in statement notes are years."""
+    _arity(node, 1)
+    text = c.compile(node.args[0], depth + 1, in_element)
+    require(text.type, {"string"}, node.args[0], "numbers() needs")
+    tf = text.fn
+    return Compiled(lambda env: MISSING if (t := tf(env)) is MISSING else written_numbers(t), Type("list", Shape({"type": "number"}, None, None)))
+
+
+_WRITTEN_NUMBER = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
+MAX_NUMBERS = 1000  # a text is evidence: bounded like units
+
+
+def written_numbers(text: str) -> list[float]:
+    found = []
+    for match in _WRITTEN_NUMBER.finditer(text):
+        written = match.group().replace(",", "")
+        if len(written) == 4 and written.isdigit() and 1900 <= int(written) <= 2100:
+            continue
+        found.append(float(written))
+        if len(found) == MAX_NUMBERS:
+            break
+    return found
+
+
 FUNCTIONS: dict[str, Callable[[Compiler, Call, int, bool], Compiled]] = {
     "sum": _aggregate,
     "count": _aggregate,
@@ -434,6 +506,8 @@ FUNCTIONS: dict[str, Callable[[Compiler, Call, int, bool], Compiled]] = {
     "if": _if,
     "convert": _convert,
     "convertible": _convertible,
+    "official_factor": _official_factor,
+    "numbers": _numbers,
 }
 
 FUNCTION_NAMES = frozenset(FUNCTIONS)
