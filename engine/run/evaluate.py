@@ -71,21 +71,25 @@ def summarize(result: dict) -> dict:
     """Set the verdict and tallies from the statuses of every result (again after answers are merged)."""
     summary = {status: 0 for status in STATUSES}
     by_finding_type: dict[str, int] = {}
+    observations = 0  # failing "should" rules: findings, but not nonconformities
     for ruleset in result["rulesets"]:
         for item in ruleset["results"]:
             summary[item["status"]] += 1
             if item["status"] == "fail":
                 by_finding_type[item["finding_type"]] = by_finding_type.get(item["finding_type"], 0) + 1
-    result["verdict"] = "nonconformities" if summary["fail"] else ("incomplete" if summary["not_evaluated"] else "no_nonconformity")
-    result["summary"] = {"by_status": summary, "failures_by_finding_type": dict(sorted(by_finding_type.items())), "statement": _statement(summary)}
+                observations += item["severity"] == "observation"
+    nonconformities = summary["fail"] - observations
+    result["verdict"] = "nonconformities" if nonconformities else ("incomplete" if summary["not_evaluated"] else "no_nonconformity")
+    result["summary"] = {"by_status": summary, "failures_by_finding_type": dict(sorted(by_finding_type.items())), "statement": _statement(summary, observations)}
     return result
 
 
-def _statement(by_status: dict[str, int]) -> str:
+def _statement(by_status: dict[str, int], observations: int) -> str:
     """The verdict in words, saying what is still open: a rule-based "no nonconformity" is not a clean
     bill while checks await the auditor."""
-    found = f"{_count(by_status['fail'], 'nonconformity', 'nonconformities')} found by the rules" if by_status["fail"] else "no nonconformity found by the rules"
-    open_items = []
+    nonconformities = by_status["fail"] - observations
+    found = f"{_count(nonconformities, 'nonconformity', 'nonconformities')} found by the rules" if nonconformities else "no nonconformity found by the rules"
+    open_items = [_count(observations, "observation")] if observations else []
     if by_status["not_evaluated"]:
         open_items.append(f"{_count(by_status['not_evaluated'], 'check')} could not be evaluated")
     if by_status["manual"]:

@@ -101,12 +101,14 @@ def _check(item: Item, line: dict) -> None:
     package = parse_package(Path(item.name), item.raw, _checker.store)  # type: ignore[union-attr]
     line.update(id=package.data.get("id"), kind=package.kind, sha256=package.sha256)
     result = _checker.check(package)  # type: ignore[union-attr]
-    failing = [r["id"] for rs in result["rulesets"] for r in rs["results"] if r["status"] == "fail"]
+    failed = [r for rs in result["rulesets"] for r in rs["results"] if r["status"] == "fail"]
+    failing = [r["id"] for r in failed if r["severity"] != "observation"]
+    observations = [r["id"] for r in failed if r["severity"] == "observation"]
     if _report_dir is not None:
         stem = _report_dir / _safe_name(item.source)
         write_atomically(stem.with_name(stem.name + ".result.json"), RENDERERS["json"](result))
         write_atomically(stem.with_name(stem.name + ".report.html"), RENDERERS["html"](result))
-    line.update(status="checked", verdict=result["verdict"], counts=result["summary"]["by_status"], failing=failing)
+    line.update(status="checked", verdict=result["verdict"], counts=result["summary"]["by_status"], failing=failing, observations=observations)
     if "decision" in result:
         line["decision"] = result["decision"]["outcome"]
     line["claims"] = [claim.__dict__ for claim in claims_of(package.kind, package.data)]
