@@ -16,11 +16,13 @@ from typing import TextIO
 import orjson
 from tqdm import tqdm
 
-from vericarbon import __version__
+from vericarbon import __version__, factors
 from vericarbon.errors import InputError
 from vericarbon.evidence.package import SchemaStore, load_package
 from vericarbon.evidence.registry_exports import REGISTRIES, import_file, print_tally
 from vericarbon.evidence.registry_exports import Tally as ImportTally
+from vericarbon.evidence.statement_exports import LAYOUTS as STATEMENT_LAYOUTS
+from vericarbon.evidence.statement_exports import import_statements
 from vericarbon.files import open_atomically, write_atomically
 from vericarbon.lang import format_value
 from vericarbon.render import RENDERERS
@@ -95,6 +97,21 @@ def build_parser() -> argparse.ArgumentParser:
     registry.add_argument("--from", dest="registry", required=True, choices=REGISTRIES, help="the registry that published the files")
     registry.add_argument("files", nargs="+", type=Path, metavar="FILE")
     registry.add_argument("-o", "--output", type=Path, metavar="OUT.jsonl", help="write the packages here (default: stdout)")
+    statements = import_commands.add_parser("statements", help="a table of published GHG statements into ghg-statement packages, one per row, as JSON Lines")
+    statements.add_argument("--from", dest="layout", required=True, choices=sorted(STATEMENT_LAYOUTS), help="the table's layout")
+    statements.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    statements.add_argument("-o", "--output", type=Path, metavar="OUT.jsonl", help="write the packages here (default: stdout)")
+
+    factor_sets = commands.add_parser("factors", help="the official emission-factor sets vericarbon ships")
+    factor_commands = factor_sets.add_subparsers(dest="factors_command", required=True, parser_class=_Parser)
+    factor_commands.add_parser("list", help="the sets, with edition, GWP basis, licence and size")
+    search = factor_commands.add_parser("search", help="factors whose description, unit or id contain every word given")
+    search.add_argument("text", nargs="+")
+    search.add_argument("--set", dest="sets", action="append", metavar="SET", help="search only this set (repeatable)")
+    search.add_argument("--all-gases", action="store_true", help="also the per-gas parts (CO2, CH4, N2O) of CO2e factors")
+    show = factor_commands.add_parser("show", help="one factor, with its set's edition, licence and attribution")
+    show.add_argument("set")
+    show.add_argument("id")
 
     validate = commands.add_parser("validate", help="validate a package against its schema")
     validate.add_argument("package", type=Path)
@@ -130,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ledger":
             return _ledger_audit(args)
         if args.command == "import":
-            return _import_registry(args, store)
+            return _import(args, store)
+        if args.command == "factors":
+            return {"list": _factors_list, "search": _factors_search, "show": _factors_show}[args.factors_command](args)
         if args.command == "validate":
             package = load_package(args.package, store)
             print(f"{package.path}: valid {package.kind} {package.schema_version} package")
@@ -180,7 +199,7 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
         return EXIT_FINDINGS
     if "decision" in result:
         return EXIT_FINDINGS if result["decision"]["outcome"] != "accept" else EXIT_OK
-    return EXIT_FINDINGS if result["summary"]["by_status"]["fail"] else EXIT_OK
+    return EXIT_FINDINGS if result["verdict"] == "nonconformities" else EXIT_OK
 
 
 def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
@@ -236,8 +255,8 @@ def _open_for_writing(path: Path) -> TextIO:
         raise InputError(str(path), f"cannot be written ({error.strerror})") from None
 
 
-def _import_registry(args: argparse.Namespace, store: SchemaStore) -> int:
-    """Every file's records, streamed; per file the rows read, imported and refused (each with its row
+def _import(args: argparse.Namespace, store: SchemaStore) -> int:
+    """Every file's packages, streamed; per file the rows read, imported and refused (each with its row
     number and reason). Exit 1 when a row was refused, so a pipeline notices."""
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(open_atomically(args.output)) if args.output else sys.stdout.buffer
@@ -245,11 +264,44 @@ def _import_registry(args: argparse.Namespace, store: SchemaStore) -> int:
         for path in args.files:
             tally = ImportTally(str(path))
             tallies.append(tally)
-            for record in import_file(args.registry, path, tally, store):
-                out.write(orjson.dumps(record) + b"\n")
+            packages = import_file(args.registry, path, tally, store) if args.import_command == "registry" else import_statements(args.layout, path, tally, store)
+            for package in packages:
+                out.write(orjson.dumps(package) + b"\n")
     for tally in tallies:
         print_tally(tally)
     return EXIT_FINDINGS if any(tally.refused for tally in tallies) else EXIT_OK
+
+
+def _factors_list(args: argparse.Namespace) -> int:
+    for set_id in factors.available():
+        about = factors.load(set_id).about
+        print(f"{set_id}: {about['title']} — edition {about['edition']} v{about['version']}, GWP {about['gwp'] or 'n/a'}, {len(factors.load(set_id))} factors; {about['licence']}")
+    return EXIT_OK
+
+
+def _factors_search(args: argparse.Namespace) -> int:
+    sets = args.sets or factors.available()
+    for set_id in sets:
+        factors.load(set_id)  # an unknown set is an input error before any output
+    found = [f for f in factors.search(" ".join(args.text), sets, limit=10_000) if args.all_gases or f.ghg in ("CO2e", "CO2") or f.set.startswith("epa")]
+    for factor in found[:200]:
+        print(f"{factor.set} {factor.id}  {factor.description} | {factor.unit} | {factor.ghg} {format_value(factor.value)} {factor.factor_unit}" + (f" | {factor.scope}" if factor.scope else ""))
+    print(f"{len(found)} factor(s)" + (", the first 200 shown" if len(found) > 200 else ""), file=sys.stderr)
+    return EXIT_OK if found else EXIT_FINDINGS
+
+
+def _factors_show(args: argparse.Namespace) -> int:
+    factor = factors.load(args.set).by_id(args.id)
+    about = factors.load(args.set).about
+    rows = [("set", f"{factor.set} — {about['title']}"), ("edition", f"{about['edition']} (version {about['version']}, for reporting year {about['year']})"),
+            ("id", factor.id), ("description", factor.description), ("scope", factor.scope or "(not given)"), ("unit", factor.unit), ("gas", factor.ghg),
+            ("value", f"{format_value(round(factor.value, 5))} {factor.factor_unit}" + (f" (to 5 decimal places, as the sets print it; the file holds {factor.value!r})" if round(factor.value, 5) != factor.value else ""))]
+    if factor.low is not None:
+        rows.append(("range", f"{format_value(factor.low)} to {format_value(factor.high)} {factor.factor_unit}"))
+    rows += [("GWP basis", about["gwp"] or "n/a"), ("licence", about["licence"]), ("attribution", about["attribution"]), ("source", f"{about['source']['url']} ({about['source']['file']})")]
+    for label, text in rows:
+        print(f"{label + ':':13} {text}")
+    return EXIT_OK
 
 
 def _ledger_audit(args: argparse.Namespace) -> int:

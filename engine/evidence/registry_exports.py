@@ -186,7 +186,7 @@ def _rows(registry: str, path: Path, tally: Tally) -> Iterator[tuple[int, dict]]
         yield from _cadt(path, tally)
         return
     with contextlib.ExitStack() as stack:
-        header, rows = _workbook_rows(path) if path.suffix.lower() in (".xlsx", ".xlsm", ".xls") else _csv_rows(path, stack)
+        header, rows = _workbook_rows(path) if path.suffix.lower() in (".xlsx", ".xlsm", ".xls") else csv_rows(path, stack)
         layout = _layout(registry, path, header)
         tally.layout = layout.name
         for number, row in enumerate(rows, 1):
@@ -201,7 +201,7 @@ def _rows(registry: str, path: Path, tally: Tally) -> Iterator[tuple[int, dict]]
                 yield number, record
 
 
-def _csv_rows(path: Path, stack: contextlib.ExitStack) -> tuple[list[str], Iterator[dict[str, str]]]:
+def csv_rows(path: Path, stack: contextlib.ExitStack) -> tuple[list[str], Iterator[dict[str, str]]]:
     try:
         stream = stack.enter_context(path.open(newline="", encoding="utf-8-sig"))
     except OSError as error:

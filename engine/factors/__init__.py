@@ -18,14 +18,23 @@ from typing import Any, Iterator
 
 import orjson
 
+from vericarbon.errors import InputError
+
 SETS_DIR = Path(__file__).resolve().parent / "sets"
 FORMAT = 1
 COLUMNS = ("id", "scope", "description", "unit", "ghg", "value", "value_unit", "low", "high")
 
 
-class FactorProblem(LookupError):
+class FactorProblem(InputError):
     """A citation that names no official factor: unknown set, unknown id, or a description that matches
-    none or several."""
+    none or several. In a rule it is the reason a value is missing; on the command line, an input error."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("factors", message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True)

@@ -409,6 +409,7 @@ def _all_strings(unit: Any) -> bool:
 # What official_factor(citation, FIELD) can read, and its type: the factor's own fields, and its set's.
 _OFFICIAL_FIELDS: dict[str, tuple[Type, Callable[[factors.Factor], Any]]] = {
     "value": (NUMBER, lambda f: f.value),
+    "printed": (NUMBER, lambda f: round(f.value, 5)),  # to five decimal places, as the DESNZ tables print factors
     "low": (NUMBER, lambda f: MISSING if f.low is None else f.low),
     "high": (NUMBER, lambda f: MISSING if f.high is None else f.high),
     "ranged": (BOOLEAN, lambda f: f.low is not None and f.high is not None),  # published with a range
