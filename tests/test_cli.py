@@ -24,7 +24,7 @@ def test_verify_conforming_sample_writes_summary_and_html(samples, tmp_path, cap
     monkeypatch.chdir(tmp_path)
     code, out, _ = run(["verify", samples / "inventory-conforming.json"], capsys)
     assert code == 0
-    assert "0 nonconformity" in out
+    assert "0 failing" in out
     report = (tmp_path / "inventory-conforming.report.html").read_text()
     assert "<h1>Verification findings</h1>" in report and "INV-BOUNDARY-JUDGEMENT" in report
 

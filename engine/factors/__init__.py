@@ -69,7 +69,14 @@ class FactorSet:
         return len(self.columns["id"])
 
     def factor(self, index: int) -> Factor:
-        return Factor(self.id, *(self.columns[name][index] for name in COLUMNS))
+        made = self._made.get(index)
+        if made is None:
+            made = self._made[index] = Factor(self.id, *(self.columns[name][index] for name in COLUMNS))
+        return made
+
+    @functools.cached_property
+    def _made(self) -> dict[int, Factor]:  # each row becomes a Factor once, when first asked for
+        return {}
 
     def __iter__(self) -> Iterator[Factor]:
         return (self.factor(index) for index in range(len(self)))
@@ -121,13 +128,21 @@ def load(set_id: str) -> FactorSet:
 def find(citation: dict[str, Any]) -> Factor:
     """The official factor a line's citation names: `set` with `id`, or `set` with `description` and
     `unit` (and `ghg`, CO2e unless given)."""
-    if not isinstance(citation.get("set"), str):
+    fields = tuple(citation.get(name) for name in ("set", "id", "description", "unit", "ghg"))
+    if not all(isinstance(value, str) or value is None for value in fields):
+        raise FactorProblem("a factor citation's set, id, description, unit and gas are text")
+    return _find(*fields)
+
+
+@functools.lru_cache(maxsize=65536)  # a rule asks for several fields of one line's factor
+def _find(set_id: str | None, factor_id: str | None, description: str | None, unit: str | None, ghg: str | None) -> Factor:
+    if set_id is None:
         raise FactorProblem("the citation names no factor set")
-    factor_set = load(citation["set"])
-    if isinstance(citation.get("id"), str):
-        return factor_set.by_id(citation["id"])
-    if isinstance(citation.get("description"), str) and isinstance(citation.get("unit"), str):
-        return factor_set.by_description(citation["description"], citation["unit"], citation.get("ghg", "CO2e"))
+    factor_set = load(set_id)
+    if factor_id is not None:
+        return factor_set.by_id(factor_id)
+    if description is not None and unit is not None:
+        return factor_set.by_description(description, unit, ghg or "CO2e")
     raise FactorProblem("the citation gives neither an id nor a description with its unit")
 
 
