@@ -34,8 +34,7 @@ ROSEHILL_SCOPES = {1: "scope_1_emissions", 2: "scope_2_emissions", 3: "scope_3_e
 def _rosehill(row: dict[str, str], number: int) -> dict[str, Any]:
     """The GHG Emissions Data Pipeline's company_data.csv (FY2023): the dataset defines every row's three
     columns as the company's Scope 1, 2 and 3 emissions, so each statement declares all three scopes, and
-    an empty cell is a scope the row does not report. Its Scope 2 column does not say the method; the
-    dataset's figures are the location-based ones companies lead with, recorded as such in a note."""
+    an empty cell is a scope the row does not report. Its Scope 2 column does not say the method."""
     name = row.get("company_name", "").strip()
     if not name:
         raise RowError("no company name")
@@ -54,7 +53,7 @@ def _rosehill(row: dict[str, str], number: int) -> dict[str, Any]:
             raise RowError(f"column {column}: {text!r} is not a number") from None
         figure: dict[str, Any] = {"scope": scope, "value": value, **({"unit": unit} if unit else {}), "provenance": provenance}
         if scope == 2:
-            figure |= {"method": "location", "note": "the dataset does not say the Scope 2 method; read as location-based"}
+            figure["method"] = "unspecified"  # the dataset does not say
         figures.append(figure)
     country = row.get("iso_3166_code", "").strip()
     statement = {
