@@ -90,8 +90,8 @@ class Result:
         """The canonical JSON document."""
         return self.render("json")
 
-    def render(self, format: str) -> str:
-        """The result as `json`, `md`, `html`, `xml`, `text`, `sarif`, `junit`, `oscal-ar` or `csv`."""
+    def render(self, format: str) -> str | bytes:
+        """The result as `json`, `md`, `html`, `xml`, `text`, `sarif`, `junit`, `oscal-ar` or `csv` (text), or `pdf` (bytes)."""
         from vericarbon.render import RENDERERS  # jinja2 is imported only when a report is asked for
 
         if format not in RENDERERS:

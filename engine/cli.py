@@ -186,6 +186,10 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
         rendered = RENDERERS[args.format](result)
         if args.output:
             write_atomically(args.output, rendered)
+        elif isinstance(rendered, bytes):
+            if sys.stdout.isatty():
+                raise InputError("--format " + args.format, "is a binary format: write it to a file with -o FILE")
+            sys.stdout.buffer.write(rendered)
         else:
             sys.stdout.write(rendered)
     else:

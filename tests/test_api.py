@@ -51,8 +51,8 @@ def test_a_parameter_of_the_wrong_type_is_an_input_error() -> None:
 
 
 def test_an_unknown_format_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown format 'pdf'"):
-        vericarbon.verify(SAMPLE).render("pdf")
+    with pytest.raises(ValueError, match="unknown format 'docx'"):
+        vericarbon.verify(SAMPLE).render("docx")
 
 
 def test_validate_reports_unreadable_and_unknown_packages() -> None:

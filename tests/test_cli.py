@@ -26,7 +26,7 @@ def test_verify_conforming_sample_writes_summary_and_html(samples, tmp_path, cap
     assert code == 0
     assert "0 failing" in out
     report = (tmp_path / "inventory-conforming.report.html").read_text()
-    assert "<h1>Verification findings</h1>" in report and "INV-BOUNDARY-JUDGEMENT" in report
+    assert "<h1>GHG inventory check report</h1>" in report and "INV-BOUNDARY-JUDGEMENT" in report
 
 
 def test_verify_defects_sample_reports_each_planted_defect(samples, capsys):

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from vericarbon.lang import format_value
 from vericarbon.render.findings import cite
@@ -21,6 +22,9 @@ STATUS_LABEL = {
     "pass": "Conforms",
     "not_applicable": "Not applicable",
 }
+
+
+STATUS_MARK = {"fail": "✗", "not_evaluated": "?", "manual": "☐", "waived": "≈", "pass": "✓", "not_applicable": "–"}
 
 
 def _value(value: Any) -> str:
@@ -72,7 +76,9 @@ def environment(autoescape: bool, markdown: bool = False) -> jinja2.Environment:
     env.filters["code"] = markdown_code
     env.filters["value"] = _value
     env.filters["label"] = lambda status: STATUS_LABEL[status]
+    env.filters["mark"] = lambda status: STATUS_MARK[status]
     env.filters["anchor"] = anchor
     env.filters["covers"] = lambda clauses: list(dict.fromkeys(id for c in clauses for id in c.get("covers", [])))
     env.filters["cite"] = cite
+    env.filters["css_string"] = lambda text: markupsafe.Markup(re.sub(r'["\\<>\r\n]', "", str(text)))  # inside a CSS string in <style>
     return env

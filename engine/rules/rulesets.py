@@ -4,7 +4,6 @@ rule's expressions are parsed and type-checked against the schema of every packa
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -13,12 +12,14 @@ from vericarbon.errors import InputError
 from vericarbon.evidence.documents import parse_document, read_text
 from vericarbon.evidence.package import SchemaStore
 from vericarbon.evidence.shapes import Shape
-from vericarbon.lang import MISSING, Compiled, Env, ExprError, Node, Scope, Type, as_date, children, compile_expression, format_value, parse, type_of_shape
+from vericarbon.lang import MISSING, Call, Compiled, Env, ExprError, Node, Scope, Type, as_date, children, compile_expression, parse, type_of_shape
+from vericarbon.lang import Path as FieldPath
 from vericarbon.relational import relations
 from vericarbon.resources import builtin_rulesets
 from vericarbon.rules.overlays import apply_overlay
+from vericarbon.rules.reports import CompiledReport, compile_report
+from vericarbon.rules.templates import Template, TemplateError, template
 
-_TEMPLATE_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _PARAM_TYPES = {"number": Type("number"), "string": Type("string"), "boolean": Type("boolean"), "date": Type("date")}
 
 
@@ -68,10 +69,11 @@ class CompiledRule:
     check: Compiled
     explain_when: Compiled | None
     explain_check: Compiled
-    message: list[str | Callable[[Env], Any]]
+    message: Template
     check_tree: Node
     relation: relations.RelationPlan | None = None
     engine_note: str = "python"
+    reads: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -84,6 +86,7 @@ class CompiledRuleset:
     kind: str
     params: dict[str, Any]
     rules: list[CompiledRule]
+    report: CompiledReport | None = None
     relation_engine: relations.RelationEngine = field(init=False)
 
     def __post_init__(self) -> None:
@@ -220,7 +223,8 @@ def compile_ruleset(ruleset: Ruleset, kind: str, version: str, store: SchemaStor
     param_types = {name: _PARAM_TYPES[spec["type"]] for name, spec in ruleset.data.get("parameters", {}).items()}
     shape = store.shape(kind, version)
     definitions = _definitions(ruleset, shape, param_types)
-    compiled = CompiledRuleset(ruleset, kind, values, [_compile_rule(ruleset, index, rule, shape, param_types, values, definitions) for index, rule in enumerate(ruleset.rules)])
+    report = compile_report(ruleset.data["report"], ruleset.path, shape, param_types, definitions) if "report" in ruleset.data else None
+    compiled = CompiledRuleset(ruleset, kind, values, [_compile_rule(ruleset, index, rule, shape, param_types, values, definitions) for index, rule in enumerate(ruleset.rules)], report)
     if params is None:
         ruleset.compiled[(kind, version)] = compiled
     return compiled
@@ -274,8 +278,12 @@ def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, para
     if "when" in rule:
         _, when, explain_when = build("when", rule["when"])
     check_tree, check, explain_check = build("check", rule["check"])
-    message = _template(rule["message"], lambda source: build("message", source, expect_boolean=False)[1].fn, ruleset, index, rule)
+    try:
+        message = template(rule["message"], lambda source: build("message", source, expect_boolean=False)[1].fn)
+    except TemplateError as error:
+        raise InputError(ruleset.path, f"rule {rule['id']}: {error}", f"/rules/{index}/message") from None
     compiled = CompiledRule(rule, tuple(for_each.split(".")) if for_each else None, when, check, explain_when, explain_check, message, check_tree)
+    compiled.reads = evidence_read(for_each, [check_tree] + ([parse(rule["when"], item_name="item" if for_each else None)] if "when" in rule else []), definitions)
     if for_each:
         try:
             compiled.relation = relations.plan(rule["id"], for_each, check_tree, params, _date_paths(item_shape, package, check_tree))
@@ -286,6 +294,32 @@ def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, para
         except relations.NotRelational as reason:
             compiled.engine_note = f"python ({reason})"
     return compiled
+
+
+def evidence_read(for_each: str | None, trees: list[Node], definitions: dict[str, Node]) -> list[str]:
+    """Where in the package a rule looks, as JSON pointers (`*` for every element of a list): what a
+    report shows as the evidence a conforming rule rests on."""
+    found: set[str] = set()
+    item_base = "/" + for_each.replace(".", "/") + "/*" if for_each else ""
+
+    def pointer(path: FieldPath, element_base: str) -> str | None:
+        base = {"package": "", "item": item_base, "element": element_base}.get(path.root)
+        return None if base is None or not (path.parts or base) else base + "".join("/" + part for part in path.parts)
+
+    def visit(node: Node, element_base: str, expanded: frozenset[str]) -> None:
+        if isinstance(node, FieldPath):
+            if node.root == "defs" and node.parts[0] in definitions and node.parts[0] not in expanded:
+                visit(definitions[node.parts[0]], element_base, expanded | {node.parts[0]})
+            elif (where := pointer(node, element_base)) is not None:
+                found.add(where)
+            return
+        elements_of = pointer(node.args[0], element_base) if isinstance(node, Call) and node.args and isinstance(node.args[0], FieldPath) else None
+        for position, child in enumerate(children(node)):  # inside an aggregate, `.field` is a field of its collection's elements
+            visit(child, elements_of + "/*" if elements_of is not None and position > 0 else element_base, expanded)
+
+    for tree in trees:
+        visit(tree, "", frozenset())
+    return sorted(found)
 
 
 def _date_paths(item_shape: Shape | None, package: Shape, check: Node) -> set[tuple[str, tuple[str, ...]]]:
@@ -317,27 +351,6 @@ def _walk_shape(shape: Shape | None, path: tuple[str, ...]) -> Shape | None:
             return None
         shape = shape.field(part)
     return shape
-
-
-def _template(text: str, compile_part: Callable[[str], Callable[[Env], Any]], ruleset: Ruleset, index: int, rule: dict) -> list[str | Callable[[Env], Any]]:
-    parts: list[str | Callable[[Env], Any]] = []
-    position = 0
-    for match in _TEMPLATE_PART.finditer(text):
-        parts.append(text[position : match.start()])
-        if match.group(0) in ("{{", "}}"):
-            parts.append(match.group(0)[0])
-        else:
-            parts.append(compile_part(match.group(1)))
-        position = match.end()
-    tail = text[position:]
-    if "{" in tail or "}" in tail:
-        raise InputError(ruleset.path, f"rule {rule['id']}: unbalanced brace in message (write {{{{ or }}}} for a literal brace)", f"/rules/{index}/message")
-    parts.append(tail)
-    return [p for p in parts if p != ""]
-
-
-def render_message(parts: list[str | Callable[[Env], Any]], env: Env) -> str:
-    return "".join(part if isinstance(part, str) else format_value(part(env)) for part in parts)
 
 
 def _expression_error(ruleset: Ruleset, index: int, rule: dict, field_name: str, source: str, error: ExprError) -> InputError:

@@ -39,12 +39,12 @@ def merge_answers(result: dict, answers: Answers, as_of: dt.date, use_waivers: b
     package_id = result["evidence"].get("id")
     if "answers_for" in answers.data and answers.data["answers_for"] != package_id:
         problems.append(("/answers_for", f"these answers are for {answers.data['answers_for']!r}, the package is {package_id!r}"))
-    for section in ("judgements", "waivers"):
+    for section in ("judgements", "waivers", "responses"):
         for position, entry in enumerate(answers.data.get(section, [])):
             if entry["id"] not in items:
                 problems.append((f"/{section}/{position}/id", f"no rule or manual check {entry['id']!r} in the evaluated rulesets"))
-            elif section == "waivers" and items[entry["id"]]["kind"] != "rule":
-                problems.append((f"/{section}/{position}/id", f"{entry['id']} is a manual check: judge it, a waiver sets aside a rule's finding"))
+            elif section != "judgements" and items[entry["id"]]["kind"] != "rule":
+                problems.append((f"/{section}/{position}/id", f"{entry['id']} is a manual check: judge it; {section} are about a rule's findings"))
     if problems:
         raise InputError(answers.path, problems)
     for entry in answers.data.get("judgements", []):
@@ -52,6 +52,10 @@ def merge_answers(result: dict, answers: Answers, as_of: dt.date, use_waivers: b
         item["judgement"] = {"judgement": entry["judgement"], "by": entry["by"], "date": entry["date"], "justification": entry["justification"], "engine_status": item["status"]}
         item["status"] = _JUDGED_STATUS[entry["judgement"]]
     waivers = [_apply_waiver(items[entry["id"]], entry, as_of, use_waivers) for entry in answers.data.get("waivers", [])]
+    for entry in answers.data.get("responses", []):
+        for occurrence in items[entry["id"]].get("occurrences", []):
+            if entry.get("pointer", occurrence["pointer"]) == occurrence["pointer"]:
+                occurrence["response"] = {key: value for key, value in entry.items() if key not in ("id", "pointer")}
     result["answers"] = {
         "file": answers.path,
         "sha256": answers.sha256,
@@ -59,6 +63,7 @@ def merge_answers(result: dict, answers: Answers, as_of: dt.date, use_waivers: b
         "waivers_used": use_waivers,
         "judgements": [{"id": e["id"], "judgement": e["judgement"], "by": e["by"]} for e in answers.data.get("judgements", [])],
         "waivers": waivers,
+        **({"report": answers.data["report"]} if "report" in answers.data else {}),
     }
     return summarize(result)
 

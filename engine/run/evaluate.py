@@ -9,7 +9,9 @@ from vericarbon import __version__
 from vericarbon.evidence.package import Package
 from vericarbon.lang import MISSING, Env, Months
 from vericarbon.relational import relations
-from vericarbon.rules.rulesets import CompiledRule, CompiledRuleset, render_message
+from vericarbon.rules.reports import evaluate_report
+from vericarbon.rules.rulesets import CompiledRule, CompiledRuleset
+from vericarbon.rules.templates import render_message
 
 STATUSES = ("fail", "not_evaluated", "manual", "waived", "pass", "not_applicable")
 _SEVERITY = {"shall": "nonconformity", "should": "observation"}
@@ -35,6 +37,8 @@ def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str
                 "parameters": ruleset.params,
                 "overlays": source.overlays,
                 "results": results,
+                **({"report": evaluate_report(ruleset.report, package.data, ruleset.params)} if ruleset.report else {}),
+                **({"requirements": source.data["index"]} if "index" in source.data else {}),
             }
         )
     result = {
@@ -118,7 +122,7 @@ def _manual(spec: dict) -> dict:
 def evaluate_rule(rule: CompiledRule, package: Any, params: dict, durable_failures: dict[int, list[int]] | None, explain: bool = False, explain_all: bool = False) -> dict:
     """One rule's result: a status and, for every item that did not pass, an occurrence with its values."""
     spec = rule.spec
-    result = {**_common(spec), "kind": "rule", "finding_type": spec["finding_type"], "check": spec["check"], "engine": rule.engine_note, "remediation": spec["remediation"]}
+    result = {**_common(spec), "kind": "rule", "finding_type": spec["finding_type"], "check": spec["check"], "engine": rule.engine_note, "remediation": spec["remediation"], "reads": rule.reads}
     if spec.get("when"):
         result["when"] = spec["when"]
     occurrences: list[dict] = []

@@ -1,0 +1,24 @@
+"""The report as issued, in PDF: the HTML report laid out for print by WeasyPrint (an optional extra:
+`pip install 'vericarbon[pdf]'`; it needs Pango, e.g. Debian's libpango-1.0-0 and libpangoft2-1.0-0, and
+fonts such as fonts-dejavu-core). Pages carry the document id, version and "Page x of y"."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from vericarbon.errors import InputError
+from vericarbon.render import html
+
+
+def render(result: dict, generated: dt.datetime | None = None) -> bytes:
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as error:  # the extra is not installed, or Pango is missing underneath it
+        raise InputError("--format pdf", "PDF output needs the pdf extra, pip install 'vericarbon[pdf]', and Pango "
+                         f"(Debian: apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core): {error}") from None
+    for name in ("weasyprint", "fontTools"):  # their layout notes are not the reader's concern
+        logging.getLogger(name).setLevel(logging.ERROR)
+    # A fixed file identifier and the generation time as the document's dates (from the HTML's dcterms
+    # meta tags): two renderings of one result differ only in that time.
+    return HTML(string=html.render(result, generated or dt.datetime.now(dt.timezone.utc))).write_pdf(pdf_identifier=b"vericarbon-report")

@@ -1,0 +1,44 @@
+"""Message templates: text with `{expression}` parts, as rule messages and report facts write them
+("Lot {item.lot_id} retired on {item.retirement.date}"); `{{` and `}}` are literal braces."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from vericarbon.lang import MISSING, Env, format_value
+
+_PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+
+Template = list[str | Callable[[Env], Any]]
+
+
+class TemplateError(ValueError):
+    """A brace left open or closed alone."""
+
+
+def template(text: str, compile_part: Callable[[str], Callable[[Env], Any]]) -> Template:
+    """The text's literal pieces and, for each `{expression}`, what `compile_part` makes of its source."""
+    parts: Template = []
+    position = 0
+    for match in _PART.finditer(text):
+        parts.append(text[position : match.start()])
+        parts.append(match.group(0)[0] if match.group(0) in ("{{", "}}") else compile_part(match.group(1)))
+        position = match.end()
+    tail = text[position:]
+    if "{" in tail or "}" in tail:
+        raise TemplateError("unbalanced brace in message (write {{ or }} for a literal brace)")
+    parts.append(tail)
+    return [part for part in parts if part != ""]
+
+
+def render_message(parts: Template, env: Env) -> str:
+    return "".join(part if isinstance(part, str) else format_value(part(env)) for part in parts)
+
+
+def render_fact(parts: Template, env: Env) -> str | None:
+    """A report fact: the text, or None when every expression in it is missing (the package does not say)."""
+    values = [part if isinstance(part, str) else part(env) for part in parts]
+    if any(not isinstance(part, str) for part in parts) and all(value is MISSING or value is None for part, value in zip(parts, values) if not isinstance(part, str)):
+        return None
+    return "".join(value if isinstance(part, str) else format_value(value) for part, value in zip(parts, values))
