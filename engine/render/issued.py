@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from typing import Any
 
 DEFAULT_REGISTER = {"major_nonconformity": "NC-MAJ", "minor_nonconformity": "NC-MIN", "clarification_request": "CL", "observation": "OBS", "not_evaluated": "CL"}
 TYPE_LABEL = {"major_nonconformity": "Major nonconformity", "minor_nonconformity": "Minor nonconformity", "clarification_request": "Clarification request",
-              "observation": "Observation", "not_evaluated": "Information missing"}
+              "observation": "Observation", "not_evaluated": "Could not be evaluated"}
+_UNSET_PARAMETER = re.compile(r"\bparameter \S+ is unset\b")  # the reason evaluate gives for an unset parameter
 CONFIDENCE_NOTE = {"secondary": "clause number from a secondary source", "partial": "clause number partly confirmed", "unverified": "clause number not confirmed; cited by topic"}
 
 
@@ -20,7 +22,7 @@ def model(result: dict, generated: dt.datetime | None = None) -> dict[str, Any]:
     primary = next((rs["report"] for rs in result["rulesets"] if "report" in rs), None)
     issued = result.get("answers", {}).get("report", {})
     footnotes: list[str] = []
-    register = _register(result, {**DEFAULT_REGISTER, **(primary or {}).get("register", {})}, footnotes)
+    register, unset = _register(result, {**DEFAULT_REGISTER, **(primary or {}).get("register", {})}, footnotes)
     return {
         "title": (primary or {}).get("title", "Verification findings report"),
         "subject": next((fact["value"] for fact in (primary or {}).get("engagement", []) if fact["value"]), result["evidence"].get("id") or result["evidence"]["file"]),
@@ -32,6 +34,7 @@ def model(result: dict, generated: dt.datetime | None = None) -> dict[str, Any]:
         "facts": primary or {},
         "contradiction": _contradiction(result, primary),
         "register": register,
+        "unset": unset,
         "clause_index": [_clause_index(ruleset) for ruleset in result["rulesets"] if ruleset.get("requirements")],
         "rules": [{"ruleset": ruleset, "rows": [_rule_row(item, ruleset, footnotes) for item in ruleset["results"] if item["kind"] == "rule"]} for ruleset in result["rulesets"]],
         "signoff": issued.get("signoff") or [{"role": fact["label"], "name": fact["value"]} for fact in (primary or {}).get("signoff", []) if fact["value"]],
@@ -66,8 +69,11 @@ def issued_cite(clauses: list[dict], ruleset: dict, footnotes: list[str]) -> str
     return "; ".join(dict.fromkeys(cited))
 
 
-def _register(result: dict, prefixes: dict[str, str], footnotes: list[str]) -> list[dict]:
+def _register(result: dict, prefixes: dict[str, str], footnotes: list[str]) -> tuple[list[dict], list[dict]]:
+    """The findings, numbered by type; and apart, the checks that did not run because a programme figure
+    (a ruleset parameter) is unset — nothing the evidence can answer."""
     entries: list[dict] = []
+    unset: list[dict] = []
     numbers: dict[str, int] = {}
     for ruleset in result["rulesets"]:
         for item in ruleset["results"]:
@@ -75,6 +81,9 @@ def _register(result: dict, prefixes: dict[str, str], footnotes: list[str]) -> l
                 continue
             for occurrence in item.get("occurrences", []):
                 if occurrence["status"] not in ("fail", "waived", "not_evaluated"):
+                    continue
+                if occurrence["status"] == "not_evaluated" and _UNSET_PARAMETER.search(occurrence.get("reason", "")):
+                    unset.append({"rule": item, "cited": issued_cite(item["clauses"], ruleset, footnotes), "reason": occurrence["reason"]})
                     continue
                 kind = "not_evaluated" if occurrence["status"] == "not_evaluated" else item["finding_type"]
                 prefix = prefixes.get(kind, "F")
@@ -85,10 +94,10 @@ def _register(result: dict, prefixes: dict[str, str], footnotes: list[str]) -> l
                     "number": f"{prefix}-{numbers[prefix]:02d}", "type": TYPE_LABEL.get(kind, kind.replace("_", " ")), "kind": kind,
                     "rule": item, "cited": issued_cite(item["clauses"], ruleset, footnotes), "pointer": occurrence["pointer"] or "/",
                     "text": occurrence.get("message") or occurrence.get("reason", ""), "values": occurrence.get("values", []),
-                    "remediation": item["remediation"] if kind != "not_evaluated" else "Supply the missing information.",
+                    "remediation": item["remediation"] if kind != "not_evaluated" else "Supply or correct the information the check reads.",
                     "response": response, "status": status, "closed_on": response.get("closed_on"), "waiver": occurrence.get("waiver"),
                 })
-    return entries
+    return entries, unset
 
 
 def _contradiction(result: dict, primary: dict | None) -> str | None:
