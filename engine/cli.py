@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import TextIO
@@ -90,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True, parser_class=_Parser)
     audit = ledger_commands.add_parser("audit", help="list every pair of recorded ranges that overlap (a sorted sweep over the whole ledger)")
     audit.add_argument("ledger", type=Path)
+    series = ledger_commands.add_parser("series", help="an entity's series as screening recorded it, per ruleset, in period order")
+    series.add_argument("entity", help="the entity, as the ruleset's series names it (e.g. EUTL:100016, or an organisation's name)")
+    series.add_argument("--ledger", type=Path, required=True)
 
     importing = commands.add_parser("import", help="turn published data into packages")
     import_commands = importing.add_subparsers(dest="import_command", required=True, parser_class=_Parser)
@@ -145,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "screen":
             return _screen(args, store)
         if args.command == "ledger":
-            return _ledger_audit(args)
+            return _ledger_audit(args) if args.ledger_command == "audit" else _ledger_series(args)
         if args.command == "import":
             return _import(args, store)
         if args.command == "factors":
@@ -226,23 +230,48 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         interrupted = threading.Event()
         stack.callback(signal.signal, signal.SIGINT, signal.signal(signal.SIGINT, lambda *_: interrupted.set()))
 
+        # The lines of packages that batch rules read wait in a spool until those rules, which need every
+        # package, have added their cross-package findings to them; every other line streams.
+        batch_kinds = {kind for ruleset, _ in checker.batch_rulesets() for kind in ruleset.data["applies_to"]}
+        spool = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
         try:
             # closing: on Ctrl-C the batch stops at once, letting running chunks finish
             with contextlib.closing(batch.screen(args.sources, args.jobs, checker, str(args.report_dir) if args.report_dir else None, book, limits, args.timeout)) as batches:
                 for lines in batches:
                     for line in lines:
-                        out.write(batch.jsonl(line) + "\n")
+                        (spool if line.get("kind") in batch_kinds else out).write(batch.jsonl(line) + "\n")
                         tally.add(line)
                     progress.update(len(lines))
                     if interrupted.is_set():
                         raise KeyboardInterrupt
         except KeyboardInterrupt:
             progress.close()
+            _unspool(spool, out, [])
             print(tally.table(interrupted=True), file=sys.stderr)
             return 130
         progress.close()
+        if batch_kinds:
+            tally.cross_package = batch.cross_package_findings(book, checker)
+        _unspool(spool, out, tally.cross_package)
         print(tally.table(), file=sys.stderr)
         return EXIT_OK if tally.clean else EXIT_FINDINGS
+
+
+def _unspool(spool: TextIO, out: TextIO, findings: list[dict]) -> None:
+    """The spooled lines, each with the cross-package findings that involve its package."""
+    involving: dict[str, list[dict]] = {}
+    for finding in findings:
+        for package in finding["packages"]:
+            involving.setdefault(package["package_id"], []).append(finding)
+    spool.seek(0)
+    for text in spool:
+        if involving:
+            line = orjson.loads(text)
+            if line.get("id") in involving:
+                line["cross_package"] = [{"rule": f["rule"], "finding_type": f["finding_type"], "severity": f["severity"], "about": f["package_id"],
+                                          "message": f["message"], "packages": [p["package_id"] for p in f["packages"]]} for f in involving[line["id"]]]
+                text = batch.jsonl(line) + "\n"
+        out.write(text)
 
 
 def _make_folder(folder: Path) -> None:
@@ -318,6 +347,19 @@ def _ledger_audit(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if pairs else EXIT_OK
 
 
+def _ledger_series(args: argparse.Namespace) -> int:
+    if not args.ledger.is_file():
+        raise InputError(str(args.ledger), "no such ledger file")
+    rows = Ledger(args.ledger).series_of(args.entity)
+    if not rows:
+        print(f"{args.entity}: no series recorded in {args.ledger}", file=sys.stderr)
+        return EXIT_FINDINGS
+    for ruleset, record, source in rows:
+        values = ", ".join(f"{name} {format_value(value)}" for name, value in record.items() if name not in ("package_id", "entity", "period") and value is not None)
+        print(f"{ruleset}  {format_value(record['period'])}  {record['package_id']}  {values}  ({source})")
+    return EXIT_OK
+
+
 def _print_explain(result: dict, rule_ids: set[str]) -> None:
     for ruleset in result["rulesets"]:
         for item in ruleset["results"]:
@@ -338,9 +380,12 @@ def _print_explain(result: dict, rule_ids: set[str]) -> None:
 def _rules_list(args: argparse.Namespace, store: SchemaStore) -> int:
     for ruleset in resolve_rulesets([], store):
         print(f"{ruleset.id} {ruleset.data['version']} — {ruleset.data['title']} (applies to {', '.join(ruleset.data['applies_to'])})")
-        width = max(len(item["id"]) for item in ruleset.rules + ruleset.manual_checks)
+        batch_rules = ruleset.data.get("batch_rules", [])
+        width = max(len(item["id"]) for item in ruleset.rules + ruleset.manual_checks + batch_rules)
         for rule in ruleset.rules:
             print(f"  {rule['id']:<{width}} {rule['finding_type']:<24} {_cite(rule)}  {rule['title']}")
+        for rule in batch_rules:
+            print(f"  {rule['id']:<{width}} {rule['finding_type']:<24} {_cite(rule)}  {rule['title']} (across packages, grouped by {rule['group_by']})")
         for check in ruleset.manual_checks:
             print(f"  {check['id']:<{width}} {'manual check':<24} {_cite(check)}  {check['title']}")
     return EXIT_OK
@@ -352,7 +397,7 @@ def _cite(item: dict) -> str:
 
 def _rules_show(args: argparse.Namespace, store: SchemaStore) -> int:
     for ruleset in resolve_rulesets([], store):
-        for item in ruleset.rules + ruleset.manual_checks:
+        for item in ruleset.rules + ruleset.manual_checks + ruleset.data.get("batch_rules", []):
             if item["id"] != args.rule_id:
                 continue
             print(f"{item['id']} — {item['title']}\nruleset: {ruleset.id} {ruleset.data['version']} ({ruleset.path})")
@@ -366,8 +411,11 @@ def _rules_show(args: argparse.Namespace, store: SchemaStore) -> int:
                 return EXIT_OK
             kind = ruleset.data["applies_to"][0]
             version = max(v for k, v in store.kinds if k == kind)
-            engine = next(r.engine_note for r in compile_ruleset(ruleset, kind, version, store).rules if r.id == item["id"])
-            for key in ("for_each", "when", "check", "message", "finding_type", "remediation"):
+            if "group_by" in item:
+                engine = "python, in screen: over the series store's records, grouped by " + item["group_by"]
+            else:
+                engine = next(r.engine_note for r in compile_ruleset(ruleset, kind, version, store).rules if r.id == item["id"])
+            for key in ("for_each", "group_by", "when", "check", "message", "finding_type", "remediation"):
                 if key in item:
                     print(f"{key}: {item[key]}")
             print(f"engine: {engine}")

@@ -34,7 +34,9 @@ ROSEHILL_SCOPES = {1: "scope_1_emissions", 2: "scope_2_emissions", 3: "scope_3_e
 def _rosehill(row: dict[str, str], number: int) -> dict[str, Any]:
     """The GHG Emissions Data Pipeline's company_data.csv (FY2023): the dataset defines every row's three
     columns as the company's Scope 1, 2 and 3 emissions, so each statement declares all three scopes, and
-    an empty cell is a scope the row does not report. Its Scope 2 column does not say the method."""
+    an empty cell is a scope the row does not report. Its Scope 2 column does not say the method. The
+    companies of the compilation are each other's peers (its sector column is free text, and shifted on
+    some rows)."""
     name = row.get("company_name", "").strip()
     if not name:
         raise RowError("no company name")
@@ -59,11 +61,39 @@ def _rosehill(row: dict[str, str], number: int) -> dict[str, Any]:
     statement = {
         "kind": "ghg-statement", "schema_version": "1.0", "id": f"rosehill:{_slug(name)}:FY2023",
         "organisation": {"name": name, **({"country": country} if re.fullmatch(r"[A-Z]{2}", country) else {})},
-        "reporting_year": 2023, "boundary": {"scopes": [1, 2, 3]}, "figures": figures,
+        "reporting_year": 2023, "peer_group": "Rosehill FY2023 companies", "boundary": {"scopes": [1, 2, 3]}, "figures": figures,
         "sources": [{"id": "rosehill", "title": "Daniel Rosehill, GHG Emissions Data Pipeline (company_data.csv), CC BY 4.0", "url": ROSEHILL_DATASET, "licence": "CC BY 4.0"}],
     }
     if notes := row.get("notes", "").strip():
         statement["notes"] = notes
+    return statement
+
+
+EUTL_SOURCE = {"id": "eutl", "title": "European Commission, EU Transaction Log (EUTL) verified emissions, via OSUKED Power Station Dictionary",
+               "url": "https://github.com/OSUKED/Power-Station-Dictionary", "licence": "CC BY 4.0"}
+EUTL_STATUS = {"excluded": "excluded", "not reported": "not_reported"}
+
+
+def _eutl(row: dict[str, str], number: int) -> dict[str, Any]:
+    """One installation-year of the EU ETS verified emissions (long layout: account_id, year, tonnes_co2):
+    Scope 1 only, the installation's direct emissions; "Excluded" and "Not Reported" become the
+    statement's status, with no figure."""
+    account, year, text = (row.get(column, "").strip() for column in ("account_id", "year", "tonnes_co2"))
+    if not account or not year.isdigit():
+        raise RowError(f"account {account!r}, year {year!r}: not an installation-year")
+    statement: dict[str, Any] = {
+        "kind": "ghg-statement", "schema_version": "1.0", "id": f"EUTL-{account}-{year}", "organisation": {"name": f"EU ETS installation account {account}"},
+        "entity_id": f"EUTL:{account}", "reporting_year": int(year), "boundary": {"scopes": [1]}, "figures": [], "sources": [EUTL_SOURCE],
+    }
+    if text.casefold() in EUTL_STATUS:
+        statement["status"] = EUTL_STATUS[text.casefold()]
+        return statement
+    try:
+        value = float(text)
+    except ValueError:
+        raise RowError(f"tonnes_co2 {text!r} is neither a number nor a status") from None
+    statement["status"] = "reported"
+    statement["figures"] = [{"scope": 1, "value": value, "unit": "t CO2e", "provenance": {"source": "eutl", "extracted_by": "software", "checked_by_person": False}}]
     return statement
 
 
@@ -74,6 +104,7 @@ def _slug(text: str) -> str:
 LAYOUTS = {
     "rosehill": StatementLayout(frozenset({"company_name", "llm_derived", "human_verified", *ROSEHILL_SCOPES.values(), "emissions_reporting_unit", "notes"}),
                                 "Daniel Rosehill's GHG Emissions Data Pipeline, company_data.csv (FY2023 scope 1/2/3)", _rosehill),
+    "eutl": StatementLayout(frozenset({"account_id", "year", "tonnes_co2"}), "EU ETS verified emissions per installation-year (EUTL, long layout)", _eutl),
 }
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
+import math
 import operator
 import re
+import statistics
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from vericarbon import factors
@@ -23,6 +25,7 @@ from vericarbon.lang.runtime import (
     as_date,
     escape_pointer_part,
     finite,
+    format_value,
     frame_pointer,
     pointer_of,
 )
@@ -57,8 +60,9 @@ def _collection(c: Compiler, node: Call, depth: int, in_element: bool) -> Compil
 
 
 def _aggregate(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
-    """sum, count, min, max, all, any, none over a list. all/any/none/count take a per-element condition;
-    sum/min/max take the per-element value to fold and, third, an optional condition that filters elements."""
+    """sum, count, min, max, median, mad, all, any, none over a list. all/any/none/count take a per-element
+    condition; sum/min/max/median/mad take the per-element value to fold and, third, an optional condition
+    that filters elements (mad: the median absolute deviation from the median, a spread outliers do not move)."""
     name = node.name
     if name in ("all", "any", "none"):
         _arity(node, 2)
@@ -74,15 +78,15 @@ def _aggregate(c: Compiler, node: Call, depth: int, in_element: bool) -> Compile
         condition, per_element = per_element, None
     if condition is not None:
         require(condition.type, {"boolean"}, node.args[-1], f"{name}() filters with a condition:")
-    if name == "sum":
+    if name in ("sum", "median", "mad"):
         if per_element is not None:
-            require(per_element.type, {"number"}, node.args[1], "sum() adds numbers;")
+            require(per_element.type, {"number"}, node.args[1], f"{name}() folds numbers;")
         elif collection.type.shape.kind not in ("number", "any"):
-            raise ExprError("sum() of a list of objects needs the field to add, e.g. sum(lines, .tco2e)", node.pos)
+            raise ExprError(f"{name}() of a list of objects needs the field to {'add' if name == 'sum' else 'fold'}, e.g. {name}(lines, .tco2e)", node.pos)
     collect, pointer_fn = collection.fn, _base_pointer(node.args[0])
     value_fn = per_element.fn if per_element else None
     test_fn = condition.fn if condition else None
-    result_type = NUMBER if name in ("sum", "count") else BOOLEAN
+    result_type = NUMBER if name in ("sum", "count", "median", "mad") else BOOLEAN
     if name in ("min", "max"):
         result_type = per_element.type if per_element else type_of_shape(collection.type.shape)
 
@@ -146,6 +150,11 @@ def _fold(name: str, values: list[Any], env: Env) -> Any:
     if not values:
         env.absent.append(f"{name}() of an empty list")
         return MISSING
+    if name == "median":
+        return statistics.median(values)
+    if name == "mad":
+        middle = statistics.median(values)
+        return statistics.median(abs(value - middle) for value in values)
     return min(values) if name == "min" else max(values)
 
 
@@ -288,9 +297,29 @@ def _string_pair_function(kind_out: Type, apply: Callable[[str, str], Any]):
     return build
 
 
+def _log10(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """log10(x): the order of magnitude, for comparing figures across scales; missing, with the reason, for x <= 0."""
+    _arity(node, 1)
+    arg = c.compile(node.args[0], depth + 1, in_element)
+    require(arg.type, {"number"}, node.args[0], "log10() needs")
+    fn, text = arg.fn, node.args[0].text()
+
+    def log10(env: Env) -> Any:
+        value = fn(env)
+        if value is MISSING:
+            return MISSING
+        if value <= 0:
+            env.absent.append(f"log10() of {format_value(value)} ({text}), which is not positive")
+            return MISSING
+        return math.log10(value)
+
+    return Compiled(log10, NUMBER)
+
+
 def _values(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
     """values(xs, .field): the list of one field of every element, for membership tests such as
-    `item.leader_id in values(team.members, .id)`. An element lacking the field is left out."""
+    `item.leader_id in values(team.members, .id)`. An element lacking the field is left out.
+    distinct(xs, .field): the same without repeats, in first-seen order (`count(distinct(group.members, .entity))`)."""
     _arity(node, 2)
     collection = _collection(c, node, depth, in_element)
     per_element = c.element_expression(collection, node.args[1], depth)
@@ -311,7 +340,7 @@ def _values(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
             if picked is not MISSING:
                 found.append(picked)
         del env.absent[mark:]  # an element without the field is simply not among the values
-        return found
+        return list(dict.fromkeys(found)) if node.name == "distinct" else found
 
     return Compiled(values, Type("list", _shape_of_type(per_element.type)))
 
@@ -503,6 +532,10 @@ FUNCTIONS: dict[str, Callable[[Compiler, Call, int, bool], Compiled]] = {
     # same_person(name, name): one person written two ways (lang/parties.py)
     "same_person": _string_pair_function(BOOLEAN, same_person),
     "values": _values,
+    "distinct": _values,
+    "median": _aggregate,
+    "mad": _aggregate,
+    "log10": _log10,
     "without": _without,
     "if": _if,
     "convert": _convert,

@@ -3,6 +3,7 @@ rule's expressions are parsed and type-checked against the schema of every packa
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from vericarbon.lang import MISSING, Call, Compiled, Env, ExprError, Node, Scope
 from vericarbon.lang import Path as FieldPath
 from vericarbon.relational import relations
 from vericarbon.resources import builtin_rulesets
+from vericarbon.rules.batch import CompiledBatchRule, CompiledSeries, compile_batch_rules, compile_series
 from vericarbon.rules.overlays import apply_overlay
 from vericarbon.rules.reports import CompiledReport, compile_report
 from vericarbon.rules.templates import Template, TemplateError, template
@@ -46,9 +48,17 @@ class Ruleset:
     def manual_checks(self) -> list[dict]:
         return self.data.get("manual_checks", [])
 
+    @functools.cached_property
+    def batch_rules(self) -> list[CompiledBatchRule]:
+        """The batch rules, compiled against the records the series declares (not against a package kind)."""
+        if not self.data.get("batch_rules"):
+            return []
+        param_types = {name: _PARAM_TYPES[spec["type"]] for name, spec in self.data.get("parameters", {}).items()}
+        return compile_batch_rules(self.path, self.data["series"], self.data["batch_rules"], param_types)
+
     def __getstate__(self) -> dict:
         """Pickled for a worker process without its compiled closures: the worker compiles on first use."""
-        return {**self.__dict__, "package_date": {}, "compiled": {}}
+        return {**{k: v for k, v in self.__dict__.items() if k != "batch_rules"}, "package_date": {}, "compiled": {}}
 
     def params(self) -> dict[str, Any]:
         return {name: spec.get("value") for name, spec in self.data.get("parameters", {}).items()}
@@ -87,6 +97,7 @@ class CompiledRuleset:
     params: dict[str, Any]
     rules: list[CompiledRule]
     report: CompiledReport | None = None
+    series: CompiledSeries | None = None
     relation_engine: relations.RelationEngine = field(init=False)
 
     def __post_init__(self) -> None:
@@ -117,6 +128,8 @@ def load_ruleset(path: Path, store: SchemaStore, _extending: tuple[Path, ...] = 
     else:
         ruleset = Ruleset(name, digest, data)
     _lint(ruleset)
+    if compile_now:
+        ruleset.batch_rules  # noqa: B018 (type-checks them now)
     for kind in ruleset.data["applies_to"]:
         versions = sorted(v for k, v in store.kinds if k == kind)
         if not versions:
@@ -187,7 +200,7 @@ def _lint(ruleset: Ruleset) -> None:
         problem = parameter_problem(spec, spec.get("value"))
         if problem:
             problems.append((f"/parameters/{name}/value", problem))
-    for section in ("rules", "manual_checks"):
+    for section in ("rules", "manual_checks", "batch_rules"):
         for index, item in enumerate(ruleset.data.get(section, [])):
             where = f"/{section}/{index}/id"
             if item["id"] in seen:
@@ -204,10 +217,13 @@ def _lint(ruleset: Ruleset) -> None:
                 for number, citation in enumerate(item["clauses"]):
                     for unknown in [c for c in citation.get("covers", []) if c not in index_ids]:
                         problems.append((f"/{section}/{position}/clauses/{number}/covers", f"{item['id']} covers {unknown!r}, which is not in the ruleset's index"))
-    for index, rule in enumerate(ruleset.rules):
-        expectations = {case["expect"] for case in rule["tests"]}
-        if "pass" not in expectations or "fail" not in expectations:
-            problems.append((f"/rules/{index}/tests", f"rule {rule['id']} needs at least one 'pass' and one 'fail' test case"))
+    for section in ("rules", "batch_rules"):
+        for index, rule in enumerate(ruleset.data.get(section, [])):
+            expectations = {case["expect"] for case in rule["tests"]}
+            if "pass" not in expectations or "fail" not in expectations:
+                problems.append((f"/{section}/{index}/tests", f"rule {rule['id']} needs at least one 'pass' and one 'fail' test case"))
+    if ruleset.data.get("batch_rules") and "series" not in ruleset.data:
+        problems.append(("/batch_rules", "batch rules read the records the ruleset's series: section declares, and it has none"))
         if any("patch" in case for case in rule["tests"]) and "test_base" not in ruleset.data:
             problems.append((f"/rules/{index}/tests", "test cases patch test_base, but the ruleset has no test_base"))
     if problems:
@@ -224,7 +240,8 @@ def compile_ruleset(ruleset: Ruleset, kind: str, version: str, store: SchemaStor
     shape = store.shape(kind, version)
     definitions = _definitions(ruleset, shape, param_types)
     report = compile_report(ruleset.data["report"], ruleset.path, shape, param_types, definitions) if "report" in ruleset.data else None
-    compiled = CompiledRuleset(ruleset, kind, values, [_compile_rule(ruleset, index, rule, shape, param_types, values, definitions) for index, rule in enumerate(ruleset.rules)], report)
+    series = compile_series(ruleset.data["series"], ruleset.path, shape, param_types, definitions) if "series" in ruleset.data else None
+    compiled = CompiledRuleset(ruleset, kind, values, [_compile_rule(ruleset, index, rule, shape, param_types, values, definitions) for index, rule in enumerate(ruleset.rules)], report, series)
     if params is None:
         ruleset.compiled[(kind, version)] = compiled
     return compiled

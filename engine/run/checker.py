@@ -11,6 +11,7 @@ from vericarbon.errors import InputError, OutOfScope
 from vericarbon.evidence.package import Package, SchemaStore
 from vericarbon.rules.rulesets import CompiledRuleset, Ruleset, compile_ruleset, parameter_problem, profile_view, resolve_rulesets, select_versions
 from vericarbon.run.evaluate import evaluate, intake_decision
+from vericarbon.run.series import series_record
 
 
 class Checker:
@@ -52,6 +53,21 @@ class Checker:
             if self._compiled[key].rules:
                 compiled.append(self._compiled[key])
         return compiled, {ruleset.id: note for ruleset, note in selected if note}
+
+    def series_records(self, package: Package) -> dict[str, dict[str, Any]]:
+        """What the package contributes to the series store, per ruleset that declares a series."""
+        records = {}
+        for ruleset, _ in select_versions([r for r in self.rulesets if package.kind in r.data["applies_to"] and "series" in r.data], package.data, package.kind, package.schema_version, self.store):
+            key = (ruleset.id, ruleset.data["version"], package.kind, package.schema_version)
+            if key not in self._compiled:
+                self._compiled[key] = self._compile(ruleset, package)
+            compiled = self._compiled[key]
+            records[ruleset.id] = series_record(compiled.series, package.data.get("id") or package.path, package.data, compiled.params)  # type: ignore[arg-type]
+        return records
+
+    def batch_rulesets(self) -> list[tuple[Ruleset, dict[str, Any]]]:
+        """The rulesets with batch rules, each with the parameter values of this run."""
+        return [(ruleset, {**ruleset.params(), **self.overrides[ruleset.id]}) for ruleset in self.rulesets if ruleset.batch_rules]
 
     def _compile(self, ruleset: Ruleset, package: Package) -> CompiledRuleset:
         if self.profile:

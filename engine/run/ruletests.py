@@ -11,6 +11,7 @@ from vericarbon.errors import InputError
 from vericarbon.evidence.package import SchemaStore, validated_package
 from vericarbon.rules.rulesets import Ruleset, compile_ruleset
 from vericarbon.run.evaluate import evaluate_rule
+from vericarbon.run.series import evaluate_batch
 
 
 @dataclass
@@ -102,6 +103,22 @@ def run_rule_tests(ruleset: Ruleset, store: SchemaStore) -> list[CaseResult]:
                     detail = f"expected a finding at {case['pointer']}, got {', '.join(sorted(pointers)) or 'none'}"
             trace = [entry for o in outcome["occurrences"] for entry in o.get("explain", [])]
             results.append(CaseResult(rule.id, case["name"], case["expect"], outcome["status"], ok, detail, trace))
+    return results + _batch_cases(ruleset, defaults)
+
+
+def _batch_cases(ruleset: Ruleset, defaults: dict) -> list[CaseResult]:
+    """A batch rule's cases give the records directly (what the series store would hold) and may name the
+    packages the failure must involve."""
+    results = []
+    for rule in ruleset.batch_rules:
+        for case in rule.spec["tests"]:
+            status, findings = evaluate_batch(rule, [dict(record) for record in case["series"]], {**defaults, **case.get("params", {})})
+            ok, detail = status == case["expect"], ""
+            if ok and "involved" in case:
+                involved = {package["package_id"] for finding in findings for package in finding["packages"]}
+                ok = involved == set(case["involved"])
+                detail = "" if ok else f"expected the packages {', '.join(sorted(case['involved']))} involved, got {', '.join(sorted(involved)) or 'none'}"
+            results.append(CaseResult(rule.id, case["name"], case["expect"], status, ok, detail, [{"depth": 0, "expr": f["message"], "value": f["package_id"]} for f in findings]))
     return results
 
 
@@ -117,4 +134,4 @@ def _problems(package: dict, store: SchemaStore) -> list[tuple[str, str]]:
 
 def coverage(ruleset: Ruleset) -> dict[str, set[str]]:
     """Per rule id, the expectations its cases cover."""
-    return {rule["id"]: {case["expect"] for case in rule["tests"]} for rule in ruleset.rules}
+    return {rule["id"]: {case["expect"] for case in rule["tests"]} for rule in ruleset.rules + ruleset.data.get("batch_rules", [])}

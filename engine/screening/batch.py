@@ -25,6 +25,7 @@ from vericarbon.evidence.package import parse_package
 from vericarbon.files import write_atomically
 from vericarbon.render import RENDERERS
 from vericarbon.run.checker import Checker
+from vericarbon.run.series import evaluate_group, group_field, link
 from vericarbon.screening.ledger import Claim, Ledger, claims_of
 from vericarbon.screening.sources import Item, Limits, items
 
@@ -112,6 +113,7 @@ def _check(item: Item, line: dict) -> None:
     if "decision" in result:
         line["decision"] = result["decision"]["outcome"]
     line["claims"] = [claim.__dict__ for claim in claims_of(package.kind, package.data)]
+    line["series"] = _checker.series_records(package)  # type: ignore[union-attr]
 
 
 @contextlib.contextmanager
@@ -197,10 +199,31 @@ def screen(sources: list[Path], jobs: int, checker: Checker, report_dir: str | N
     conflicts added to the lines before they are yielded."""
     for lines in run(items(sources, limits), jobs, checker, report_dir, timeout):
         checked = [line for line in lines if line["status"] == "checked"]
-        found = book.record_many([(line.get("id") or line["source"], line["source"], [Claim(**claim) for claim in line["claims"]], line["sha256"]) for line in checked])
+        found = book.record_many([(line.get("id") or line["source"], line["source"], [Claim(**claim) for claim in line["claims"]], line["sha256"], line.pop("series", {})) for line in checked])
         for line, conflicts in zip(checked, found):
             line["ledger_conflicts"] = conflicts
         yield lines
+
+
+def cross_package_findings(book: Ledger, checker: Checker) -> list[dict]:
+    """The batch rules' findings over every record in the ledger's series — this run's and earlier runs' —
+    that involve at least one package recorded in this run (earlier findings were reported then).
+    Groups stream from the ledger one at a time; rules that group alike share the pass."""
+    found = []
+    for ruleset, params in checker.batch_rulesets():
+        by_grouping: dict[str, list] = {}
+        for rule in ruleset.batch_rules:
+            by_grouping.setdefault(rule.spec["group_by"], []).append(rule)
+        for group_by, rules in by_grouping.items():
+            for key, members, recent in book.series_groups(ruleset.id, group_field(group_by)):
+                if not recent:
+                    continue
+                linked = link(members)
+                for rule in rules:
+                    findings: list[dict] = []
+                    evaluate_group(rule, key, linked, params, findings)
+                    found += [{"ruleset": ruleset.id, **f} for f in findings if recent.intersection(p["package_id"] for p in f["packages"])]
+    return found
 
 
 def _chunked(item_stream: Iterator[Item]) -> Iterator[list[Item]]:
@@ -275,6 +298,7 @@ class Tally:
         self.by_verdict: dict[str, int] = {}
         self.by_decision: dict[str, int] = {}
         self.conflicts: dict[str, int] = {}
+        self.cross_package: list[dict] = []
         self.packages = 0
 
     def add(self, line: dict) -> None:
@@ -287,17 +311,26 @@ class Tally:
 
     @property
     def clean(self) -> bool:
-        return not self.conflicts and set(self.by_status) <= {"checked", "not_applicable", "skipped"} and set(self.by_verdict) <= {"no_nonconformity"} and set(self.by_decision) <= {"accept"}
+        return (not self.conflicts and set(self.by_status) <= {"checked", "not_applicable", "skipped"} and set(self.by_verdict) <= {"no_nonconformity"}
+                and set(self.by_decision) <= {"accept"} and all(finding["severity"] == "observation" for finding in self.cross_package))
 
     def table(self, interrupted: bool = False) -> str:
         elapsed = time.monotonic() - self.started
         rows = [("packages", self.packages), *sorted(self.by_status.items()), *((f"verdict {k}", v) for k, v in sorted(self.by_verdict.items()))]
         rows += [(f"decision {k}", v) for k, v in sorted(self.by_decision.items())]
         rows += [(f"ledger {k}", v) for k, v in sorted(self.conflicts.items())] or [("ledger conflicts", 0)]
+        by_rule: dict[str, int] = {}
+        for finding in self.cross_package:
+            by_rule[finding["rule"]] = by_rule.get(finding["rule"], 0) + 1
+        rows += [(f"cross-package {rule}", n) for rule, n in sorted(by_rule.items())]
         rows += [("seconds", f"{elapsed:.1f}"), ("packages/s", f"{self.packages / elapsed:.1f}" if elapsed else "-")]
         width = max(len(name) for name, _ in rows)
         head = "screening interrupted: what finished is above and in the ledger" if interrupted else "screening summary"
-        return "\n".join([head] + [f"  {name:<{width}}  {value}" for name, value in rows])
+        table = [head] + [f"  {name:<{width}}  {value}" for name, value in rows]
+        if self.cross_package:
+            table.append(f"cross-package findings ({len(self.cross_package)}{', the first 20' if len(self.cross_package) > 20 else ''}):")
+            table += [f"  {f['rule']} [{', '.join(p['package_id'] for p in f['packages'][:6])}{' …' if len(f['packages']) > 6 else ''}]: {f['message']}" for f in self.cross_package[:20]]
+        return "\n".join(table)
 
 
 def jsonl(line: dict) -> str:

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import orjson
+
 from vericarbon.errors import InputError
 
 FORMAT = 2  # PRAGMA user_version; 1 (vericarbon 0.1) is upgraded on open
@@ -57,6 +59,14 @@ CREATE TABLE IF NOT EXISTS longest (
     registry TEXT NOT NULL, block TEXT NOT NULL, action TEXT NOT NULL, length TEXT NOT NULL,
     PRIMARY KEY (registry, block, action)
 );
+-- What each submission contributes to the series of its entity, per ruleset with batch rules: the latest
+-- content of a package id replaces the earlier one, so a series holds one record per package.
+CREATE TABLE IF NOT EXISTS series (
+    ruleset TEXT NOT NULL, package_id TEXT NOT NULL, sha256 TEXT NOT NULL, entity TEXT, period REAL,
+    source TEXT NOT NULL, run TEXT NOT NULL, record TEXT NOT NULL,
+    PRIMARY KEY (ruleset, package_id)
+);
+CREATE INDEX IF NOT EXISTS series_by_entity ON series (entity, period);
 -- Every submission recorded: its id, content hash, where it came from and in which run.
 CREATE TABLE IF NOT EXISTS packages (
     package_id TEXT NOT NULL, sha256 TEXT NOT NULL, source TEXT NOT NULL, run TEXT NOT NULL, recorded_at TEXT NOT NULL,
@@ -197,11 +207,11 @@ class Ledger:
     def close(self) -> None:
         self._db.close()
 
-    def record(self, package_id: str, source: str, claims: list[Claim], sha256: str = "") -> list[dict]:
+    def record(self, package_id: str, source: str, claims: list[Claim], sha256: str = "", series: dict[str, dict] | None = None) -> list[dict]:
         """One package's conflicts, recorded as record_many does."""
-        return self.record_many([(package_id, source, claims, sha256)])[0]
+        return self.record_many([(package_id, source, claims, sha256, series or {})])[0]
 
-    def record_many(self, packages: list[tuple[str, str, list[Claim], str]]) -> list[list[dict]]:
+    def record_many(self, packages: list[tuple[str, str, list[Claim], str, dict[str, dict]]]) -> list[list[dict]]:
         """Check each package's ranges (package id, source, claims, content hash) against every other
         package's, those earlier in the list included, and record them, all in one transaction: a crash
         leaves the ledger as it was before these packages, and one commit serves several (~half the cost of
@@ -224,8 +234,10 @@ class Ledger:
             raise
         return done
 
-    def _record(self, package_id: str, source: str, claims: list[Claim], sha256: str, now: str) -> list[dict]:
+    def _record(self, package_id: str, source: str, claims: list[Claim], sha256: str, series: dict[str, dict], now: str) -> list[dict]:
         db = self._db
+        db.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       [(ruleset, package_id, sha256, record.get("entity"), record.get("period"), source, self.run, orjson.dumps({k: v for k, v in record.items() if v is not None}, option=orjson.OPT_SORT_KEYS)) for ruleset, record in series.items()])
         found = self._identity_findings(package_id, sha256)
         db.execute("DELETE FROM ranges WHERE package_id = ? AND sha256 = ?", (package_id, sha256))  # the same submission again replaces itself
         db.execute("INSERT OR REPLACE INTO packages VALUES (?, ?, ?, ?, ?)", (package_id, sha256, source, self.run, now))
@@ -281,6 +293,32 @@ class Ledger:
         finally:
             db.execute("DELETE FROM temp.claims")
         return [_conflict(claims[n], serial_number(first), serial_number(last), *other) for n, first, last, *other in rows]
+
+    def series_groups(self, ruleset: str, field: str | None) -> Iterator[tuple[Any, list[dict], set[str]]]:
+        """A ruleset's records in groups sharing `field` (every record in one group when None), one group at
+        a time, so memory holds a group rather than the store: (key, records with their source, the ids of
+        those this run recorded). SQLite sorts, on disk when it must."""
+        where = "" if field is None else f" AND json_extract(record, '$.{field}') IS NOT NULL"
+        order = "" if field is None else ("ORDER BY entity" if field == "entity" else f"ORDER BY json_extract(record, '$.{field}')")
+        rows = self._db.execute(f"SELECT record, source, run FROM series WHERE ruleset = ?{where} {order}", (ruleset,))
+        key, members, recent = None, [], set()
+        for text, source, run in rows:
+            record = orjson.loads(text)
+            record_key = "all" if field is None else record[field]
+            if members and record_key != key:
+                yield key, members, recent
+                members, recent = [], set()
+            key = record_key
+            members.append({**record, "source": source})
+            if run == self.run:
+                recent.add(record["package_id"])
+        if members:
+            yield key, members, recent
+
+    def series_of(self, entity: str) -> list[tuple[str, dict, str]]:
+        """One entity's records, per ruleset, in period order: (ruleset, record, source)."""
+        rows = self._db.execute("SELECT ruleset, record, source FROM series WHERE entity = ? ORDER BY ruleset, period, package_id", (entity,))
+        return [(ruleset, orjson.loads(record), source) for ruleset, record, source in rows]
 
     def ranges(self) -> Iterator[tuple[str, str, str, int, int, str | None, str, str, str, str]]:
         """Every recorded range: (registry, block, action, first, last, beneficiary, package_id, sha256, pointer, source)."""
