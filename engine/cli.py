@@ -258,7 +258,8 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
 
 
 def _unspool(spool: TextIO, out: TextIO, findings: list[dict]) -> None:
-    """The spooled lines, each with the cross-package findings that involve its package."""
+    """The spooled lines, each with the cross-package findings that involve its package: each finding with
+    every package it rests on, as the series store holds it (id, source file and line, values read)."""
     involving: dict[str, list[dict]] = {}
     for finding in findings:
         for package in finding["packages"]:
@@ -269,7 +270,7 @@ def _unspool(spool: TextIO, out: TextIO, findings: list[dict]) -> None:
             line = orjson.loads(text)
             if line.get("id") in involving:
                 line["cross_package"] = [{"rule": f["rule"], "finding_type": f["finding_type"], "severity": f["severity"], "about": f["package_id"],
-                                          "message": f["message"], "packages": [p["package_id"] for p in f["packages"]]} for f in involving[line["id"]]]
+                                          "message": f["message"], "packages": f["packages"]} for f in involving[line["id"]]]
                 text = batch.jsonl(line) + "\n"
         out.write(text)
 

@@ -36,7 +36,7 @@ def imported(tmp_path: Path, capsys, layout: str, source: Path, name: str) -> Pa
 
 def findings(lines: list[dict], rule: str) -> dict[str, set[str]]:
     """Per package a finding is about, the packages it names."""
-    return {f["about"]: set(f["packages"]) for line in lines for f in line.get("cross_package", []) if f["rule"] == rule}
+    return {f["about"]: {p["package_id"] for p in f["packages"]} for line in lines for f in line.get("cross_package", []) if f["rule"] == rule}
 
 
 def test_each_documented_copy_paste_group_is_found_and_no_other(tmp_path, capsys):
@@ -61,6 +61,8 @@ def test_eutl_jumps_gaps_and_exclusions_are_found_and_kept_across_runs(tmp_path,
     code, first, err = screen(tmp_path, capsys, imported(tmp_path, capsys, "eutl", early, "early.jsonl"), ledger=ledger)
     jumps = findings(first, "PLAUS-YEAR-ON-YEAR")
     assert jumps["EUTL-100016-2006"] == {"EUTL-100016-2006", "EUTL-100016-2005"} and jumps["EUTL-100016-2007"] == {"EUTL-100016-2007", "EUTL-100016-2006"}
+    named = next(f for line in first for f in line.get("cross_package", []) if f["about"] == "EUTL-100016-2006")["packages"]
+    assert {(p["package_id"], p["emissions_t"]) for p in named} == {("EUTL-100016-2006", 198899), ("EUTL-100016-2005", 1542)} and all(p["source"].endswith(".jsonl:" + p["source"].rsplit(":", 1)[1]) for p in named)
     assert code == 0  # jumps are observations: a figure to explain, not a nonconformity
 
     code, second, err = screen(tmp_path, capsys, imported(tmp_path, capsys, "eutl", late, "late.jsonl"), ledger=ledger)
