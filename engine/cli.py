@@ -19,11 +19,14 @@ from tqdm import tqdm
 
 from vericarbon import __version__, factors
 from vericarbon.errors import InputError
+from vericarbon.evidence.documents import parse_document, read_text
 from vericarbon.evidence.package import SchemaStore, load_package
 from vericarbon.evidence.registry_exports import REGISTRIES, import_file, print_tally
 from vericarbon.evidence.registry_exports import Tally as ImportTally
+from vericarbon.evidence.skeletons import samples_of, skeleton
 from vericarbon.evidence.statement_exports import LAYOUTS as STATEMENT_LAYOUTS
 from vericarbon.evidence.statement_exports import import_statements
+from vericarbon.evidence.workbooks import read_workbook, write_workbook
 from vericarbon.files import open_atomically, write_atomically
 from vericarbon.lang import format_value
 from vericarbon.render import RENDERERS
@@ -106,6 +109,21 @@ def build_parser() -> argparse.ArgumentParser:
     statements.add_argument("files", nargs="+", type=Path, metavar="FILE")
     statements.add_argument("-o", "--output", type=Path, metavar="OUT.jsonl", help="write the packages here (default: stdout)")
 
+    workbook_in = import_commands.add_parser("workbook", help="a filled vericarbon workbook (see template) into a package")
+    workbook_in.add_argument("workbook", type=Path, metavar="FILE.xlsx")
+    workbook_in.add_argument("-o", "--output", type=Path, metavar="PACKAGE.json", help="write the package here (default: stdout)")
+    exporting = commands.add_parser("export", help="write a package in another form")
+    export_commands = exporting.add_subparsers(dest="export_command", required=True, parser_class=_Parser)
+    workbook_out = export_commands.add_parser("workbook", help="a package as a workbook in the template's layout, to edit and import again")
+    workbook_out.add_argument("package", type=Path)
+    workbook_out.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.xlsx")
+    template = commands.add_parser("template", help="an empty workbook for a package kind: a sheet per list of records, dropdowns, descriptions")
+    template.add_argument("kind", help="a package kind, e.g. ghg-statement (KIND@VERSION for another schema version)")
+    template.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.xlsx")
+    init = commands.add_parser("init", help="a commented YAML skeleton of a package kind: every field, what it is, an example")
+    init.add_argument("kind", help="a package kind, e.g. ghg-statement (KIND@VERSION for another schema version)")
+    init.add_argument("-o", "--output", type=Path, metavar="FILE.yaml", help="write it here (default: stdout)")
+
     factor_sets = commands.add_parser("factors", help="the official emission-factor sets vericarbon ships")
     factor_commands = factor_sets.add_subparsers(dest="factors_command", required=True, parser_class=_Parser)
     factor_commands.add_parser("list", help="the sets, with edition, GWP basis, licence and size")
@@ -150,8 +168,19 @@ def main(argv: list[str] | None = None) -> int:
             return _screen(args, store)
         if args.command == "ledger":
             return _ledger_audit(args) if args.ledger_command == "audit" else _ledger_series(args)
+        if args.command == "import" and args.import_command == "workbook":
+            return _write_out(args.output, orjson.dumps(read_workbook(args.workbook, store), option=orjson.OPT_INDENT_2) + b"\n")
         if args.command == "import":
             return _import(args, store)
+        if args.command == "export":
+            package = load_package(args.package, store)  # validated; the workbook gets the document as written, not what reading derives
+            return _write_out(args.output, write_workbook(store.shape(package.kind, package.schema_version), package.kind, package.schema_version, parse_document(args.package, read_text(args.package))))
+        if args.command == "template":
+            kind, version = _kind(args.kind, store)
+            return _write_out(args.output, write_workbook(store.shape(kind, version), kind, version))
+        if args.command == "init":
+            kind, version = _kind(args.kind, store)
+            return _write_out(args.output, skeleton(store.shape(kind, version), kind, version, samples_of(kind, version, store)).encode())
         if args.command == "factors":
             return {"list": _factors_list, "search": _factors_search, "show": _factors_show}[args.factors_command](args)
         if args.command == "validate":
@@ -304,6 +333,24 @@ def _import(args: argparse.Namespace, store: SchemaStore) -> int:
     for tally in tallies:
         print_tally(tally)
     return EXIT_FINDINGS if any(tally.refused for tally in tallies) else EXIT_OK
+
+
+def _kind(text: str, store: SchemaStore) -> tuple[str, str]:
+    kind, _, version = text.partition("@")
+    versions = sorted(v for k, v in store.kinds if k == kind)
+    if not versions or (version and version not in versions):
+        raise InputError(text, f"not a package kind (known: {store.known_kinds()})")
+    return kind, version or versions[-1]
+
+
+def _write_out(path: Path | None, content: bytes) -> int:
+    if path is not None:
+        write_atomically(path, content)
+    elif sys.stdout.isatty() and content[:2] == b"PK":
+        raise InputError("-o", "a workbook is binary: write it to a file with -o FILE.xlsx")
+    else:
+        sys.stdout.buffer.write(content)
+    return EXIT_OK
 
 
 def _factors_list(args: argparse.Namespace) -> int:

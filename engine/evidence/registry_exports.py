@@ -15,7 +15,6 @@ import datetime as dt
 import json
 import re
 import sys
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -23,6 +22,7 @@ from typing import Any, Callable, Iterator
 from vericarbon.errors import InputError
 from vericarbon.evidence.package import SchemaStore, validated_package
 from vericarbon.evidence.serials import SerialError, serial_range
+from vericarbon.evidence.workbooks import open_workbook
 
 REGISTRIES = ("verra", "gold-standard", "acr", "car", "art-trees", "cercarbono", "isometric", "cadt")
 
@@ -223,26 +223,12 @@ def csv_rows(path: Path, stack: contextlib.ExitStack) -> tuple[list[str], Iterat
     return list(header), rows()
 
 
-MAX_WORKBOOK_BYTES = 256 * 1024 * 1024  # unpacked; a 1 MB xlsx can unpack to 300 MB
-MAX_WORKBOOK_RATIO = 100
-
-
 def _workbook_rows(path: Path) -> tuple[list[str], Iterator[dict[str, str]]]:
     """The first sheet of a workbook as rows of text (dates as YYYY-MM-DD), read with python-calamine
-    (about ten times openpyxl) after its unpacked size and compression ratio are checked: no reader limits
-    those itself. Formulas are not evaluated; their cached values are read."""
+    (about ten times openpyxl) after its unpacked size and compression ratio are checked."""
+    book = open_workbook(path)
     try:
-        with zipfile.ZipFile(path) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
-            packed = sum(member.compress_size for member in archive.infolist())
-    except (OSError, zipfile.BadZipFile) as error:
-        raise InputError(str(path), f"is not an .xlsx workbook ({error})") from None
-    if unpacked > MAX_WORKBOOK_BYTES or unpacked > MAX_WORKBOOK_RATIO * max(packed, 1) and unpacked > 1 << 20:
-        raise InputError(str(path), f"unpacks to {unpacked / 1048576:.0f} MiB from {packed / 1048576:.1f} MiB; refused (at most {MAX_WORKBOOK_BYTES >> 20} MiB, {MAX_WORKBOOK_RATIO}:1)")
-    from python_calamine import CalamineWorkbook  # only an import of a workbook pays for it
-
-    try:
-        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+        sheet = book.get_sheet_by_index(0)
         table = sheet.iter_rows()
         header = [_cell_text(cell) for cell in next(table, [])]
     except Exception as error:  # calamine raises its own error types for a damaged workbook

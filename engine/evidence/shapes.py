@@ -67,6 +67,28 @@ class Shape:
                 return Shape(branch.node["items"], self.resolve, branch.document)
         return None
 
+    def required(self) -> list[str]:
+        """The fields every value must have: the node's own `required`, and those of its $ref and allOf
+        parts (not of anyOf/oneOf alternatives, which a value need meet only one of)."""
+        names = list(self.node.get("required", []))
+        if "$ref" in self.node:
+            target, doc = self.resolve(self.node["$ref"], self.document)
+            names += Shape(target, self.resolve, doc).required()
+        for sub in self.node.get("allOf", []):
+            names += Shape(sub, self.resolve, self.document).required()
+        return list(dict.fromkeys(names))
+
+    def description(self) -> str:
+        return next((branch.node["description"] for branch in self._branches() if "description" in branch.node), "")
+
+    def enum(self) -> list[Any]:
+        for branch in self._branches():
+            if "enum" in branch.node:
+                return list(branch.node["enum"])
+            if "const" in branch.node:
+                return [branch.node["const"]]
+        return []
+
     def field_names(self) -> list[str]:
         names: list[str] = []
         for branch in self._branches():
