@@ -152,3 +152,15 @@ def test_init_writes_a_skeleton_that_validates(kind, tmp_path, capsys):
 def test_an_unknown_kind_is_named(capsys):
     code, _, err = run(["template", "ghg-statment", "-o", "/dev/null"], capsys)
     assert code == 2 and "not a package kind" in err
+
+
+def test_verify_lists_every_missing_field_at_once_and_messages_name_them(tmp_path, capsys):
+    skeleton = tmp_path / "claim.yaml"
+    run(["init", "carbon-neutrality-claim", "-o", skeleton], capsys)
+    code, out, _ = run(["verify", skeleton, "-o", tmp_path / "r.html"], capsys)
+    missing = out.split("Missing from the package (")[1].split("\n\n")[0]
+    for pointer in ("/credits (CN-CREDITS-COVER-RESIDUAL", "/plan/targets (", "/residual_tco2e — What the claim says remained to be offset"):
+        assert pointer in missing
+    assert "(missing)" not in out and "(missing: /boundary/organization/consolidation_approach)" in out
+    page = (tmp_path / "r.html").read_text()
+    assert "Missing from the package" in page and "CN-PLAN-REVIEWED" in page.split("Missing from the package")[1].split("</table>")[0]

@@ -98,6 +98,7 @@ class CompiledRuleset:
     rules: list[CompiledRule]
     report: CompiledReport | None = None
     series: CompiledSeries | None = None
+    shape: Shape | None = None  # the package kind's schema, to describe the fields rules read
     relation_engine: relations.RelationEngine = field(init=False)
 
     def __post_init__(self) -> None:
@@ -241,7 +242,7 @@ def compile_ruleset(ruleset: Ruleset, kind: str, version: str, store: SchemaStor
     definitions = _definitions(ruleset, shape, param_types)
     report = compile_report(ruleset.data["report"], ruleset.path, shape, param_types, definitions) if "report" in ruleset.data else None
     series = compile_series(ruleset.data["series"], ruleset.path, shape, param_types, definitions) if "series" in ruleset.data else None
-    compiled = CompiledRuleset(ruleset, kind, values, [_compile_rule(ruleset, index, rule, shape, param_types, values, definitions) for index, rule in enumerate(ruleset.rules)], report, series)
+    compiled = CompiledRuleset(ruleset, kind, values, [_compile_rule(ruleset, index, rule, shape, param_types, values, definitions) for index, rule in enumerate(ruleset.rules)], report, series, shape)
     if params is None:
         ruleset.compiled[(kind, version)] = compiled
     return compiled

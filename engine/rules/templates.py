@@ -33,7 +33,17 @@ def template(text: str, compile_part: Callable[[str], Callable[[Env], Any]]) -> 
 
 
 def render_message(parts: Template, env: Env) -> str:
-    return "".join(part if isinstance(part, str) else format_value(part(env)) for part in parts)
+    """The message; a value the package lacks is named by where it should be ("(missing: /credits/0/retirement)")."""
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        mark = len(env.absent)
+        value = part(env)
+        where = list(dict.fromkeys(reason for reason in env.absent[mark:] if reason.startswith("/")))
+        out.append(f"(missing: {', '.join(where)})" if value is MISSING and where else format_value(value))
+    return "".join(out)
 
 
 def render_fact(parts: Template, env: Env) -> str | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from vericarbon import __version__
 from vericarbon.evidence.package import Package
+from vericarbon.evidence.shapes import Shape
 from vericarbon.lang import MISSING, Env, Months
 from vericarbon.relational import relations
 from vericarbon.rules.reports import evaluate_report
@@ -41,12 +42,27 @@ def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str
                 **({"requirements": source.data["index"]} if "index" in source.data else {}),
             }
         )
-    result = {
+    result = summarize({
         "vericarbon": __version__,
         "evidence": {"file": package.path, "sha256": package.sha256, "kind": package.kind, "schema_version": package.schema_version, "id": package.data.get("id")},
         "rulesets": rulesets,
-    }
-    return summarize(result)
+    })
+    shape = next((ruleset.shape for ruleset in compiled if ruleset.shape is not None), None)
+    for entry in result["summary"]["missing_inputs"]:
+        entry["description"] = describe(shape, entry["pointer"]) if shape is not None else ""
+    return result
+
+
+def describe(shape: Shape, pointer: str) -> str:
+    """What the schema says a field is (list positions skipped), or "" where it says nothing."""
+    for part in pointer.strip("/").split("/"):
+        if shape is None:
+            return ""
+        if part.isdigit():
+            shape = shape.items()
+        else:
+            shape = shape.field(part.replace("~1", "/").replace("~0", "~"))
+    return shape.description() if shape is not None else ""
 
 
 def intake_decision(result: dict) -> dict:
@@ -84,8 +100,27 @@ def summarize(result: dict) -> dict:
                 observations += item["severity"] == "observation"
     nonconformities = summary["fail"] - observations
     result["verdict"] = "nonconformities" if nonconformities else ("incomplete" if summary["not_evaluated"] else "no_nonconformity")
-    result["summary"] = {"by_status": summary, "failures_by_finding_type": dict(sorted(by_finding_type.items())), "statement": _statement(summary, observations)}
+    result["summary"] = {"by_status": summary, "failures_by_finding_type": dict(sorted(by_finding_type.items())), "statement": _statement(summary, observations),
+                         "missing_inputs": _missing_inputs(result)}
     return result
+
+
+def _missing_inputs(result: dict) -> list[dict]:
+    """Every field a rule could not be evaluated without, once, with the rules waiting on it: what to fill
+    in, all at once (unset programme parameters are not inputs of the package and are left out)."""
+    waiting: dict[str, list[str]] = {}
+    for ruleset in result["rulesets"]:
+        for item in ruleset["results"]:
+            if item["status"] != "not_evaluated":
+                continue
+            for occurrence in item.get("occurrences", []):
+                for pointer in occurrence.get("missing", []):
+                    rules = waiting.setdefault(pointer, [])
+                    if item["id"] not in rules:
+                        rules.append(item["id"])
+    described = {entry["pointer"]: entry.get("description", "") for entry in result.get("summary", {}).get("missing_inputs", [])}  # kept when answers re-summarize
+    return [{"pointer": pointer, "section": "/" + pointer.strip("/").split("/")[0], "rules": rules, **({"description": described[pointer]} if pointer in described else {})}
+            for pointer, rules in sorted(waiting.items())]
 
 
 def _statement(by_status: dict[str, int], observations: int) -> str:
@@ -195,6 +230,7 @@ def _occurrence(rule: CompiledRule, env: Env, pointer: str, status: str, explain
         occurrence["message"] = render_message(rule.message, Env(env.package, env.params, env.item, env.item_pointer))
     if status == "not_evaluated":
         occurrence["reason"] = "cannot evaluate: " + ", ".join(dict.fromkeys(traced.absent)) if traced.absent else "cannot evaluate"
+        occurrence["missing"] = [absent for absent in dict.fromkeys(traced.absent) if absent.startswith("/")]  # the fields it waits on
     first_reads = {e["pointer"]: e for e in reversed(traced.trace) if "pointer" in e}  # each field once ...
     occurrence["values"] = [{"expr": e["expr"], "pointer": e["pointer"], "value": _plain(e["value"])} for e in traced.trace if first_reads.get(e.get("pointer")) is e]  # ... in reading order
     deciding = [p for e in traced.trace for p in e.get("elements", [])]
