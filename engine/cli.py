@@ -30,7 +30,8 @@ from vericarbon.evidence.workbooks import read_workbook, write_workbook
 from vericarbon.files import open_atomically, write_atomically
 from vericarbon.lang import format_value
 from vericarbon.render import RENDERERS
-from vericarbon.render.catalogue import pages, stale_pages
+from vericarbon.render.catalogue import pages
+from vericarbon.render.schema_docs import schema_pages
 from vericarbon.rules.matrix import RENDERERS as MATRIX_RENDERERS
 from vericarbon.rules.matrix import matrix
 from vericarbon.rules.rulesets import compile_ruleset, resolve_rulesets
@@ -124,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("kind", help="a package kind, e.g. ghg-statement (KIND@VERSION for another schema version)")
     init.add_argument("-o", "--output", type=Path, metavar="FILE.yaml", help="write it here (default: stdout)")
 
+    schemas = commands.add_parser("schemas", help="the evidence schemas")
+    schema_commands = schemas.add_subparsers(dest="schemas_command", required=True, parser_class=_Parser)
+    schema_docs = schema_commands.add_parser("docs", help="write a reference page per package kind to docs/schemas/")
+    schema_docs.add_argument("--out", type=Path, default=Path("docs"), help="the docs folder (default: docs)")
+    schema_docs.add_argument("--check", action="store_true", help="fail if a page is out of date instead of writing")
+
     factor_sets = commands.add_parser("factors", help="the official emission-factor sets vericarbon ships")
     factor_commands = factor_sets.add_subparsers(dest="factors_command", required=True, parser_class=_Parser)
     factor_commands.add_parser("list", help="the sets, with edition, GWP basis, licence and size")
@@ -181,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "init":
             kind, version = _kind(args.kind, store)
             return _write_out(args.output, skeleton(store.shape(kind, version), kind, version, samples_of(kind, version, store)).encode())
+        if args.command == "schemas":
+            return _write_pages(schema_pages(store, resolve_rulesets([], store)), args.out, args.check, "vericarbon schemas docs")
         if args.command == "factors":
             return {"list": _factors_list, "search": _factors_search, "show": _factors_show}[args.factors_command](args)
         if args.command == "validate":
@@ -488,17 +497,20 @@ def _rules_matrix(args: argparse.Namespace, store: SchemaStore) -> int:
 
 
 def _rules_docs(args: argparse.Namespace, store: SchemaStore) -> int:
-    chosen = resolve_rulesets(args.ruleset, store)
-    stale = stale_pages(chosen, args.out)
-    if args.check:
+    return _write_pages(pages(resolve_rulesets(args.ruleset, store)), args.out, args.check, "vericarbon rules docs")
+
+
+def _write_pages(written: dict[Path, str], out: Path, check: bool, command: str) -> int:
+    """Write generated pages under `out`; with `check`, only say which are out of date (exit 1)."""
+    stale = [out / name for name, text in written.items() if not (out / name).is_file() or (out / name).read_text(encoding="utf-8") != text]
+    if check:
         for page in stale:
-            print(f"{page}: out of date; run vericarbon rules docs", file=sys.stderr)
+            print(f"{page}: out of date; run {command}", file=sys.stderr)
         return EXIT_FINDINGS if stale else EXIT_OK
-    written = pages(chosen)
     for name, text in written.items():
-        _make_folder((args.out / name).parent)
-        write_atomically(args.out / name, text)
-    print(f"wrote {len(written)} page(s) to {args.out} ({len(stale)} changed)")
+        _make_folder((out / name).parent)
+        write_atomically(out / name, text)
+    print(f"wrote {len(written)} page(s) to {out} ({len(stale)} changed)")
     return EXIT_OK
 
 

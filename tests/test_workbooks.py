@@ -164,3 +164,10 @@ def test_verify_lists_every_missing_field_at_once_and_messages_name_them(tmp_pat
     assert "(missing)" not in out and "(missing: /boundary/organization/consolidation_approach)" in out
     page = (tmp_path / "r.html").read_text()
     assert "Missing from the package" in page and "CN-PLAN-REVIEWED" in page.split("Missing from the package")[1].split("</table>")[0]
+
+
+def test_schema_pages_in_docs_are_current(capsys):
+    code, _, err = run(["schemas", "docs", "--check", "--out", ROOT / "docs"], capsys)
+    assert code == 0, err
+    page = (ROOT / "docs" / "schemas" / "ghg-statement-1.0.md").read_text()
+    assert "| `boundary.scope2_methods` | list of string |  | The Scope 2 methods reported | `location` | STMT-SCOPE2-METHODS-REPORTED |" in page

@@ -34,10 +34,5 @@ def pages(rulesets: list[Ruleset]) -> dict[Path, str]:
     return written
 
 
-def stale_pages(rulesets: list[Ruleset], folder: Path) -> list[Path]:
-    """Pages under `folder` that are missing or differ from what the rulesets give."""
-    return [folder / name for name, text in pages(rulesets).items() if not (folder / name).is_file() or (folder / name).read_text(encoding="utf-8") != text]
-
-
 def _version(ruleset: Ruleset) -> tuple[int, ...]:
     return tuple(int(part) for part in ruleset.data["version"].split("."))

@@ -337,6 +337,8 @@ def evidence_read(for_each: str | None, trees: list[Node], definitions: dict[str
 
     for tree in trees:
         visit(tree, "", frozenset())
+    if for_each:
+        found.add(item_base.removesuffix("/*"))  # the collection itself: its absence makes the rule not applicable
     return sorted(found)
 
 

@@ -1,0 +1,81 @@
+"""The evidence schemas as reference pages (docs/schemas/KIND-VERSION.md), written from the schemas and the
+built-in rulesets: every field with its type, whether it is required, its allowed values, what it is, an
+example (from the rulesets' test packages, which are valid packages of the kind), and the rules that read it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from vericarbon.evidence.package import SchemaStore
+from vericarbon.evidence.skeletons import samples_of
+from vericarbon.evidence.workbooks import layout
+from vericarbon.lang import format_value
+from vericarbon.render.templating import markdown_code, markdown_text
+from vericarbon.rules.rulesets import Ruleset, compile_ruleset
+
+
+def schema_pages(store: SchemaStore, rulesets: list[Ruleset]) -> dict[Path, str]:
+    return {Path("schemas") / f"{kind}-{version}.md": schema_page(store, kind, version, rulesets) for kind, version in sorted(store.kinds)}
+
+
+def schema_page(store: SchemaStore, kind: str, version: str, rulesets: list[Ruleset]) -> str:
+    shape = store.shape(kind, version)
+    examples = samples_of(kind, version, store)
+    readers = _readers(store, kind, version, rulesets)
+    title = store.schema_for(kind, version).get("title", kind)
+    lines = [f"# `{kind}` {version}", "", "<!-- Written by `vericarbon schemas docs`; edit schemas/ instead. -->", "", markdown_text(title), "",
+             f"Start from `vericarbon init {kind}` (YAML) or `vericarbon template {kind} -o {kind}.xlsx` (a workbook). "
+             "`[]` marks a list: `lines[].id` is the `id` of each line. Examples come from the built-in rulesets' test packages.", ""]
+    for sheet in layout(shape):
+        prefix = "".join(part + ("[]" if part != "*" else "") for part in _collection(sheet.collection))
+        lines += [f"## {'Single-valued fields' if not sheet.collection else markdown_code(prefix)}", "",
+                  "| field | type | required | what it is | example | read by |", "|---|---|---|---|---|---|"]
+        for column in sheet.columns:
+            pointer = "/" + "/".join(part for part in sheet.collection if part != "*") + ("/" if sheet.collection else "") + "/".join(column.path)
+            pattern = "/" + "/".join(sheet.collection + column.path) if sheet.collection else pointer
+            field = (prefix + "." if prefix else "") + column.header
+            kind_text = column.kind if column.kind != "list" else f"list of {column.items}"
+            what = markdown_text(column.description) + (" One of: " + ", ".join(markdown_code(value) for value in column.enum) + "." if len(column.enum) > 1 else "")
+            example = _example(examples, pattern)
+            lines.append(f"| {markdown_code(field)} | {kind_text} | {'yes' if column.required else ''} | {what.strip()} | {markdown_code(example) if example else ''} | {', '.join(sorted(readers.get(pattern, set())))} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _collection(path: tuple[str, ...]) -> list[str]:
+    """`("credits", "*", "documents")` → credits[].documents: the "*" marks where the list is."""
+    return [part for part in path if part != "*"]
+
+
+def _readers(store: SchemaStore, kind: str, version: str, rulesets: list[Ruleset]) -> dict[str, set[str]]:
+    """For each field (a pointer pattern, * for list positions) the rules that read it or a field inside it."""
+    found: dict[str, set[str]] = {}
+    for ruleset in rulesets:
+        if kind not in ruleset.data["applies_to"]:
+            continue
+        for rule in compile_ruleset(ruleset, kind, version, store).rules:
+            for read in rule.reads:
+                pattern = re.sub(r"/\d+(?=/|$)", "/*", read).removesuffix("/*")
+                found.setdefault(pattern, set()).add(rule.id)
+    return found
+
+
+def _example(examples: list[dict], pattern: str) -> str:
+    for example in examples:
+        for value in _values_at(example, pattern.strip("/").split("/")):
+            if value is not None and not isinstance(value, (dict,)):
+                text = format_value(value) if not isinstance(value, list) else ", ".join(format_value(v) for v in value if not isinstance(v, dict))
+                if text:
+                    return text[:60]
+    return ""
+
+
+def _values_at(value: Any, parts: list[str]) -> list[Any]:
+    if not parts:
+        return [value]
+    head, rest = parts[0], parts[1:]
+    if head == "*":
+        return [found for item in (value if isinstance(value, list) else []) for found in _values_at(item, rest)]
+    return _values_at(value.get(head), rest) if isinstance(value, dict) else []
