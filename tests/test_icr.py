@@ -16,7 +16,7 @@ PLANTED = {
     "ICR-BUFFER-FROM-RISK": ["/issuance_request/buffer/percent"],  # 5 buffer 5 % where the risk assessment gives 10 %
     "ICR-SERIALS-NO-OVERLAP": ["/issuance_request/serials/0", "/issuance_request/serials/1"],  # 6 serials 790–800 twice
 }
-UNSET = {"ICR-VVB-ROTATION", "ICR-VERIFICATION-MATERIALITY", "ICR-LEVEL-OF-ASSURANCE", "ICR-BUFFER-MINIMUM", "ICR-CREDITING-PERIOD-LENGTH", "ICR-MONITORING-REPORT-DEADLINE"}
+UNSET = {"ICR-VVB-ROTATION", "ICR-VERIFICATION-MATERIALITY", "ICR-LEVEL-OF-ASSURANCE", "ICR-BUFFER-MINIMUM", "ICR-BUFFER-BY-RISK-CLASS", "ICR-CREDITING-PERIOD-LENGTH", "ICR-MONITORING-REPORT-DEADLINE"}
 
 
 
@@ -35,7 +35,8 @@ def test_conforming_submission_awaits_only_the_unverified_icr_figures(samples, c
 
 
 def test_conforming_submission_with_the_figures_set(samples, capsys):
-    figures = ["vvb_max_consecutive_verifications=3", "materiality_percent=5", "required_level_of_assurance=reasonable", "buffer_percent_minimum=5", "crediting_period_max_years_removal=10", "mr_submission_max_days=90"]
+    figures = ["vvb_max_consecutive_verifications=3", "materiality_percent=5", "required_level_of_assurance=reasonable", "buffer_percent_minimum=5", "crediting_period_max_years_removal=10", "mr_submission_max_days=90",
+               "buffer_percent_low_risk=10", "buffer_percent_medium_risk=15", "buffer_percent_high_risk=25"]  # illustrative figures: ICR's are not published
     verify_conforming(samples / "icr-removal-issuance.json", capsys, *[arg for f in figures for arg in ("--param", f)])
 
 

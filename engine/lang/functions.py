@@ -490,6 +490,23 @@ def _numbers(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
     return Compiled(lambda env: MISSING if (t := tf(env)) is MISSING else written_numbers(t), Type("list", Shape({"type": "number"}, None, None)))
 
 
+def _scopes_named(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """scopes_named(text): the GHG scopes a text names — "Scope 1 and Scope 2", "Scopes 1, 2 and 3",
+    "scope 3" — as a sorted list of numbers, to hold a claim's words against its fields."""
+    _arity(node, 1)
+    text = c.compile(node.args[0], depth + 1, in_element)
+    require(text.type, {"string"}, node.args[0], "scopes_named() needs")
+    tf = text.fn
+    return Compiled(lambda env: MISSING if (t := tf(env)) is MISSING else named_scopes(t), Type("list", Shape({"type": "number"}, None, None)))
+
+
+_SCOPES = re.compile(r"\bscopes?\s+([1-3](?:\s*(?:,|and|&|\+|/|or)\s*(?:scope\s+)?[1-3])*)\b", re.IGNORECASE)
+
+
+def named_scopes(text: str) -> list[int]:
+    return sorted({int(digit) for match in _SCOPES.finditer(text[:10_000]) for digit in re.findall(r"[1-3]", match.group(1))})
+
+
 _WRITTEN_NUMBER = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
 MAX_NUMBERS = 1000  # a text is evidence: bounded like units
 
@@ -542,6 +559,7 @@ FUNCTIONS: dict[str, Callable[[Compiler, Call, int, bool], Compiled]] = {
     "convertible": _convertible,
     "official_factor": _official_factor,
     "numbers": _numbers,
+    "scopes_named": _scopes_named,
 }
 
 FUNCTION_NAMES = frozenset(FUNCTIONS)
