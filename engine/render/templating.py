@@ -13,6 +13,7 @@ import markupsafe
 
 from vericarbon.lang import format_value
 from vericarbon.render.findings import cite
+from vericarbon.resources import cache_dir
 
 STATUS_LABEL = {
     "fail": "Nonconformity",
@@ -72,6 +73,7 @@ def environment(autoescape: bool, markdown: bool = False) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=markdown_text if markdown else None,
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(folder)) if (folder := cache_dir("templates")) else None,  # keyed by the template's checksum
     )
     env.filters["code"] = markdown_code
     env.filters["value"] = _value

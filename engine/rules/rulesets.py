@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from vericarbon.errors import InputError
-from vericarbon.evidence.documents import parse_document, read_text
+from vericarbon.evidence.documents import parse_document_cached, read_text
 from vericarbon.evidence.package import SchemaStore
 from vericarbon.evidence.shapes import Shape
 from vericarbon.lang import MISSING, Call, Compiled, Env, ExprError, Node, Scope, Type, as_date, children, compile_expression, parse, type_of_shape
@@ -111,7 +111,7 @@ def load_ruleset(path: Path, store: SchemaStore, _extending: tuple[Path, ...] = 
     built-in rulesets (checked in CI by `rules test --strict`) compile on first use, so a run pays only for
     the kinds it meets (~0.15 s less at every start)."""
     raw = read_text(path)
-    data = parse_document(path, raw)
+    data = parse_document_cached(path, raw)
     name = str(path)
     is_overlay = isinstance(data, dict) and "overlay" in data
     problems = store.errors("urn:vericarbon:schema:" + ("overlay" if is_overlay else "ruleset"), data)

@@ -1,0 +1,52 @@
+"""The start-up cache: parsed rulesets and compiled templates are remembered by their content's hash, so a
+cache can never serve a stale or a damaged entry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vericarbon.evidence.documents import parse_document_cached
+from vericarbon.resources import cache_dir
+
+
+@pytest.fixture()
+def cache(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("VERICARBON_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "documents"
+
+
+def test_a_document_is_parsed_once_and_its_change_is_seen(cache, tmp_path):
+    path = tmp_path / "r.yaml"
+    first = b"ruleset: a\nversion: 1.0.0\n"
+    assert parse_document_cached(path, first) == {"ruleset": "a", "version": "1.0.0"}
+    assert len(list(cache.iterdir())) == 1
+    assert parse_document_cached(path, b"ruleset: b\nversion: 1.0.0\n") == {"ruleset": "b", "version": "1.0.0"}  # new content, new key
+    assert len(list(cache.iterdir())) == 2
+
+
+def test_a_damaged_entry_is_parsed_again_and_replaced(cache, tmp_path):
+    raw = b"ruleset: a\n"
+    parse_document_cached(tmp_path / "r.yaml", raw)
+    entry = next(cache.iterdir())
+    entry.write_bytes(b"{not json")
+    assert parse_document_cached(tmp_path / "r.yaml", raw) == {"ruleset": "a"}
+    assert entry.read_bytes() == b'{"ruleset":"a"}'
+
+
+def test_what_json_cannot_hold_exactly_is_not_cached(cache, tmp_path):
+    data = parse_document_cached(tmp_path / "r.yaml", b"1: one\n")  # a number as a key: JSON would make it text
+    assert data == {1: "one"}
+    assert not cache.exists() or not list(cache.iterdir())
+
+
+def test_errors_are_not_cached_and_the_cache_can_be_switched_off(cache, tmp_path, monkeypatch):
+    from vericarbon.errors import InputError
+
+    with pytest.raises(InputError):
+        parse_document_cached(tmp_path / "r.yaml", b"a: 1\na: 2\n")  # a key twice
+    assert not cache.exists() or not list(cache.iterdir())
+    monkeypatch.setenv("VERICARBON_CACHE_DIR", "off")
+    assert cache_dir("documents") is None
+    assert parse_document_cached(tmp_path / "r.yaml", b"a: 1\n") == {"a": 1}
