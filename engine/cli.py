@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -295,6 +296,9 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         return EXIT_OK if tally.clean else EXIT_FINDINGS
 
 
+_FIRST_ID = re.compile(r'"id": "((?:[^"\\]|\\.)*)"')
+
+
 def _unspool(spool: TextIO, out: TextIO, findings: list[dict]) -> None:
     """The spooled lines, each with the cross-package findings that involve its package: each finding with
     every package it rests on, as the series store holds it (id, source file and line, values read)."""
@@ -304,7 +308,10 @@ def _unspool(spool: TextIO, out: TextIO, findings: list[dict]) -> None:
             involving.setdefault(package["package_id"], []).append(finding)
     spool.seek(0)
     for text in spool:
-        if involving:
+        # Lines are written with sorted keys and none before "id" holds an "id": the first one is the
+        # package's, so only the lines of involved packages need parsing.
+        quick = _FIRST_ID.search(text)
+        if involving and (quick is None or orjson.loads(f'"{quick.group(1)}"') in involving):
             line = orjson.loads(text)
             if line.get("id") in involving:
                 line["cross_package"] = [{"rule": f["rule"], "finding_type": f["finding_type"], "severity": f["severity"], "about": f["package_id"],

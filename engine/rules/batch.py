@@ -24,6 +24,7 @@ class CompiledSeries:
     entity: Compiled
     period: Compiled
     values: dict[str, Compiled | Template]  # a template gives text
+    conditions: dict[str, Compiled]  # a value recorded only when its condition holds
 
 
 @dataclass
@@ -56,8 +57,11 @@ def compile_series(spec: dict, path: str, package: Shape, param_types: dict[str,
         return found
 
     values: dict[str, Compiled | Template] = {}
+    conditions: dict[str, Compiled] = {}
     for name, value in spec.get("values", {}).items():
         location = f"/series/values/{name}"
+        if "when" in value:
+            conditions[name] = compiled(value["when"], location + "/when", "boolean")
         if "template" in value:
             try:
                 values[name] = template(value["template"], lambda source: compiled(source, location, "any").fn)
@@ -65,7 +69,7 @@ def compile_series(spec: dict, path: str, package: Shape, param_types: dict[str,
                 raise InputError(path, f"series value {name}: {error}", location) from None
         else:
             values[name] = compiled(value["value"], location, value["type"])
-    return CompiledSeries(compiled(spec["entity"], "/series/entity", "string"), compiled(spec["period"], "/series/period", "number"), values)
+    return CompiledSeries(compiled(spec["entity"], "/series/entity", "string"), compiled(spec["period"], "/series/period", "number"), values, conditions)
 
 
 def _record_shape(types: dict[str, str], neighbours: bool) -> dict:

@@ -18,6 +18,10 @@ def series_record(series: CompiledSeries, package_id: str, data: Any, params: di
     env = Env(data, params)
     record: dict[str, Any] = {"package_id": package_id}
     for name, compiled in (("entity", series.entity), ("period", series.period), *series.values.items()):
+        condition = series.conditions.get(name)
+        if condition is not None and condition.fn(env) is not True:
+            record[name] = None
+            continue
         value = render_message(compiled, env) if isinstance(compiled, list) else compiled.fn(env)
         record[name] = None if value is MISSING else value
     return record

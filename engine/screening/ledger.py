@@ -236,8 +236,9 @@ class Ledger:
 
     def _record(self, package_id: str, source: str, claims: list[Claim], sha256: str, series: dict[str, dict], now: str) -> list[dict]:
         db = self._db
-        db.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       [(ruleset, package_id, sha256, record.get("entity"), record.get("period"), source, self.run, orjson.dumps({k: v for k, v in record.items() if v is not None}, option=orjson.OPT_SORT_KEYS)) for ruleset, record in series.items()])
+        if series:
+            db.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(ruleset, package_id, sha256, record.get("entity"), record.get("period"), source, self.run, orjson.dumps({k: v for k, v in record.items() if v is not None}, option=orjson.OPT_SORT_KEYS)) for ruleset, record in series.items()])
         found = self._identity_findings(package_id, sha256)
         db.execute("DELETE FROM ranges WHERE package_id = ? AND sha256 = ?", (package_id, sha256))  # the same submission again replaces itself
         db.execute("INSERT OR REPLACE INTO packages VALUES (?, ?, ?, ?, ?)", (package_id, sha256, source, self.run, now))
