@@ -159,7 +159,7 @@ def test_verify_lists_every_missing_field_at_once_and_messages_name_them(tmp_pat
     run(["init", "carbon-neutrality-claim", "-o", skeleton], capsys)
     code, out, _ = run(["verify", skeleton, "-o", tmp_path / "r.html"], capsys)
     missing = out.split("Missing from the package (")[1].split("\n\n")[0]
-    for pointer in ("/credits (CN-CREDITS-COVER-RESIDUAL", "/plan/targets (", "/residual_tco2e — What the claim says remained to be offset"):
+    for pointer in ("/credits — The credits used to offset the residual emissions, one lot per entry (CN-CREDITS-COVER-RESIDUAL", "/plan/targets — The plan's targets (", "/residual_tco2e — What the claim says remained to be offset"):
         assert pointer in missing
     assert "(missing)" not in out and "(missing: /boundary/organization/consolidation_approach)" in out
     page = (tmp_path / "r.html").read_text()
