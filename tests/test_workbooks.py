@@ -171,3 +171,10 @@ def test_schema_pages_in_docs_are_current(capsys):
     assert code == 0, err
     page = (ROOT / "docs" / "schemas" / "ghg-statement-1.0.md").read_text()
     assert "| `boundary.scope2_methods` | list of string |  | The Scope 2 methods reported | `location` | STMT-SCOPE2-METHODS-REPORTED |" in page
+
+
+@pytest.mark.parametrize("kind, version", sorted(STORE.kinds))
+def test_every_field_has_a_description_and_an_example(kind, version):
+    bare = [column.header for sheet in layout(STORE.shape(kind, version)) for column in sheet.columns
+            if not column.description or (column.example is None and column.path[-1] not in ("kind", "schema_version"))]
+    assert not bare, f"fields without a description or an example (scripts/schema_examples.py fills examples): {bare[:10]}"

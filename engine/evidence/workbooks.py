@@ -40,6 +40,7 @@ class Column:
     enum: list[Any] = field(default_factory=list)
     required: bool = False
     items: str = "string"  # for a list: the kind of its values
+    example: Any = None  # the schema's first example
 
     @property
     def header(self) -> str:
@@ -105,7 +106,7 @@ def _walk(shape: Shape, path: tuple[str, ...], sheet: Sheet, sheets: list[Sheet]
         else:
             leaf = _leaf_kind(child, items)
             item_kind = _leaf_kind(items, None) if leaf == "list" and items is not None else "string"
-            sheet.columns.append(Column(here, leaf, child.description(), child.enum(), name in required, item_kind))
+            sheet.columns.append(Column(here, leaf, child.description(), child.enum(), name in required, item_kind, next(iter(child.node.get("examples", [])), None)))
 
 
 def _leaf_kind(shape: Shape, items: Shape | None) -> str:
