@@ -114,6 +114,15 @@ def read_text(path: Path) -> bytes:
         raise InputError(str(path), f"cannot be read ({error.strerror})") from None
 
 
+def field_at(value: Any, path: tuple[str, ...]) -> Any:
+    """The value at a field path in a parsed document, or None where any step is absent."""
+    for part in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
 def parse_document_cached(path: Path, raw: bytes) -> Any:
     """parse_document, remembered by the content's hash (rulesets are parsed at every start; their YAML
     costs ~50 ms each, the cached JSON well under 1 ms). Only plain JSON data is cached, so what comes back

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from vericarbon.errors import InputError
+from vericarbon.evidence.documents import field_at
 from vericarbon.evidence.package import SchemaStore, validated_package
 from vericarbon.evidence.shapes import Shape
 
@@ -250,7 +251,7 @@ def _plain(value: Any) -> str:
 def _rows(sheets: list[Sheet], package: dict) -> dict[str, list[dict]]:
     """Each sheet's rows for a package: dicts of header -> value (and "parent row")."""
     rows: dict[str, list[dict]] = {sheet.name: [] for sheet in sheets}
-    rows[PACKAGE_SHEET].append({column.header: _at(package, column.path) for column in sheets[0].columns})
+    rows[PACKAGE_SHEET].append({column.header: field_at(package, column.path) for column in sheets[0].columns})
     # the record each row came from, per sheet, to number nested records' parents
     records: dict[str, list[Any]] = {PACKAGE_SHEET: [package]}
     for sheet in sheets[1:]:
@@ -258,19 +259,12 @@ def _rows(sheets: list[Sheet], package: dict) -> dict[str, list[dict]]:
         relative = sheet.collection[len(sheet.parent.collection) + 1:] if sheet.parent else sheet.collection
         records[sheet.name] = []
         for number, parent in enumerate(parents, start=1):
-            for record in _at(parent, relative) or []:
+            for record in field_at(parent, relative) or []:
                 if isinstance(record, dict):
                     records[sheet.name].append(record)
-                    rows[sheet.name].append({"parent row": number, **{column.header: _at(record, column.path) for column in sheet.columns}})
+                    rows[sheet.name].append({"parent row": number, **{column.header: field_at(record, column.path) for column in sheet.columns}})
     return rows
 
-
-def _at(value: Any, path: tuple[str, ...]) -> Any:
-    for part in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 # --- reading ---------------------------------------------------------------------------------------------

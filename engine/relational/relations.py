@@ -21,6 +21,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from vericarbon.evidence.documents import field_at
 from vericarbon.lang import Binary, Call, ListOf, Literal, Node, Path, Unary, as_date, children
 from vericarbon.relational.durable_session import MAX_EXPRESSIONS_PER_PATTERN, DurableRuleset, end_pattern
 
@@ -239,13 +240,13 @@ class RelationEngine:
         """Flat facts for every collection the relational rules read; a missing field is left out."""
         facts: list[dict] = []
         for collection, type_name, fields in self._layout:
-            values = walk(package, collection)
+            values = field_at(package, collection)
             if not isinstance(values, list):
                 continue
             for index, value in enumerate(values):
                 fact: dict[str, Any] = {"t": type_name, "n": index}
                 for name, path, is_date in fields:
-                    scalar = walk(value, path)
+                    scalar = field_at(value, path)
                     if is_date:
                         scalar = as_date(scalar)
                         scalar = scalar.toordinal() if isinstance(scalar, dt.date) else None
@@ -313,16 +314,8 @@ def _sweep(relation: RelationPlan, interval: Interval, facts: list[dict]) -> dic
 def complete(value: Any, paths: set[tuple[str, ...]]) -> bool:
     """Does `value` carry every field in `paths`, each a scalar?"""
     for path in paths:
-        scalar = walk(value, path)
+        scalar = field_at(value, path)
         if scalar is None or isinstance(scalar, (dict, list)):
             return False
     return True
 
-
-def walk(value: Any, path: tuple[str, ...]) -> Any:
-    """The value at a field path, or None where any step is absent."""
-    for part in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from vericarbon import __version__
+from vericarbon.evidence.documents import field_at
 from vericarbon.evidence.package import Package
 from vericarbon.evidence.shapes import Shape
 from vericarbon.lang import MISSING, Env, Months
@@ -164,7 +165,7 @@ def evaluate_rule(rule: CompiledRule, package: Any, params: dict, durable_failur
     if rule.for_each is None:
         items, base = [None], ""
     else:
-        items = relations.walk(package, rule.for_each)
+        items = field_at(package, rule.for_each)
         base = "".join("/" + part for part in rule.for_each)
         if not isinstance(items, list) or not items:
             result.update(status="not_applicable", reason=f"no items at {base}", occurrences=[])
@@ -198,7 +199,7 @@ def _durable_settles(rule: CompiledRule, package: Any, failures: dict[int, list[
     """Whether durable-rules' answer stands for complete items: true when every joined element carries the fields."""
     if rule.relation is None or failures is None:
         return False
-    elements = relations.walk(package, rule.relation.elements)
+    elements = field_at(package, rule.relation.elements)
     return isinstance(elements, list) and all(relations.complete(e, rule.relation.element_fields) for e in elements)
 
 

@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterator
 import orjson
 
 from vericarbon.errors import InputError
+from vericarbon.evidence.documents import field_at
 
 FORMAT = 2  # PRAGMA user_version; 1 (vericarbon 0.1) is upgraded on open
 _SCHEMA = """
@@ -113,20 +114,20 @@ def claims_of(kind: str, data: dict) -> list[Claim]:
         return [_record_claim(data)]
     found = []
     for collection, registry, block, first, last, action, beneficiary in CLAIM_FIELDS.get(kind, []):
-        elements = _read(data, collection)
+        elements = field_at(data, collection)
         base = "".join("/" + part for part in collection)
         for index, element in enumerate(elements if isinstance(elements, list) else []):
-            start, end = _read(element, first), _read(element, last)
+            start, end = field_at(element, first), field_at(element, last)
             if type(start) is not int or type(end) is not int or start < 0 or end < start:
                 continue  # a malformed range is the rules' finding, not a ledger entry
             found.append(
                 Claim(
-                    registry if isinstance(registry, str) else str(_read(element, registry)),
-                    str(_read(element, block) or ""),
+                    registry if isinstance(registry, str) else str(field_at(element, registry)),
+                    str(field_at(element, block) or ""),
                     action,
                     start,
                     end,
-                    _read(element, beneficiary) if beneficiary else None,
+                    field_at(element, beneficiary) if beneficiary else None,
                     f"{base}/{index}",
                 )
             )
@@ -143,11 +144,6 @@ def _record_claim(data: dict) -> Claim:
     beneficiary = data.get("beneficiary") if data["record_type"] == "retirement" else f"cancelled: {data.get('cancellation_type') or 'no type given'}"
     return Claim(data["registry"], serial["block"], "retired", serial["start"], serial["end"], beneficiary, "/serial")
 
-
-def _read(value: Any, path: tuple[str, ...]) -> Any:
-    for part in path:
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
 
 
 class Ledger:
