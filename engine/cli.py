@@ -177,18 +177,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ledger":
             return _ledger_audit(args) if args.ledger_command == "audit" else _ledger_series(args)
         if args.command == "import" and args.import_command == "workbook":
-            return _write_out(args.output, orjson.dumps(read_workbook(args.workbook, store), option=orjson.OPT_INDENT_2) + b"\n")
+            return _write_out(args.output, orjson.dumps(read_workbook(args.workbook, store), option=orjson.OPT_INDENT_2).decode() + "\n", "import workbook")
         if args.command == "import":
             return _import(args, store)
         if args.command == "export":
             package = load_package(args.package, store)  # validated; the workbook gets the document as written, not what reading derives
-            return _write_out(args.output, write_workbook(store.shape(package.kind, package.schema_version), package.kind, package.schema_version, parse_document(args.package, read_text(args.package))))
+            return _write_out(args.output, write_workbook(store.shape(package.kind, package.schema_version), package.kind, package.schema_version, parse_document(args.package, read_text(args.package))), "export workbook")
         if args.command == "template":
             kind, version = _kind(args.kind, store)
-            return _write_out(args.output, write_workbook(store.shape(kind, version), kind, version))
+            return _write_out(args.output, write_workbook(store.shape(kind, version), kind, version), "template")
         if args.command == "init":
             kind, version = _kind(args.kind, store)
-            return _write_out(args.output, skeleton(store.shape(kind, version), kind, version, samples_of(kind, version, store)).encode())
+            return _write_out(args.output, skeleton(store.shape(kind, version), kind, version, samples_of(kind, version, store)), "init")
         if args.command == "schemas":
             return _write_pages(schema_pages(store, resolve_rulesets([], store)), args.out, args.check, "vericarbon schemas docs")
         if args.command == "factors":
@@ -226,15 +226,7 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
     if answers:
         result = merge_answers(result, answers, args.as_of or dt.date.today(), use_waivers=not args.no_waivers)
     if args.format:
-        rendered = RENDERERS[args.format](result)
-        if args.output:
-            write_atomically(args.output, rendered)
-        elif isinstance(rendered, bytes):
-            if sys.stdout.isatty():
-                raise InputError("--format " + args.format, "is a binary format: write it to a file with -o FILE")
-            sys.stdout.buffer.write(rendered)
-        else:
-            sys.stdout.write(rendered)
+        _write_out(args.output, RENDERERS[args.format](result), f"--format {args.format}")
     else:
         print(RENDERERS["text"](result), end="")
         report = args.output or Path(f"{Path(package.path).stem}.report.html")
@@ -359,11 +351,14 @@ def _kind(text: str, store: SchemaStore) -> tuple[str, str]:
     return kind, version or versions[-1]
 
 
-def _write_out(path: Path | None, content: bytes) -> int:
+def _write_out(path: Path | None, content: str | bytes, what: str) -> int:
+    """Text or a binary document to `path`, else to stdout; binary output is refused on a terminal."""
     if path is not None:
         write_atomically(path, content)
-    elif sys.stdout.isatty() and content[:2] == b"PK":
-        raise InputError("-o", "a workbook is binary: write it to a file with -o FILE.xlsx")
+    elif isinstance(content, str):
+        sys.stdout.write(content)
+    elif sys.stdout.isatty():
+        raise InputError(what, "is a binary format: write it to a file with -o FILE")
     else:
         sys.stdout.buffer.write(content)
     return EXIT_OK
