@@ -47,27 +47,28 @@ class Checker:
         selected = select_versions(chosen, package.data, package.kind, package.schema_version, self.store)
         compiled = []
         for ruleset, _ in selected:
-            key = (ruleset.id, ruleset.data["version"], package.kind, package.schema_version)
-            if key not in self._compiled:
-                self._compiled[key] = self._compile(ruleset, package)
-            if self._compiled[key].rules:
-                compiled.append(self._compiled[key])
+            if (found := self._compiled_once(ruleset, package)).rules:
+                compiled.append(found)
         return compiled, {ruleset.id: note for ruleset, note in selected if note}
 
     def series_records(self, package: Package) -> dict[str, dict[str, Any]]:
         """What the package contributes to the series store, per ruleset that declares a series."""
         records = {}
         for ruleset, _ in select_versions([r for r in self.rulesets if package.kind in r.data["applies_to"] and "series" in r.data], package.data, package.kind, package.schema_version, self.store):
-            key = (ruleset.id, ruleset.data["version"], package.kind, package.schema_version)
-            if key not in self._compiled:
-                self._compiled[key] = self._compile(ruleset, package)
-            compiled = self._compiled[key]
+            compiled = self._compiled_once(ruleset, package)
             records[ruleset.id] = series_record(compiled.series, package.data.get("id") or package.path, package.data, compiled.params)  # type: ignore[arg-type]
         return records
 
     def batch_rulesets(self) -> list[tuple[Ruleset, dict[str, Any]]]:
         """The rulesets with batch rules, each with the parameter values of this run."""
         return [(ruleset, {**ruleset.params(), **self.overrides[ruleset.id]}) for ruleset in self.rulesets if ruleset.batch_rules]
+
+    def _compiled_once(self, ruleset: Ruleset, package: Package) -> CompiledRuleset:
+        """The ruleset compiled for the package's kind and schema version, once per checker."""
+        key = (ruleset.id, ruleset.data["version"], package.kind, package.schema_version)
+        if key not in self._compiled:
+            self._compiled[key] = self._compile(ruleset, package)
+        return self._compiled[key]
 
     def _compile(self, ruleset: Ruleset, package: Package) -> CompiledRuleset:
         if self.profile:
