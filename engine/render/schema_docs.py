@@ -1,6 +1,6 @@
 """The evidence schemas as reference pages (docs/schemas/KIND-VERSION.md), written from the schemas and the
 built-in rulesets: every field with its type, whether it is required, its allowed values, what it is, an
-example (the schema's own, else from the rulesets' test packages), and the rules that read it."""
+example (the schema's own: scripts/schema_examples.py fills them), and the rules that read it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from vericarbon.evidence.package import SchemaStore
-from vericarbon.evidence.skeletons import samples_of
 from vericarbon.evidence.workbooks import layout
 from vericarbon.lang import format_value
 from vericarbon.render.templating import markdown_code, markdown_text
@@ -22,7 +21,6 @@ def schema_pages(store: SchemaStore, rulesets: list[Ruleset]) -> dict[Path, str]
 
 def schema_page(store: SchemaStore, kind: str, version: str, rulesets: list[Ruleset]) -> str:
     shape = store.shape(kind, version)
-    examples = samples_of(kind, version, store)
     readers = _readers(store, kind, version, rulesets)
     title = store.schema_for(kind, version).get("title", kind)
     lines = [f"# `{kind}` {version}", "", "<!-- Written by `vericarbon schemas docs`; edit schemas/ instead. -->", "", markdown_text(title), "",
@@ -38,7 +36,7 @@ def schema_page(store: SchemaStore, kind: str, version: str, rulesets: list[Rule
             field = (prefix + "." if prefix else "") + column.header
             kind_text = column.kind if column.kind != "list" else f"list of {column.items}"
             what = markdown_text(column.description) + (" One of: " + ", ".join(markdown_code(value) for value in column.enum) + "." if len(column.enum) > 1 else "")
-            example = _shown(column.example) if column.example is not None else _example(examples, pattern)
+            example = _shown(column.example) if column.example is not None else (_shown(column.enum[0]) if len(column.enum) == 1 else "")
             lines.append(f"| {markdown_code(field)} | {kind_text} | {'yes' if column.required else ''} | {what.strip()} | {markdown_code(example) if example else ''} | {', '.join(sorted(readers.get(pattern, set())))} |")
         lines.append("")
     return "\n".join(lines)
@@ -68,22 +66,3 @@ def _readers(store: SchemaStore, kind: str, version: str, rulesets: list[Ruleset
 def _shown(value: Any) -> str:
     text = ", ".join(format_value(v) for v in value) if isinstance(value, list) else format_value(value)
     return text[:60]
-
-
-def _example(examples: list[dict], pattern: str) -> str:
-    for example in examples:
-        for value in _values_at(example, pattern.strip("/").split("/")):
-            if value is not None and not isinstance(value, (dict,)):
-                text = format_value(value) if not isinstance(value, list) else ", ".join(format_value(v) for v in value if not isinstance(v, dict))
-                if text:
-                    return text[:60]
-    return ""
-
-
-def _values_at(value: Any, parts: list[str]) -> list[Any]:
-    if not parts:
-        return [value]
-    head, rest = parts[0], parts[1:]
-    if head == "*":
-        return [found for item in (value if isinstance(value, list) else []) for found in _values_at(item, rest)]
-    return _values_at(value.get(head), rest) if isinstance(value, dict) else []
