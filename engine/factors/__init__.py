@@ -69,14 +69,7 @@ class FactorSet:
         return len(self.columns["id"])
 
     def factor(self, index: int) -> Factor:
-        made = self._made.get(index)
-        if made is None:
-            made = self._made[index] = Factor(self.id, *(self.columns[name][index] for name in COLUMNS))
-        return made
-
-    @functools.cached_property
-    def _made(self) -> dict[int, Factor]:  # each row becomes a Factor once, when first asked for
-        return {}
+        return Factor(self.id, *(self.columns[name][index] for name in COLUMNS))
 
     def __iter__(self) -> Iterator[Factor]:
         return (self.factor(index) for index in range(len(self)))
