@@ -78,6 +78,11 @@ class Shape:
             names += Shape(sub, self.resolve, self.document).required()
         return list(dict.fromkeys(names))
 
+    def present_when_read(self) -> list[str]:
+        """The fields every value has once the package is read: the required ones, and those reading fills
+        in (`x-filled-when-read`: a serial range's start and end, derived from the registry's serial)."""
+        return self.required() + [name for branch in self._branches() for name in branch.node.get("x-filled-when-read", [])]
+
     def description(self) -> str:
         return next((branch.node["description"] for branch in self._branches() if "description" in branch.node), "")
 

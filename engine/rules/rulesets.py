@@ -84,6 +84,7 @@ class CompiledRule:
     relation: relations.RelationPlan | None = None
     engine_note: str = "python"
     reads: list[str] = field(default_factory=list)
+    absent: str = "not_evaluated"  # the status when a field the rule reads is missing from the package
 
     @property
     def id(self) -> str:
@@ -242,7 +243,7 @@ def compile_ruleset(ruleset: Ruleset, kind: str, version: str, store: SchemaStor
     definitions = _definitions(ruleset, shape, param_types)
     report = compile_report(ruleset.data["report"], ruleset.path, shape, param_types, definitions) if "report" in ruleset.data else None
     series = compile_series(ruleset.data["series"], ruleset.path, shape, param_types, definitions) if "series" in ruleset.data else None
-    compiled = CompiledRuleset(ruleset, kind, values, [_compile_rule(ruleset, index, rule, shape, param_types, values, definitions) for index, rule in enumerate(ruleset.rules)], report, series, shape)
+    compiled = CompiledRuleset(ruleset, kind, values, [_compile_rule(ruleset, index, rule, shape, param_types, values, definitions, kind == ruleset.data.get("test_base", {}).get("kind")) for index, rule in enumerate(ruleset.rules)], report, series, shape)
     if params is None:
         ruleset.compiled[(kind, version)] = compiled
     return compiled
@@ -264,7 +265,9 @@ def _definitions(ruleset: Ruleset, package: Shape, param_types: dict[str, Type])
     return trees
 
 
-def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, param_types: dict[str, Type], params: dict[str, Any], definitions: dict[str, Node]) -> CompiledRule:
+def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, param_types: dict[str, Type], params: dict[str, Any], definitions: dict[str, Node], is_test_kind: bool) -> CompiledRule:
+    """One rule, type-checked against one package kind. `is_test_kind`: the kind of the ruleset's test
+    package, where a rule reading a field a package may leave out must have a case that leaves it out."""
     item_shape = None
     for_each = rule.get("for_each")
     if for_each:
@@ -301,7 +304,13 @@ def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, para
     except TemplateError as error:
         raise InputError(ruleset.path, f"rule {rule['id']}: {error}", f"/rules/{index}/message") from None
     compiled = CompiledRule(rule, tuple(for_each.split(".")) if for_each else None, when, check, explain_when, explain_check, message, check_tree)
-    compiled.reads = evidence_read(for_each, [check_tree] + ([parse(rule["when"], item_name="item" if for_each else None)] if "when" in rule else []), definitions)
+    compiled.reads, tested = evidence_read(for_each, [check_tree] + ([parse(rule["when"], item_name="item" if for_each else None)] if "when" in rule else []), definitions)
+    compiled.absent = rule.get("absent", "not_evaluated")
+    optional = absence_decides(compiled.reads, tested, for_each, package)
+    if optional and "absent" not in rule:
+        raise InputError(ruleset.path, f"rule {rule['id']} reads {', '.join(optional)}, which a package may leave out: say what that absence means with absent: fail, not_evaluated or not_applicable", f"/rules/{index}")
+    if optional and is_test_kind and not any(_leaves_out(case) for case in rule["tests"]):
+        raise InputError(ruleset.path, f"rule {rule['id']} reads {', '.join(optional)}, which a package may leave out: add a test case that leaves one out (null in set or patch) and expects what that gives", f"/rules/{index}/tests")
     if for_each:
         try:
             compiled.relation = relations.plan(rule["id"], for_each, check_tree, params, _date_paths(item_shape, package, check_tree))
@@ -314,15 +323,22 @@ def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, para
     return compiled
 
 
-def evidence_read(for_each: str | None, trees: list[Node], definitions: dict[str, Node]) -> list[str]:
+def evidence_read(for_each: str | None, trees: list[Node], definitions: dict[str, Node]) -> tuple[list[str], set[str]]:
     """Where in the package a rule looks, as JSON pointers (`*` for every element of a list): what a
-    report shows as the evidence a conforming rule rests on."""
+    report shows as the evidence a conforming rule rests on; and the pointers the rule itself tests with
+    `exists()`/`missing()`, whose absence it has already given a meaning."""
     found: set[str] = set()
+    tested: set[str] = set()
     item_base = "/" + for_each.replace(".", "/") + "/*" if for_each else ""
 
     def pointer(path: FieldPath, element_base: str) -> str | None:
         base = {"package": "", "item": item_base, "element": element_base}.get(path.root)
         return None if base is None or not (path.parts or base) else base + "".join("/" + part for part in path.parts)
+
+    def collection_pointer(node: Node, element_base: str) -> str | None:
+        if isinstance(node, Call) and node.name == "others":  # the rule's own collection, without the item
+            node = node.args[0]
+        return pointer(node, element_base) if isinstance(node, FieldPath) else None
 
     def visit(node: Node, element_base: str, expanded: frozenset[str]) -> None:
         if isinstance(node, FieldPath):
@@ -331,15 +347,52 @@ def evidence_read(for_each: str | None, trees: list[Node], definitions: dict[str
             elif (where := pointer(node, element_base)) is not None:
                 found.add(where)
             return
-        elements_of = pointer(node.args[0], element_base) if isinstance(node, Call) and node.args and isinstance(node.args[0], FieldPath) else None
+        first = collection_pointer(node.args[0], element_base) if isinstance(node, Call) and node.args else None
+        if first is not None and node.name in ("exists", "missing"):  # type: ignore[attr-defined]
+            tested.add(first)
         for position, child in enumerate(children(node)):  # inside an aggregate, `.field` is a field of its collection's elements
-            visit(child, elements_of + "/*" if elements_of is not None and position > 0 else element_base, expanded)
+            visit(child, first + "/*" if first is not None and position > 0 else element_base, expanded)
 
     for tree in trees:
         visit(tree, "", frozenset())
     if for_each:
         found.add(item_base.removesuffix("/*"))  # the collection itself: its absence makes the rule not applicable
-    return sorted(found)
+    return sorted(found), tested
+
+
+def _leaves_out(case: dict) -> bool:
+    """Does a test case delete something from the test package (a null in `set`, or anywhere in `patch`)?"""
+    def deletes(patch: Any) -> bool:
+        return isinstance(patch, dict) and any(value is None or deletes(value) for value in patch.values())
+    return any(value is None for value in case.get("set", {}).values()) or deletes(case.get("patch"))
+
+
+def absence_decides(reads: list[str], tested: set[str], for_each: str | None, package: Shape) -> list[str]:
+    """Where a valid package may leave out something a rule reads and the rule does not test for it
+    itself: the outermost optional field on the way to each such read, which the rule must give a meaning
+    (`absent:`). The rule's own collection is not one of them (its absence makes the rule not applicable,
+    docs/semantics.md)."""
+    collection = "/" + for_each.replace(".", "/") if for_each else None
+    optional: list[str] = []
+    for read in reads:
+        if read == collection or read in tested:
+            continue
+        parts = read.strip("/").split("/")
+        start = len(collection.strip("/").split("/")) + 1 if collection and read.startswith(collection + "/*/") else 0
+        shape: Shape | None = package
+        for position, part in enumerate(parts):
+            if shape is None:
+                break
+            if part == "*":
+                shape = shape.items()
+                continue
+            if position >= start and part not in shape.present_when_read():
+                outermost = "/" + "/".join(parts[: position + 1])
+                if outermost not in optional and outermost not in tested:
+                    optional.append(outermost)
+                break
+            shape = shape.field(part)
+    return optional
 
 
 def _date_paths(item_shape: Shape | None, package: Shape, check: Node) -> set[tuple[str, tuple[str, ...]]]:

@@ -107,12 +107,13 @@ def summarize(result: dict) -> dict:
 
 
 def _missing_inputs(result: dict) -> list[dict]:
-    """Every field a rule could not be evaluated without, once, with the rules waiting on it: what to fill
-    in, all at once (unset programme parameters are not inputs of the package and are left out)."""
+    """Every field a rule could not be evaluated without, or fails for leaving out, once, with the rules
+    waiting on it: what to fill in, all at once (unset programme parameters are not inputs of the package
+    and are left out)."""
     waiting: dict[str, list[str]] = {}
     for ruleset in result["rulesets"]:
         for item in ruleset["results"]:
-            if item["status"] != "not_evaluated":
+            if item["status"] not in ("not_evaluated", "fail"):
                 continue
             for occurrence in item.get("occurrences", []):
                 for pointer in occurrence.get("missing", []):
@@ -209,14 +210,20 @@ def _status(rule: CompiledRule, env: Env, index: int, settled: bool, failures: d
         if applies is False:
             return "not_applicable"
         if applies is MISSING:
-            return "not_evaluated"
+            return _when_missing(rule, env)
     if settled and relations.complete(env.item, rule.relation.item_fields):  # type: ignore[union-attr]
         outcome: Any = index not in failures  # type: ignore[operator]
     else:
         outcome = rule.check.fn(env)
     if outcome is True:
         return "pass"
-    return "fail" if outcome is False else "not_evaluated"
+    return "fail" if outcome is False else _when_missing(rule, env)
+
+
+def _when_missing(rule: CompiledRule, env: Env) -> str:
+    """A field the package leaves out means what the rule declares (`absent:`, docs/semantics.md); an unset
+    parameter alone, or a value that cannot be computed, leaves the rule not evaluated."""
+    return rule.absent if any(reason.startswith("/") for reason in env.absent) else "not_evaluated"
 
 
 def _occurrence(rule: CompiledRule, env: Env, pointer: str, status: str, explain: bool, explain_all: bool) -> dict:
@@ -227,11 +234,15 @@ def _occurrence(rule: CompiledRule, env: Env, pointer: str, status: str, explain
     if value is True:
         value = rule.explain_check.fn(traced)
     occurrence: dict[str, Any] = {"status": status, "pointer": pointer or _deciding_pointer(traced.trace, status)}
+    left_out = [absent for absent in dict.fromkeys(traced.absent) if absent.startswith("/")]  # fields the package does not record
     if status == "fail":
         occurrence["message"] = render_message(rule.message, Env(env.package, env.params, env.item, env.item_pointer))
+        if left_out:  # a required field the package leaves out (absent: fail)
+            occurrence["message"] += f" (not recorded: {', '.join(left_out)})"
+            occurrence["missing"] = left_out
     if status == "not_evaluated":
         occurrence["reason"] = "cannot evaluate: " + ", ".join(dict.fromkeys(traced.absent)) if traced.absent else "cannot evaluate"
-        occurrence["missing"] = [absent for absent in dict.fromkeys(traced.absent) if absent.startswith("/")]  # the fields it waits on
+        occurrence["missing"] = left_out  # the fields it waits on
     first_reads = {e["pointer"]: e for e in reversed(traced.trace) if "pointer" in e}  # each field once ...
     occurrence["values"] = [{"expr": e["expr"], "pointer": e["pointer"], "value": _plain(e["value"])} for e in traced.trace if first_reads.get(e.get("pointer")) is e]  # ... in reading order
     deciding = [p for e in traced.trace for p in e.get("elements", [])]
