@@ -27,7 +27,7 @@ def test_join_and_absence_rules_run_on_durable(compiled):
 
 
 def _batch(n, registry, start, end):
-    return {"id": f"B{n}", "registry": registry, "project_id": "P", "vintage": 2024, "serial": {"start": start, "end": end}, "quantity": end - start + 1}
+    return {"id": f"B{n}", "registry": registry, "project_id": "P", "vintage": 2024, "serial": {"prefix": "", "start": start, "end": end}, "quantity": end - start + 1}  # prefix: as reading fills it
 
 
 @pytest.mark.parametrize(

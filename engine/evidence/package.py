@@ -161,6 +161,8 @@ def validated_package(name: str, data: Any, sha256: str, store: SchemaStore) -> 
             if isinstance(serial, dict) and "raw" in serial:
                 quantity = lot.get("quantity_tco2e", lot.get("quantity", 0))
                 _derive_serial(name, serial, serial["registry"], quantity, "/" + "/".join(collection) + f"/{index}/serial", block="prefix")
+            elif isinstance(serial, dict):
+                serial.setdefault("prefix", "")  # a range with no block named is in its registry's unnamed block, as the ledger keys it
     return Package(name, data, sha256, kind, version)
 
 
