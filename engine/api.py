@@ -19,6 +19,7 @@ import orjson
 
 from vericarbon.errors import InputError
 from vericarbon.evidence.package import Package, SchemaStore, load_package, parse_package, validated_package
+from vericarbon.render import renderer
 from vericarbon.rules.rulesets import Ruleset, resolve_rulesets
 from vericarbon.run.answers import load_answers, merge_answers
 from vericarbon.run.checker import Checker
@@ -92,11 +93,7 @@ class Result:
 
     def render(self, format: str) -> str | bytes:
         """The result as `json`, `md`, `html`, `xml`, `text`, `sarif`, `junit`, `oscal-ar` or `csv` (text), or `pdf` (bytes)."""
-        from vericarbon.render import RENDERERS  # jinja2 is imported only when a report is asked for
-
-        if format not in RENDERERS:
-            raise ValueError(f"unknown format {format!r} (known: {', '.join(sorted(RENDERERS))})")
-        return RENDERERS[format](self.data)
+        return renderer(format)(self.data)
 
     def __repr__(self) -> str:
         return f"<Result {self.data['evidence'].get('id')!r}: {self.verdict}, {len(self.findings)} finding(s)>"

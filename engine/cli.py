@@ -1,4 +1,7 @@
-"""The `vericarbon` command. Exit codes: 0 no failing finding, 1 failing findings (or failing rule tests), 2 usage or input error."""
+"""The `vericarbon` command. Exit codes: 0 no failing finding, 1 failing findings (or failing rule tests), 2 usage or input error.
+
+A module only some commands use is imported in the function that runs the command, so `verify` does not
+pay at start-up for screening, importing, workbooks and documentation pages (benchmarks/startup.py)."""
 
 from __future__ import annotations
 
@@ -16,32 +19,21 @@ from pathlib import Path
 from typing import TextIO
 
 import orjson
-from tqdm import tqdm
 
 from vericarbon import __version__, factors
 from vericarbon.errors import InputError
 from vericarbon.evidence.documents import parse_document, read_text
 from vericarbon.evidence.package import SchemaStore, load_package
-from vericarbon.evidence.registry_exports import REGISTRIES, import_file, print_tally
-from vericarbon.evidence.registry_exports import Tally as ImportTally
-from vericarbon.evidence.skeletons import samples_of, skeleton
+from vericarbon.evidence.registry_exports import REGISTRIES
 from vericarbon.evidence.statement_exports import LAYOUTS as STATEMENT_LAYOUTS
-from vericarbon.evidence.statement_exports import import_statements
-from vericarbon.evidence.workbooks import read_workbook, write_workbook
 from vericarbon.files import open_atomically, write_atomically
 from vericarbon.lang import format_value
-from vericarbon.render import RENDERERS
-from vericarbon.render.catalogue import pages
-from vericarbon.render.schema_docs import schema_pages
+from vericarbon.render import FORMATS, renderer
 from vericarbon.rules.matrix import RENDERERS as MATRIX_RENDERERS
-from vericarbon.rules.matrix import matrix
 from vericarbon.rules.rulesets import compile_ruleset, resolve_rulesets
 from vericarbon.run.answers import load_answers, merge_answers
 from vericarbon.run.checker import Checker
-from vericarbon.run.ruletests import coverage, run_rule_tests
-from vericarbon.screening import batch
-from vericarbon.screening.ledger import Ledger, audit, open_ledger
-from vericarbon.screening.sources import Limits, check_sources, count
+from vericarbon.screening.sources import DEFAULT_TIMEOUT, Limits
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3  # README, 'Exit codes'
 
@@ -68,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="evaluate a package and report findings")
     verify.add_argument("package", type=Path)
     verify.add_argument("--ruleset", action="append", default=[], metavar="ID|PATH", help="ruleset to apply (repeatable); default: the built-ins for the package's kind")
-    verify.add_argument("--format", choices=sorted(set(RENDERERS) - {"text"}), help="write this format (to -o, or stdout) instead of the summary and HTML report")
+    verify.add_argument("--format", choices=sorted(set(FORMATS) - {"text"}), help="write this format (to -o, or stdout) instead of the summary and HTML report")
     verify.add_argument("-o", "--output", type=Path, help="output file; default with no --format: PACKAGE-NAME.report.html here")
     verify.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="set a ruleset parameter for this run, e.g. max_vintage_age_years=5 (repeatable; 'null' unsets)")
     verify.add_argument("--profile", metavar="NAME", help="run only the rules of this profile, e.g. intake: a registry's completeness and consistency screen with an accept / return decision")
@@ -88,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     screen.add_argument("--ledger", type=Path, metavar="PATH", help="SQLite ledger of serial ranges kept across runs (default: a temporary one for this batch)")
     screen.add_argument("--report-dir", type=Path, metavar="DIR", help="also write each package's full result (JSON) and report (HTML) here")
     screen.add_argument("-o", "--output", type=Path, help="write the JSON lines here instead of stdout")
-    screen.add_argument("--timeout", type=float, default=batch.DEFAULT_TIMEOUT, metavar="SECONDS", help=f"time limit per package (default {batch.DEFAULT_TIMEOUT:g}; 0: none); a package over it gets an error line")
+    screen.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS", help=f"time limit per package (default {DEFAULT_TIMEOUT:g}; 0: none); a package over it gets an error line")
     screen.add_argument("--max-package-mb", type=float, default=Limits().max_bytes / 1048576, metavar="MB", help="largest package read, file or zip member (default %(default)g)")
     screen.add_argument("--max-zip-ratio", type=int, default=Limits().max_ratio, metavar="N", help="largest compression ratio N:1 of a zip member (default %(default)s)")
 
@@ -176,21 +168,10 @@ def main(argv: list[str] | None = None) -> int:
             return _screen(args, store)
         if args.command == "ledger":
             return _ledger_audit(args) if args.ledger_command == "audit" else _ledger_series(args)
-        if args.command == "import" and args.import_command == "workbook":
-            return _write_out(args.output, orjson.dumps(read_workbook(args.workbook, store), option=orjson.OPT_INDENT_2).decode() + "\n", "import workbook")
-        if args.command == "import":
+        if args.command == "import" and args.import_command != "workbook":
             return _import(args, store)
-        if args.command == "export":
-            package = load_package(args.package, store)  # validated; the workbook gets the document as written, not what reading derives
-            return _write_out(args.output, write_workbook(store.shape(package.kind, package.schema_version), package.kind, package.schema_version, parse_document(args.package, read_text(args.package))), "export workbook")
-        if args.command == "template":
-            kind, version = _kind(args.kind, store)
-            return _write_out(args.output, write_workbook(store.shape(kind, version), kind, version), "template")
-        if args.command == "init":
-            kind, version = _kind(args.kind, store)
-            return _write_out(args.output, skeleton(store.shape(kind, version), kind, version, samples_of(kind, version, store)), "init")
-        if args.command == "schemas":
-            return _write_pages(schema_pages(store, resolve_rulesets([], store)), args.out, args.check, "vericarbon schemas docs")
+        if args.command in ("import", "export", "template", "init", "schemas"):
+            return _write_document(args, store)
         if args.command == "factors":
             return {"list": _factors_list, "search": _factors_search, "show": _factors_show}[args.factors_command](args)
         if args.command == "validate":
@@ -226,11 +207,11 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
     if answers:
         result = merge_answers(result, answers, args.as_of or dt.date.today(), use_waivers=not args.no_waivers)
     if args.format:
-        _write_out(args.output, RENDERERS[args.format](result), f"--format {args.format}")
+        _write_out(args.output, renderer(args.format)(result), f"--format {args.format}")
     else:
-        print(RENDERERS["text"](result), end="")
+        print(renderer("text")(result), end="")
         report = args.output or Path(f"{Path(package.path).stem}.report.html")
-        write_atomically(report, RENDERERS["html"](result))
+        write_atomically(report, renderer("html")(result))
         print(f"\nHTML report: {report}")
     if args.explain and not (args.format and not args.output):  # never mix the trace into a document on stdout
         _print_explain(result, set(args.explain))
@@ -241,7 +222,32 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
     return EXIT_FINDINGS if result["verdict"] == "nonconformities" else EXIT_OK
 
 
+def _write_document(args: argparse.Namespace, store: SchemaStore) -> int:
+    """The commands that turn a kind or a package into another document: workbooks, skeletons, schema pages."""
+    from vericarbon.evidence.skeletons import samples_of, skeleton
+    from vericarbon.evidence.workbooks import read_workbook, write_workbook
+    from vericarbon.render.schema_docs import schema_pages
+
+    if args.command == "import":
+        return _write_out(args.output, orjson.dumps(read_workbook(args.workbook, store), option=orjson.OPT_INDENT_2).decode() + "\n", "import workbook")
+    if args.command == "export":
+        package = load_package(args.package, store)  # validated; the workbook gets the document as written, not what reading derives
+        return _write_out(args.output, write_workbook(store.shape(package.kind, package.schema_version), package.kind, package.schema_version, parse_document(args.package, read_text(args.package))), "export workbook")
+    if args.command == "schemas":
+        return _write_pages(schema_pages(store, resolve_rulesets([], store)), args.out, args.check, "vericarbon schemas docs")
+    kind, version = _kind(args.kind, store)
+    if args.command == "template":
+        return _write_out(args.output, write_workbook(store.shape(kind, version), kind, version), "template")
+    return _write_out(args.output, skeleton(store.shape(kind, version), kind, version, samples_of(kind, version, store)), "init")
+
+
 def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
+    from tqdm import tqdm
+    
+    from vericarbon.screening import batch
+    from vericarbon.screening.ledger import open_ledger
+    from vericarbon.screening.sources import check_sources, count
+    
     check_sources(args.sources)
     if args.jobs < 1:
         raise InputError("--jobs", f"needs at least 1 worker, not {args.jobs}")
@@ -292,6 +298,8 @@ _FIRST_ID = re.compile(r'"id": "((?:[^"\\]|\\.)*)"')
 
 
 def _unspool(spool: TextIO, out: TextIO, findings: list[dict]) -> None:
+    from vericarbon.screening import batch
+    
     """The spooled lines, each with the cross-package findings that involve its package: each finding with
     every package it rests on, as the series store holds it (id, source file and line, values read)."""
     involving: dict[str, list[dict]] = {}
@@ -327,13 +335,16 @@ def _open_for_writing(path: Path) -> TextIO:
 
 
 def _import(args: argparse.Namespace, store: SchemaStore) -> int:
+    from vericarbon.evidence.registry_exports import Tally, import_file, print_tally
+    from vericarbon.evidence.statement_exports import import_statements
+    
     """Every file's packages, streamed; per file the rows read, imported and refused (each with its row
     number and reason). Exit 1 when a row was refused, so a pipeline notices."""
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(open_atomically(args.output)) if args.output else sys.stdout.buffer
         tallies = []
         for path in args.files:
-            tally = ImportTally(str(path))
+            tally = Tally(str(path))
             tallies.append(tally)
             packages = import_file(args.registry, path, tally, store) if args.import_command == "registry" else import_statements(args.layout, path, tally, store)
             for package in packages:
@@ -397,6 +408,8 @@ def _factors_show(args: argparse.Namespace) -> int:
 
 
 def _ledger_audit(args: argparse.Namespace) -> int:
+    from vericarbon.screening.ledger import Ledger, audit
+    
     if not args.ledger.is_file():
         raise InputError(str(args.ledger), "no such ledger file")
     pairs = audit(Ledger(args.ledger))
@@ -407,6 +420,8 @@ def _ledger_audit(args: argparse.Namespace) -> int:
 
 
 def _ledger_series(args: argparse.Namespace) -> int:
+    from vericarbon.screening.ledger import Ledger
+    
     if not args.ledger.is_file():
         raise InputError(str(args.ledger), "no such ledger file")
     rows = Ledger(args.ledger).series_of(args.entity)
@@ -484,6 +499,8 @@ def _rules_show(args: argparse.Namespace, store: SchemaStore) -> int:
 
 
 def _rules_matrix(args: argparse.Namespace, store: SchemaStore) -> int:
+    from vericarbon.rules.matrix import matrix
+    
     chosen = resolve_rulesets(args.ruleset, store)
     indexed = [(ruleset, matrix(ruleset)) for ruleset in chosen if ruleset.data.get("index")]
     for ruleset in chosen:
@@ -499,6 +516,8 @@ def _rules_matrix(args: argparse.Namespace, store: SchemaStore) -> int:
 
 
 def _rules_docs(args: argparse.Namespace, store: SchemaStore) -> int:
+    from vericarbon.render.catalogue import pages
+    
     return _write_pages(pages(resolve_rulesets(args.ruleset, store)), args.out, args.check, "vericarbon rules docs")
 
 
@@ -517,6 +536,8 @@ def _write_pages(written: dict[Path, str], out: Path, check: bool, command: str)
 
 
 def _rules_test(args: argparse.Namespace, store: SchemaStore) -> int:
+    from vericarbon.run.ruletests import coverage, run_rule_tests
+    
     failed = total = uncovered = 0
     for ruleset in resolve_rulesets(args.ruleset, store):
         results = run_rule_tests(ruleset, store)

@@ -23,15 +23,14 @@ from typing import Any, Callable, Generator, Iterator
 from vericarbon.errors import InputError, OutOfScope
 from vericarbon.evidence.package import parse_package
 from vericarbon.files import write_atomically
-from vericarbon.render import RENDERERS
+from vericarbon.render import renderer
 from vericarbon.run.checker import Checker
 from vericarbon.run.series import evaluate_group, group_field, link
 from vericarbon.screening.ledger import Claim, Ledger, claims_of
-from vericarbon.screening.sources import Item, Limits, items
+from vericarbon.screening.sources import DEFAULT_TIMEOUT, Item, Limits, items
 
 # ---------------------------------------------------------------- one package, in a worker
 
-DEFAULT_TIMEOUT = 120.0  # seconds per package: generous (a 5 000-item package takes ~40 ms)
 _checker: Checker | None = None
 _in_worker = False
 _report_dir: Path | None = None
@@ -107,8 +106,8 @@ def _check(item: Item, line: dict) -> None:
     observations = [r["id"] for r in failed if r["severity"] == "observation"]
     if _report_dir is not None:
         stem = _report_dir / _safe_name(item.source)
-        write_atomically(stem.with_name(stem.name + ".result.json"), RENDERERS["json"](result))
-        write_atomically(stem.with_name(stem.name + ".report.html"), RENDERERS["html"](result))
+        write_atomically(stem.with_name(stem.name + ".result.json"), renderer("json")(result))
+        write_atomically(stem.with_name(stem.name + ".report.html"), renderer("html")(result))
     line.update(status="checked", verdict=result["verdict"], counts=result["summary"]["by_status"], failing=failing, observations=observations)
     if "decision" in result:
         line["decision"] = result["decision"]["outcome"]

@@ -30,6 +30,9 @@ class Limits:
     max_ratio: int = 100
 
 
+DEFAULT_TIMEOUT = 120.0  # seconds per package: generous (a 5 000-item package takes ~40 ms)
+
+
 @dataclass(frozen=True)
 class Item:
     """One package to screen: where it came from, a name whose suffix gives its format, and its bytes; or,
