@@ -11,91 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 
 from vericarbon.errors import InputError
 from vericarbon.resources import cache_dir
 
 MAX_NESTING = 1000  # as deep as orjson lets JSON nest
-MAX_ALIAS_GROWTH = 10  # aliases may repeat a part of a document, not multiply it (an "alias bomb")
-
-
-class _PlainLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml parses rulesets ~10x faster when present
-    """Safe YAML read as JSON would read it: dates stay strings, and only true/false are booleans, so a
-    country code NO or an answer "no" stays a string (YAML 1.1 would make them false). The node graph is
-    checked before anything is built from it: no alias that contains itself, no duplicate key, no deeper
-    nesting than JSON allows, and aliases that expand the document at most MAX_ALIAS_GROWTH-fold."""
-
-    may_alias = True  # parse_document clears it for a text that holds no alias
-
-    def get_single_data(self) -> Any:
-        node = self.get_single_node()
-        if node is None:
-            return None
-        if self.may_alias:
-            _check_graph(node)
-        return self.construct_document(node)
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        keys = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
-        if len(keys) != len(set(keys)):
-            repeated = next(key for key in keys if keys.count(key) > 1)
-            _refuse(node, f"the key {repeated!r} appears twice in one mapping (which value is meant?)")
-        return super().construct_mapping(node, deep)
-
-
-# An alias is `*name` after a space, a line start or a flow indicator; `a * b` in a rule is not one. Only
-# a document that may hold one is walked for cycles and expansion (the walk costs ~40 ms per ruleset).
-_ALIAS = re.compile(r"(?:^|[\s\[{,])\*[^\s,\]}]")
-
-
-def _check_graph(root: yaml.Node) -> None:
-    """One pass over the node graph, each distinct node once: its expanded size (what building and
-    validating it would walk), cycles and depth. Raises yaml.MarkedYAMLError through _refuse, with the
-    node's line."""
-    expanded: dict[int, int] = {}  # node id -> nodes it stands for once expanded
-    on_path: set[int] = set()
-    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
-    while stack:
-        node, depth, children_done = stack.pop()
-        key = id(node)
-        if children_done:
-            on_path.discard(key)
-            children = _children(node)
-            expanded[key] = 1 + sum(expanded[id(child)] for child in children)
-            continue
-        if key in expanded:
-            continue
-        if key in on_path:
-            _refuse(node, "an alias refers to the node that contains it (the document would be infinite)")
-        if depth > MAX_NESTING:
-            _refuse(node, f"nested more than {MAX_NESTING} levels deep")
-        on_path.add(key)
-        stack.append((node, depth, True))
-        stack.extend((child, depth + 1, False) for child in _children(node))
-    distinct = len(expanded)
-    if expanded[id(root)] > MAX_ALIAS_GROWTH * distinct + 10_000:
-        _refuse(root, f"aliases expand {distinct} nodes into {expanded[id(root)]}: more than {MAX_ALIAS_GROWTH}-fold (an alias bomb?)")
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [part for pair in node.value for part in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
-
-
-def _refuse(node: yaml.Node, problem: str) -> None:
-    raise yaml.MarkedYAMLError(problem=problem, problem_mark=node.start_mark)
-
-
-_BOOLEAN = "tag:yaml.org,2002:bool"
-_PlainLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:timestamp", _BOOLEAN)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_PlainLoader.add_implicit_resolver(_BOOLEAN, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def escape_pointer_part(part: str) -> str:
@@ -167,18 +87,9 @@ def parse_document(path: Path, raw: bytes) -> Any:
         if _has_duplicate_key(raw, data):
             raise InputError(name, "a key appears twice in one object (which value is meant?)", _duplicate_key_pointer(text) or "/")
         return data
-    loader = _PlainLoader(text)
-    loader.may_alias = bool(_ALIAS.search(text))
-    try:
-        data = loader.get_single_data()
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InputError(name, f"malformed YAML: {error.problem}", where) from None
-    except yaml.YAMLError as error:
-        raise InputError(name, f"malformed YAML: {error}") from None
-    finally:
-        loader.dispose()
+    from vericarbon.evidence.yaml_text import parse_yaml  # PyYAML loads only when a document is YAML
+
+    data = parse_yaml(name, text)
     pointer = _non_finite(data, "")
     if pointer is not None:
         raise InputError(name, "a number must be finite (NaN and infinity are not evidence)", pointer)
