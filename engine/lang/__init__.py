@@ -5,7 +5,7 @@ tokens → parser → nodes → types → compiler (with functions, the built-in
 The names below are what the later stages use.
 """
 
-from vericarbon.lang.compiler import Scope, compile_expression
+from vericarbon.lang.compiler import Scope, compile_expression, compile_rule
 from vericarbon.lang.functions import FUNCTION_NAMES
 from vericarbon.lang.nodes import Binary, Call, ListOf, Literal, Node, Path, Unary, children
 from vericarbon.lang.parser import parse
@@ -15,6 +15,6 @@ from vericarbon.lang.types import NUMBER, Compiled, Type, type_of_shape
 
 __all__ = [
     "FUNCTION_NAMES", "MISSING", "NUMBER", "Binary", "Call", "Compiled", "Env", "ExprError", "ListOf", "Literal", "Months",
-    "Node", "Path", "Scope", "Type", "Unary", "as_date", "children", "compile_expression", "escape_pointer_part",
+    "Node", "Path", "Scope", "Type", "Unary", "as_date", "children", "compile_expression", "compile_rule", "escape_pointer_part",
     "format_value", "parse", "type_of_shape",
 ]

@@ -7,9 +7,10 @@ docs/semantics.md is the contract this module follows."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from vericarbon.evidence.shapes import Shape
+from vericarbon.lang.codegen import generate_rule
 from vericarbon.lang.functions import FUNCTIONS
 from vericarbon.lang.nodes import COMPARISONS, Binary, Call, ListOf, Literal, Node, Path, Unary, children
 from vericarbon.lang.runtime import MISSING, Env, add_duration, as_date, escape_pointer_part, finite, frame_pointer, pointer_of
@@ -37,11 +38,28 @@ def compile_expression(node: Node, scope: Scope, *, traced: bool = False) -> Com
     return Compiler(scope, traced).compile(node, depth=0)
 
 
+def compile_rule(when: Node | None, check: Node, scope: Callable[[], Scope], name: str, per_item: bool) -> Fn:
+    """Type-check a rule's when and check and generate its loop over the items (vericarbon.lang.codegen):
+    the statuses the closures would give, for the rules' hot path. `name` labels the code ("<rule ID>")."""
+    parts = []
+    for tree in (when, check):
+        if tree is None:
+            parts.append(None)
+            continue
+        compiler = Compiler(scope(), traced=False)
+        compiler.compile(tree, depth=0)
+        parts.append((tree, compiler.closures, compiler.types, compiler.hoisted))
+    return generate_rule(name, parts[0], parts[1], per_item)  # type: ignore[arg-type]
+
+
 class Compiler:
     def __init__(self, scope: Scope, traced: bool) -> None:
         self.scope = scope
         self.traced = traced
         self.hoisting = False  # compiling inside a subexpression already computed once per package
+        self.closures: dict[Node, Fn] = {}  # every node outside element expressions, for the code generator
+        self.types: dict[Node, Type] = {}
+        self.hoisted: set[Node] = set()
 
     def compile(self, node: Node, depth: int, in_element: bool = False) -> Compiled:
         method = getattr(self, "_" + type(node).__name__.lower())
@@ -55,8 +73,12 @@ class Compiler:
                 self.hoisting = False
         if hoist:
             compiled = Compiled(_once_per_package(compiled.fn, node), compiled.type)
+            self.hoisted.add(node)
         if self.traced and not in_element and not isinstance(node, (Literal, ListOf)):
             compiled = Compiled(_tracing(compiled.fn, node, depth), compiled.type)
+        self.types[node] = compiled.type
+        if not in_element:
+            self.closures[node] = compiled.fn
         return compiled
 
     def _hoistable(self, node: Node, in_element: bool) -> bool:

@@ -13,7 +13,7 @@ from vericarbon.errors import InputError
 from vericarbon.evidence.documents import parse_document_cached, read_text
 from vericarbon.evidence.package import SchemaStore
 from vericarbon.evidence.shapes import Shape
-from vericarbon.lang import MISSING, Call, Compiled, Env, ExprError, Node, Scope, Type, as_date, children, compile_expression, parse, type_of_shape
+from vericarbon.lang import MISSING, Call, Compiled, Env, ExprError, Node, Scope, Type, as_date, children, compile_expression, compile_rule, parse, type_of_shape
 from vericarbon.lang import Path as FieldPath
 from vericarbon.relational import relations
 from vericarbon.resources import builtin_rulesets
@@ -75,8 +75,7 @@ class Ruleset:
 class CompiledRule:
     spec: dict
     for_each: tuple[str, ...] | None
-    when: Compiled | None
-    check: Compiled
+    run: Callable[..., list[str]]  # the generated loop: each item's status (vericarbon.lang.codegen.generate_rule)
     explain_when: Compiled | None
     explain_check: Compiled
     message: Template
@@ -284,6 +283,7 @@ def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, para
         return Scope(package, param_types, item=item_shape, item_collection=for_each, definitions=definitions)
 
     def build(field_name: str, source: str, expect_boolean: bool = True) -> tuple[Node, Compiled, Compiled]:
+        """The field's tree, its closure and its traced closure (what explaining runs)."""
         try:
             tree = parse(source, item_name="item" if for_each else None)
             plain = compile_expression(tree, scope())
@@ -295,16 +295,17 @@ def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, para
             raise _expression_error(ruleset, index, rule, field_name, source, error)
         return tree, plain, traced
 
-    when = explain_when = None
+    when_tree = explain_when = None
     if "when" in rule:
-        _, when, explain_when = build("when", rule["when"])
-    check_tree, check, explain_check = build("check", rule["check"])
+        when_tree, _, explain_when = build("when", rule["when"])
+    check_tree, _, explain_check = build("check", rule["check"])
+    run = compile_rule(when_tree, check_tree, scope, rule["id"], per_item=bool(for_each))
     try:
         message = template(rule["message"], lambda source: build("message", source, expect_boolean=False)[1].fn)
     except TemplateError as error:
         raise InputError(ruleset.path, f"rule {rule['id']}: {error}", f"/rules/{index}/message") from None
-    compiled = CompiledRule(rule, tuple(for_each.split(".")) if for_each else None, when, check, explain_when, explain_check, message, check_tree)
-    compiled.reads, tested = evidence_read(for_each, [check_tree] + ([parse(rule["when"], item_name="item" if for_each else None)] if "when" in rule else []), definitions)
+    compiled = CompiledRule(rule, tuple(for_each.split(".")) if for_each else None, run, explain_when, explain_check, message, check_tree)
+    compiled.reads, tested = evidence_read(for_each, [check_tree] + ([when_tree] if when_tree is not None else []), definitions)
     compiled.absent = rule.get("absent", "not_evaluated")
     optional = absence_decides(compiled.reads, tested, for_each, package)
     if optional and "absent" not in rule:

@@ -172,16 +172,15 @@ def evaluate_rule(rule: CompiledRule, package: Any, params: dict, durable_failur
             result.update(status="not_applicable", reason=f"no items at {base}", occurrences=[])
             return result
     settled = _durable_settles(rule, package, durable_failures)
-    counts: dict[str, int] = {}
-    env = Env(package, params)  # one environment for every item: the hot loop allocates nothing per item
+    env = Env(package, params)
     env.memo = {}
-    for index, item in enumerate(items):
-        env.item, env.item_pointer = item, (f"{base}/{index}" if rule.for_each is not None else "")
-        env.absent.clear()
-        status = _status(rule, env, index, settled, durable_failures)
+    item_fields = rule.relation.item_fields if rule.relation is not None else None
+    statuses = rule.run(env, items, base, durable_failures if settled else None, relations.complete, item_fields, rule.absent)
+    counts: dict[str, int] = {}
+    for index, status in enumerate(statuses):
         counts[status] = counts.get(status, 0) + 1
         if status == "fail" or status == "not_evaluated" or (explain and status == "pass"):
-            occurrences.append(_occurrence(rule, env, env.item_pointer, status, explain, explain_all))
+            occurrences.append(_occurrence(rule, package, params, items[index], f"{base}/{index}" if rule.for_each is not None else "", status, explain, explain_all))
     for status in ("fail", "not_evaluated", "pass"):
         if status in counts:
             result["status"] = status
@@ -204,31 +203,9 @@ def _durable_settles(rule: CompiledRule, package: Any, failures: dict[int, list[
     return isinstance(elements, list) and all(relations.complete(e, rule.relation.element_fields) for e in elements)
 
 
-def _status(rule: CompiledRule, env: Env, index: int, settled: bool, failures: dict[int, list[int]] | None) -> str:
-    if rule.when is not None:
-        applies = rule.when.fn(env)
-        if applies is False:
-            return "not_applicable"
-        if applies is MISSING:
-            return _when_missing(rule, env)
-    if settled and relations.complete(env.item, rule.relation.item_fields):  # type: ignore[union-attr]
-        outcome: Any = index not in failures  # type: ignore[operator]
-    else:
-        outcome = rule.check.fn(env)
-    if outcome is True:
-        return "pass"
-    return "fail" if outcome is False else _when_missing(rule, env)
-
-
-def _when_missing(rule: CompiledRule, env: Env) -> str:
-    """A field the package leaves out means what the rule declares (`absent:`, docs/semantics.md); an unset
-    parameter alone, or a value that cannot be computed, leaves the rule not evaluated."""
-    return rule.absent if any(reason.startswith("/") for reason in env.absent) else "not_evaluated"
-
-
-def _occurrence(rule: CompiledRule, env: Env, pointer: str, status: str, explain: bool, explain_all: bool) -> dict:
+def _occurrence(rule: CompiledRule, package: Any, params: dict, item: Any, pointer: str, status: str, explain: bool, explain_all: bool) -> dict:
     """Re-run the rule traced for one item: its message, the values that decided it, and the trace."""
-    traced = Env(env.package, env.params, env.item, env.item_pointer)
+    traced = Env(package, params, item, pointer)
     traced.trace = []
     value = rule.explain_when.fn(traced) if rule.explain_when is not None else True
     if value is True:
@@ -236,7 +213,7 @@ def _occurrence(rule: CompiledRule, env: Env, pointer: str, status: str, explain
     occurrence: dict[str, Any] = {"status": status, "pointer": pointer or _deciding_pointer(traced.trace, status)}
     left_out = [absent for absent in dict.fromkeys(traced.absent) if absent.startswith("/")]  # fields the package does not record
     if status == "fail":
-        occurrence["message"] = render_message(rule.message, Env(env.package, env.params, env.item, env.item_pointer))
+        occurrence["message"] = render_message(rule.message, Env(package, params, item, pointer))
         if left_out:  # a required field the package leaves out (absent: fail)
             occurrence["message"] += f" (not recorded: {', '.join(left_out)})"
             occurrence["missing"] = left_out
