@@ -76,11 +76,13 @@ class Checker:
         values = {**ruleset.params(), **self.overrides[ruleset.id]} if self.overrides[ruleset.id] else None
         return compile_ruleset(ruleset, package.kind, package.schema_version, self.store, values)
 
-    def check(self, package: Package, explain: set[str] | None = None, explain_all: bool = False) -> dict:
+    def check(self, package: Package, explain: set[str] | None = None, explain_all: bool = False, report: bool = True) -> dict:
+        """The result document; `report=False` leaves out the facts only the issued report shows (screening
+        without --report-dir writes lines, not reports)."""
         compiled, notes = self.compiled_for(package)
         if not compiled:
             raise OutOfScope("--profile", f"no rule of profile {self.profile!r} applies to a {package.kind} package")
-        result = evaluate(package, compiled, explain, explain_all)
+        result = evaluate(package, compiled, explain, explain_all, report)
         for entry in result["rulesets"]:
             if entry["id"] in notes:
                 entry["selected"] = notes[entry["id"]]

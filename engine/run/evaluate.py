@@ -19,8 +19,9 @@ STATUSES = ("fail", "not_evaluated", "manual", "waived", "pass", "not_applicable
 _SEVERITY = {"shall": "nonconformity", "should": "observation"}
 
 
-def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str] | None = None, explain_all: bool = False) -> dict:
-    """The result document (schemas/result.schema.json). `explain` names rules whose trace is attached."""
+def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str] | None = None, explain_all: bool = False, report: bool = True) -> dict:
+    """The result document (schemas/result.schema.json). `explain` names rules whose trace is attached;
+    `report=False` leaves out each ruleset's report facts (engagement, figures, sign-off)."""
     explain = explain or set()
     rulesets = []
     for ruleset in compiled:
@@ -39,7 +40,7 @@ def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str
                 "parameters": ruleset.params,
                 "overlays": source.overlays,
                 "results": results,
-                **({"report": evaluate_report(ruleset.report, package.data, ruleset.params)} if ruleset.report else {}),
+                **({"report": evaluate_report(ruleset.report, package.data, ruleset.params)} if ruleset.report and report else {}),
                 **({"requirements": source.data["index"]} if "index" in source.data else {}),
             }
         )

@@ -100,7 +100,7 @@ def screen_one(item: Item) -> dict:
 def _check(item: Item, line: dict) -> None:
     package = parse_package(Path(item.name), item.raw, _checker.store)  # type: ignore[union-attr]
     line.update(id=package.data.get("id"), kind=package.kind, sha256=package.sha256)
-    result = _checker.check(package)  # type: ignore[union-attr]
+    result = _checker.check(package, report=_report_dir is not None)  # type: ignore[union-attr]
     failed = [r for rs in result["rulesets"] for r in rs["results"] if r["status"] == "fail"]
     failing = [r["id"] for r in failed if r["severity"] != "observation"]
     observations = [r["id"] for r in failed if r["severity"] == "observation"]
