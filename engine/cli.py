@@ -45,6 +45,11 @@ def _date_argument(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
+def _ledger_location(text: str) -> Path | str:
+    """A ledger file, or a database URL kept as written (a Path would fold its //)."""
+    return text if text.startswith(("postgresql://", "postgres://")) else Path(text)
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse exits 2 too; keep its wording, drop nothing
         self.print_usage(sys.stderr)
@@ -77,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     screen.add_argument("--ruleset", action="append", default=[], metavar="ID|ID@VERSION|PATH", help="rulesets to apply instead of the built-ins for each package's kind (repeatable)")
     screen.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="set a ruleset parameter for this run (repeatable)")
     screen.add_argument("--profile", metavar="NAME", help="run only this profile's rules, e.g. intake")
-    screen.add_argument("--ledger", type=Path, metavar="PATH", help="SQLite ledger of serial ranges kept across runs (default: a temporary one for this batch)")
+    screen.add_argument("--ledger", type=_ledger_location, metavar="PATH|URL", help="ledger of serial ranges kept across runs: a SQLite file, or a postgresql:// URL (default: a temporary file for this batch)")
     screen.add_argument("--report-dir", type=Path, metavar="DIR", help="also write each package's full result (JSON) and report (HTML) here")
     screen.add_argument("-o", "--output", type=Path, help="write the JSON lines here instead of stdout")
     screen.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS", help=f"time limit per package (default {DEFAULT_TIMEOUT:g}; 0: none); a package over it gets an error line")
@@ -87,10 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     ledger = commands.add_parser("ledger", help="the credit ledger")
     ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True, parser_class=_Parser)
     audit = ledger_commands.add_parser("audit", help="list every pair of recorded ranges that overlap (a sorted sweep over the whole ledger)")
-    audit.add_argument("ledger", type=Path)
+    audit.add_argument("ledger", type=_ledger_location, metavar="PATH|URL")
     series = ledger_commands.add_parser("series", help="an entity's series as screening recorded it, per ruleset, in period order")
     series.add_argument("entity", help="the entity, as the ruleset's series names it (e.g. EUTL:100016, or an organisation's name)")
-    series.add_argument("--ledger", type=Path, required=True)
+    series.add_argument("--ledger", type=_ledger_location, required=True, metavar="PATH|URL")
 
     importing = commands.add_parser("import", help="turn published data into packages")
     import_commands = importing.add_subparsers(dest="import_command", required=True, parser_class=_Parser)
@@ -407,12 +412,19 @@ def _factors_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _existing_ledger(location: Path | str) -> contextlib.AbstractContextManager:
+    from vericarbon.screening.ledger import is_database_url, open_ledger
+
+    if not is_database_url(location) and not Path(location).is_file():
+        raise InputError(str(location), "no such ledger file")
+    return open_ledger(location)
+
+
 def _ledger_audit(args: argparse.Namespace) -> int:
-    from vericarbon.screening.ledger import Ledger, audit
-    
-    if not args.ledger.is_file():
-        raise InputError(str(args.ledger), "no such ledger file")
-    pairs = audit(Ledger(args.ledger))
+    from vericarbon.screening.ledger import audit
+
+    with _existing_ledger(args.ledger) as book:
+        pairs = audit(book)
     for pair in pairs:
         print(json.dumps(pair, ensure_ascii=False, sort_keys=True))
     print(f"{len(pairs)} overlapping pair(s)", file=sys.stderr)
@@ -420,11 +432,8 @@ def _ledger_audit(args: argparse.Namespace) -> int:
 
 
 def _ledger_series(args: argparse.Namespace) -> int:
-    from vericarbon.screening.ledger import Ledger
-    
-    if not args.ledger.is_file():
-        raise InputError(str(args.ledger), "no such ledger file")
-    rows = Ledger(args.ledger).series_of(args.entity)
+    with _existing_ledger(args.ledger) as book:
+        rows = book.series_of(args.entity)
     if not rows:
         print(f"{args.entity}: no series recorded in {args.ledger}", file=sys.stderr)
         return EXIT_FINDINGS

@@ -18,7 +18,7 @@ from vericarbon.run.checker import Checker
 
 PACKAGE = Path(vericarbon.__file__).resolve().parent
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = ["errors", "resources", "evidence", "factors", "lang", "relational", "rules", "run", "render", "screening", "api", "cli", "__main__"]
+STAGES = ["errors", "resources", "evidence", "factors", "lang", "relational", "rules", "run", "render", "screening", "api", "service", "cli", "__main__"]
 RANK = {name: index for index, name in enumerate(STAGES)} | {"resources": 0, "files": 0, "_durable_rules_engine": STAGES.index("relational")}
 GOLDEN = Path(__file__).parent / "golden-results.json"
 

@@ -39,7 +39,16 @@ def claim(first, last, registry="ICR", block="", action="retired", beneficiary="
     return Claim(registry, block, action, first, last, beneficiary, "/offsets/batches/0")
 
 
-# ---------------------------------------------------------------- the ledger's overlap logic
+# ---------------------------------------------------------------- the ledger's overlap logic (SQLite and PostgreSQL)
+
+
+def _book(location):
+    """A ledger on `location` as a new run opens it: a SQLite file, or a postgresql:// URL."""
+    if isinstance(location, str):
+        from vericarbon.screening.ledger_postgres import PostgresLedger
+
+        return PostgresLedger(location)
+    return Ledger(location)
 
 
 @pytest.mark.parametrize(
@@ -58,8 +67,8 @@ def claim(first, last, registry="ICR", block="", action="retired", beneficiary="
         (claim(1, 100, action="issued", beneficiary=None), claim(1, 100), []),  # issued, then retired: the lifecycle
     ],
 )
-def test_ledger_overlap_logic(tmp_path, earlier, later, conflicts):
-    book = Ledger(tmp_path / "l.sqlite")
+def test_ledger_overlap_logic(ledger_location, earlier, later, conflicts):
+    book = _book(ledger_location)
     assert book.record("P-1", "a.json", [earlier]) == []
     found = book.record("P-2", "b.json", [later])
     assert [c["kind"] for c in found] == conflicts
@@ -69,15 +78,15 @@ def test_ledger_overlap_logic(tmp_path, earlier, later, conflicts):
     assert [c["kind"] for c in audit(book)] == conflicts
 
 
-def test_overlap_query_sees_long_ranges_far_back(tmp_path):
-    book = Ledger(tmp_path / "l.sqlite")
+def test_overlap_query_sees_long_ranges_far_back(ledger_location):
+    book = _book(ledger_location)
     book.record("P-1", "a", [claim(1, 1_000_000)])
     book.record("P-2", "b", [claim(2_000_000, 2_000_010)])
     assert [c["other"]["package_id"] for c in book.record("P-3", "c", [claim(999_990, 999_999)])] == ["P-1"]
 
 
-def test_every_claim_of_a_package_is_checked_against_every_earlier_range(tmp_path):
-    book = Ledger(tmp_path / "l.sqlite")
+def test_every_claim_of_a_package_is_checked_against_every_earlier_range(ledger_location):
+    book = _book(ledger_location)
     book.record("P-1", "a", [claim(1, 100), claim(1, 50, registry="Verra")])
     book.record("P-2", "b", [claim(200, 300), claim(301, 400, action="issued", beneficiary=None)])
     found = book.record("P-3", "c", [claim(90, 210), claim(40, 45, registry="Verra"), claim(350, 360, action="issued", beneficiary=None), claim(500, 600)])
@@ -89,18 +98,18 @@ def test_every_claim_of_a_package_is_checked_against_every_earlier_range(tmp_pat
     ]
 
 
-def test_rescreening_a_package_replaces_its_ranges(tmp_path):
-    Ledger(tmp_path / "l.sqlite").record("P-1", "a", [claim(1, 100)], "hash-1")
-    book = Ledger(tmp_path / "l.sqlite")  # a later run (or one after a run killed between ledger and output)
+def test_rescreening_a_package_replaces_its_ranges(ledger_location):
+    _book(ledger_location).record("P-1", "a", [claim(1, 100)], "hash-1")
+    book = _book(ledger_location)  # a later run (or one after a run killed between ledger and output)
     assert book.record("P-1", "a", [claim(1, 100)], "hash-1") == []  # the same submission again: no conflict with itself
     assert len(list(book.ranges())) == 1
     (twice,) = book.record("P-1", "b", [claim(1, 100)], "hash-1")  # ... but twice in one run is flagged
     assert twice["kind"] == "duplicate_in_run" and twice["other"]["source"] == "a" and len(list(book.ranges())) == 1
 
 
-def test_a_different_package_under_a_used_id_is_a_finding_not_an_overwrite(tmp_path):
-    Ledger(tmp_path / "l.sqlite").record("P-1", "a.json", [claim(1, 100)], "hash-1")
-    book = Ledger(tmp_path / "l.sqlite")
+def test_a_different_package_under_a_used_id_is_a_finding_not_an_overwrite(ledger_location):
+    _book(ledger_location).record("P-1", "a.json", [claim(1, 100)], "hash-1")
+    book = _book(ledger_location)
     found = book.record("P-1", "b.json", [claim(1, 100)], "hash-2")
     assert [f["kind"] for f in found] == ["id_reused", "retired_twice"]
     assert found[0]["other"] == {"package_id": "P-1", "source": "a.json", "sha256": "hash-1"}
@@ -108,8 +117,8 @@ def test_a_different_package_under_a_used_id_is_a_finding_not_an_overwrite(tmp_p
     assert len(list(book.ranges())) == 2  # both kept: neither replaced the other
 
 
-def test_serials_beyond_64_bits_are_kept_exactly_and_still_conflict(tmp_path):
-    book = Ledger(tmp_path / "l.sqlite")
+def test_serials_beyond_64_bits_are_kept_exactly_and_still_conflict(ledger_location):
+    book = _book(ledger_location)
     huge = 2**63
     assert book.record("P-1", "a", [claim(huge, huge + 10**20)]) == []
     (conflict,) = book.record("P-2", "b", [claim(huge + 10**20, huge + 10**20 + 5), claim(huge - 10, huge - 1)])
@@ -118,8 +127,8 @@ def test_serials_beyond_64_bits_are_kept_exactly_and_still_conflict(tmp_path):
     assert [c["shared"] for c in audit(book)] == [[huge + 10**20, huge + 10**20]]
 
 
-def test_audit_lists_every_pair_with_both_sources(tmp_path):
-    book = Ledger(tmp_path / "l.sqlite")
+def test_audit_lists_every_pair_with_both_sources(ledger_location):
+    book = _book(ledger_location)
     book.record("P-1", "a.json", [claim(1, 100)])
     book.record("P-2", "b.json", [claim(10, 20), claim(30, 40)])  # two ranges of one package inside P-1's
     pairs = audit(book)
@@ -372,3 +381,17 @@ def test_an_unreadable_member_is_that_members_result(tmp_path, capsys):
     by_name = {Path(line["source"]).name: line for line in lines}
     assert by_name["U1.json"]["status"] == "checked"
     assert by_name["locked.json"]["status"] == "invalid" and "cannot be read" in by_name["locked.json"]["error"]
+
+
+def test_screen_keeps_its_ledger_in_postgresql(tmp_path, capsys, postgres_url):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.json").write_text(json.dumps(inventory("P-A", [(1, 100)])))
+    (folder / "b.json").write_text(json.dumps(inventory("P-B", [(50, 60)], beneficiary="Other plc")))
+    assert main(["screen", str(folder), "--jobs", "1", "--ledger", postgres_url, "-o", str(tmp_path / "out.jsonl")]) == 1
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    conflicts = [c for line in lines for c in line.get("ledger_conflicts", [])]
+    assert [c["kind"] for c in conflicts] == ["retired_for_two_beneficiaries"]
+    capsys.readouterr()
+    assert main(["ledger", "audit", postgres_url]) == 1
+    assert "1 overlapping pair" in capsys.readouterr().err

@@ -326,13 +326,23 @@ class Ledger:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]
 
 
+def is_database_url(location: str | Path | None) -> bool:
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
 @contextlib.contextmanager
-def open_ledger(path: Path | None) -> Iterator[Ledger]:
-    """The ledger at `path`, kept across runs, or with no path a temporary one for this run only."""
+def open_ledger(path: Path | str | None) -> Iterator[Any]:
+    """The ledger at `path` (a SQLite file, or a postgresql:// URL: vericarbon.screening.ledger_postgres),
+    kept across runs, or with no path a temporary one for this run only."""
     with contextlib.ExitStack() as stack:
         if path is None:
             path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vericarbon-ledger-"))) / "ledger.sqlite"
-        book = Ledger(path)
+        if is_database_url(path):
+            from vericarbon.screening.ledger_postgres import PostgresLedger
+
+            book: Any = PostgresLedger(str(path))
+        else:
+            book = Ledger(Path(path))
         stack.callback(book.close)
         yield book
 
