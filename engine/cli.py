@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +37,7 @@ from vericarbon.run.checker import Checker
 from vericarbon.screening.sources import DEFAULT_TIMEOUT, Limits
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3  # README, 'Exit codes'
+DEFAULT_DATABASE = "vericarbon-service.sqlite"
 
 
 def _date_argument(text: str) -> dt.date:
@@ -143,6 +145,23 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="validate a package against its schema")
     validate.add_argument("package", type=Path)
 
+    serve = commands.add_parser("serve", help="the intake service: an HTTP API and worker processes on one database (pip install 'vericarbon[serve]')")
+    serve.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL", help=f"a SQLite file or a postgresql:// URL (default {DEFAULT_DATABASE})")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes started with it (default: one per core; 0: the API alone)")
+    serve.add_argument("--max-body-mb", type=float, default=64, metavar="MB", help="largest submission read (default %(default)g)")
+    serve.add_argument("--lease", type=float, default=60, metavar="SECONDS", help="how long a worker holds a submission before another may take it over (default %(default)g)")
+    serve.add_argument("--openapi", type=Path, metavar="FILE", help="write the OpenAPI document to FILE and exit")
+    worker = commands.add_parser("worker", help="a worker process of the intake service, for more machines on the same database")
+    worker.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL")
+    worker.add_argument("--lease", type=float, default=60, metavar="SECONDS")
+    keys = commands.add_parser("keys", help="API keys of the intake service")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
+    create = key_commands.add_parser("create", help="a new key for a registry, or for one proponent of it; printed once, stored hashed")
+    create.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL")
+    create.add_argument("--registry", required=True)
+    create.add_argument("--proponent", help="the proponent's name: the key sees only its own submissions")
     rules = commands.add_parser("rules", help="list, show and test rules")
     rule_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
     rule_commands.add_parser("list", help="every rule and manual check of the built-in rulesets")
@@ -177,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             return _import(args, store)
         if args.command in ("import", "export", "template", "init", "schemas"):
             return _write_document(args, store)
+        if args.command in ("serve", "worker", "keys"):
+            return _service(args)
         if args.command == "factors":
             return {"list": _factors_list, "search": _factors_search, "show": _factors_show}[args.factors_command](args)
         if args.command == "validate":
@@ -244,6 +265,40 @@ def _write_document(args: argparse.Namespace, store: SchemaStore) -> int:
     if args.command == "template":
         return _write_out(args.output, write_workbook(store.shape(kind, version), kind, version), "template")
     return _write_out(args.output, skeleton(store.shape(kind, version), kind, version, samples_of(kind, version, store)), "init")
+
+
+def _service(args: argparse.Namespace) -> int:
+    """serve, worker and keys: the intake service (vericarbon.service)."""
+    try:
+        import starlette  # noqa: F401
+        import uvicorn
+    except ImportError:
+        raise InputError(args.command, "the intake service needs its extra: pip install 'vericarbon[serve]'") from None
+    from vericarbon.service import worker
+    from vericarbon.service.store import Store
+
+    if args.command == "keys":
+        print(Store(args.database).create_key(args.registry, args.proponent))
+        return EXIT_OK
+    if args.command == "worker":
+        worker.run(args.database, lease_seconds=args.lease)
+        return EXIT_OK
+    if args.openapi:
+        from vericarbon.service.openapi import document
+
+        return _write_out(args.openapi, json.dumps(document(), indent=1, sort_keys=True) + "\n", "--openapi")
+    from vericarbon.service.app import create_app
+
+    app = create_app(args.database, int(args.max_body_mb * 1048576))  # creates or migrates the database before any worker opens it
+    workers = [subprocess.Popen([sys.executable, "-m", "vericarbon", "worker", "--database", args.database, "--lease", str(args.lease)]) for _ in range(args.workers)]
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            process.wait()
+    return EXIT_OK
 
 
 def _screen(args: argparse.Namespace, store: SchemaStore) -> int:

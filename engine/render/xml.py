@@ -29,7 +29,7 @@ def render(result: dict) -> str:
     evidence = result["evidence"]
     etree.SubElement(root, "evidence", {k: str(v) for k, v in evidence.items() if v is not None})
     if "decision" in result:
-        decision = etree.SubElement(root, "decision", profile=result["profile"], outcome=result["decision"]["outcome"])
+        decision = etree.SubElement(root, "decision", profile=result.get("profile", "intake"), outcome=result["decision"]["outcome"])
         for item in result["decision"]["to_fix"]:
             etree.SubElement(decision, "fix", rule=item["rule"], status=item["status"]).text = item["fix"]
     summary = etree.SubElement(root, "summary")

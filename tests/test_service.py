@@ -1,0 +1,269 @@
+"""The intake service on both databases (SQLite, and PostgreSQL when the test cluster is up): tenant
+isolation, bad input, a submission's way through a worker, signed webhooks, a crashed worker's job, the
+ledger across submissions, the append-only audit log and the OpenAPI document."""
+
+import copy
+import hashlib
+import hmac
+import http.server
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette")
+from starlette.testclient import TestClient  # noqa: E402
+from test_screen import inventory  # noqa: E402
+
+from vericarbon.evidence.package import SchemaStore  # noqa: E402
+from vericarbon.run.checker import Checker  # noqa: E402
+from vericarbon.screening.ledger import open_ledger  # noqa: E402
+from vericarbon.service import worker  # noqa: E402
+from vericarbon.service.app import create_app  # noqa: E402
+from vericarbon.service.openapi import document  # noqa: E402
+from vericarbon.service.store import Store  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = (ROOT / "evidence_samples" / "inventory-defects.json").read_bytes()
+CHECKER = Checker(SchemaStore(), [], [], None)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request, tmp_path):
+    if request.param == "sqlite":
+        return str(tmp_path / "service.sqlite")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def service(location):
+    app = create_app(location, max_body=200_000)
+    store: Store = app.state.store
+    keys = {
+        "registry": store.create_key("ICR"),
+        "acme": store.create_key("ICR", "Acme Ltd"),
+        "other": store.create_key("ICR", "Other plc"),
+        "elsewhere": store.create_key("GS"),
+    }
+    with TestClient(app) as client:
+        yield client, store, keys, location
+
+
+def _as(key):
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _submit(client, key, body=SAMPLE, kind="application/json", name="package"):
+    return client.post(f"/v1/submissions?name={name}", content=body, headers={**_as(key), "Content-Type": kind})
+
+
+def work(location, lease=60.0):
+    """One worker step, in process: take a job, check it, record it. The job, or None."""
+    store = Store(location)
+    with open_ledger(location if store.dialect == "postgresql" else Path(location)) as ledger:
+        job = store.take("test", lease)
+        if job is not None:
+            store.finish(job, "test", *worker.check(job, CHECKER, ledger))
+    return job
+
+
+def test_a_submission_goes_through_a_worker_to_a_decision_and_a_report(service):
+    client, store, keys, location = service
+    response = _submit(client, keys["acme"])
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    submission = response.json()["id"]
+    assert client.get(f"/v1/submissions/{submission}", headers=_as(keys["acme"])).json()["status"] == "queued"
+    assert client.get(f"/v1/submissions/{submission}/result", headers=_as(keys["acme"])).status_code == 409
+    assert work(location).id == submission
+    status = client.get(f"/v1/submissions/{submission}", headers=_as(keys["acme"])).json()
+    assert (status["status"], status["verdict"], status["decision"], status["package_id"]) == ("done", "nonconformities", "return_to_proponent", "NORTHWIND-2024-DEFECTS")
+    assert status["counts"]["fail"] == 5
+    result = client.get(f"/v1/submissions/{submission}/result", headers=_as(keys["acme"])).json()
+    assert result["verdict"] == "nonconformities" and result["evidence"]["sha256"] == hashlib.sha256(SAMPLE).hexdigest()
+    report = client.get(f"/v1/submissions/{submission}/report", headers=_as(keys["registry"]))
+    assert report.status_code == 200 and "Return to proponent" in report.text and "INV-LINE-ARITH" in report.text
+
+
+def test_each_key_sees_only_what_its_owner_may(service):
+    client, store, keys, location = service
+    submission = _submit(client, keys["acme"]).json()["id"]
+    seen = {who: client.get(f"/v1/submissions/{submission}", headers=_as(key)).status_code for who, key in keys.items()}
+    assert seen == {"registry": 200, "acme": 200, "other": 404, "elsewhere": 404}
+    assert client.get(f"/v1/submissions/{submission}").status_code == 401
+    assert client.get(f"/v1/submissions/{submission}", headers=_as("vc_not-a-key")).status_code == 401
+    assert client.get("/v1/ledger/conflicts", headers=_as(keys["acme"])).status_code == 403
+    assert client.get("/v1/ledger/conflicts", headers=_as(keys["registry"])).status_code == 200
+    assert client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/"}, headers=_as(keys["acme"])).status_code == 403
+
+
+ALIAS_BOMB = b"a: &a [x, x, x, x, x, x, x, x, x]\n" + b"".join(f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n".encode() for i in range(8))
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "status", "words"),
+    [
+        (b'{"kind": "ghg-inventory"', "application/json", 422, "malformed JSON"),
+        (b'{"kind": "ghg-inventory", "schema_version": "1.0"}', "application/json", 422, "required property"),
+        (b"[" * 5000, "application/json", 422, "malformed JSON"),
+        (ALIAS_BOMB, "application/yaml", 422, "alias"),
+        (b"PK\x03\x04 not a workbook", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", 422, "workbook"),
+        (b"x" * 300_000, "application/json", 413, "at most 200000"),
+        (b"<xml/>", "application/xml", 415, "JSON, YAML or a filled workbook"),
+    ],
+)
+def test_bad_input_gets_a_4xx_with_the_clis_words_and_queues_nothing(service, body, kind, status, words):
+    client, store, keys, location = service
+    response = _submit(client, keys["acme"], body, kind)
+    assert response.status_code == status and words in response.json()["error"], response.json()
+    assert store.read_one("SELECT count(*) FROM submissions")[0] == 0
+
+
+def test_overlapping_credits_across_submissions_are_found_and_returned(service):
+    client, store, keys, location = service
+    first = _submit(client, keys["acme"], json.dumps(inventory("P-A", [(1, 100)])).encode()).json()["id"]
+    second = _submit(client, keys["other"], json.dumps(inventory("P-B", [(50, 60)], beneficiary="Other plc")).encode()).json()["id"]
+    work(location), work(location)
+    assert client.get(f"/v1/submissions/{first}", headers=_as(keys["acme"])).json()["ledger_conflicts"] == []
+    later = client.get(f"/v1/submissions/{second}", headers=_as(keys["other"])).json()
+    assert [c["kind"] for c in later["ledger_conflicts"]] == ["retired_for_two_beneficiaries"] and later["decision"] == "return_to_proponent"
+    conflicts = client.get("/v1/ledger/conflicts", headers=_as(keys["registry"])).json()["conflicts"]
+    assert [(c["submission"], c["other"]["package_id"]) for c in conflicts] == [(second, "P-A")]
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    received: list = []
+    status = 200
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append((dict(self.headers), body))
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver():
+    _Receiver.received, _Receiver.status = [], 200
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server, f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server.shutdown()
+
+
+def test_decisions_reach_webhooks_signed_and_a_failed_delivery_is_retried_with_backoff(service, receiver):
+    client, store, keys, location = service
+    server, url = receiver
+    hook = client.post("/v1/webhooks", json={"url": url}, headers=_as(keys["registry"])).json()
+    _Receiver.status = 500  # the subscriber is down at first
+    submission = _submit(client, keys["acme"]).json()["id"]
+    work(location)
+    assert worker.deliver_due(store) == 1 and len(_Receiver.received) == 1
+    attempts, next_at = store.read_one("SELECT attempts, next_at FROM deliveries")
+    assert attempts == 1 and next_at > time.time() + 1  # backed off
+    assert worker.deliver_due(store) == 0  # not due yet
+    _Receiver.status = 200
+    store_db = store.transaction()
+    with store_db as db:
+        db.execute("UPDATE deliveries SET next_at = 0")  # time passes
+    assert worker.deliver_due(store) == 1
+    headers, body = _Receiver.received[-1]
+    expected = "sha256=" + hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
+    assert headers["X-Vericarbon-Signature"] == expected
+    event = json.loads(body)
+    assert (event["event"], event["submission"], event["decision"], event["proponent"]) == ("submission.decided", submission, "return_to_proponent", "Acme Ltd")
+    assert store.read_one("SELECT count(*) FROM deliveries WHERE delivered IS NOT NULL")[0] == 1
+    assert worker.deliver_due(store) == 0  # delivered once
+
+
+def test_a_crashed_workers_job_is_checked_again_and_recorded_once(service):
+    client, store, keys, location = service
+    submission = _submit(client, keys["acme"], json.dumps(inventory("P-A", [(1, 100)])).encode()).json()["id"]
+    client.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/"}, headers=_as(keys["registry"]))
+    crashed = store.take("crashed worker", lease_seconds=0.2)  # taken, then the worker dies: no finish
+    assert crashed.id == submission and store.take("another", 60) is None  # leased: no one else takes it
+    time.sleep(0.3)
+    retried = work(location)
+    assert retried.id == submission and retried.attempts == 2
+    assert store.finish(crashed, "crashed worker", "no_nonconformity", {}, "{}", None) is False  # a late result of the lost lease is refused
+    row = store.read_one("SELECT status, attempts FROM submissions WHERE id = ?", (submission,))
+    assert tuple(row) == ("done", 2)
+    assert store.read_one("SELECT count(*) FROM deliveries")[0] == 1  # one decision, one delivery
+    with open_ledger(location if store.dialect == "postgresql" else Path(location)) as ledger:
+        assert [r[6] for r in ledger.ranges()] == ["P-A"]  # checked twice, recorded once
+
+
+def test_a_job_that_keeps_crashing_fails_instead_of_looping(service):
+    client, store, keys, location = service
+    submission = _submit(client, keys["acme"]).json()["id"]
+    for _ in range(3):
+        assert store.take("crashing", lease_seconds=0.0) is not None
+        time.sleep(0.01)
+    assert store.take("crashing", 0.0) is None
+    status = client.get(f"/v1/submissions/{submission}", headers=_as(keys["acme"])).json()
+    assert status["status"] == "failed" and "3 times" in status["error"]
+
+
+def test_the_audit_log_records_requests_and_decisions_and_cannot_be_changed(service):
+    client, store, keys, location = service
+    submission = _submit(client, keys["acme"]).json()["id"]
+    work(location)
+    client.get(f"/v1/submissions/{submission}", headers=_as(keys["other"]))  # refused: still audited
+    entries = client.get("/v1/audit", headers=_as(keys["registry"])).json()["entries"]
+    actions = [(e["actor"], e["action"], e["subject"]) for e in entries]
+    assert ("ICR/Acme Ltd", "submitted", submission) in actions and ("worker test", "decided", submission) in actions
+    assert ("ICR/Other plc", "request", f"GET /v1/submissions/{submission}") in actions
+    with pytest.raises(Exception, match="append-only"):
+        with store.transaction() as db:
+            db.execute("UPDATE audit SET action = 'nothing happened'")
+    with pytest.raises(Exception, match="append-only"):
+        with store.transaction() as db:
+            db.execute("DELETE FROM audit")
+
+
+def test_health_rulesets_and_the_openapi_document_in_docs_is_current(service):
+    client, store, keys, location = service
+    assert client.get("/healthz").json()["ok"] is True
+    listed = {r["id"] for r in client.get("/v1/rulesets", headers=_as(keys["acme"])).json()["rulesets"]}
+    assert {"icr", "iso-14064-3", "iso-14068-1", "inventory-basics"} <= listed
+    served = client.get("/openapi.json").json()
+    assert served == document()
+    on_disk = json.loads((ROOT / "docs" / "openapi.json").read_text())
+    assert on_disk == json.loads(json.dumps(document())), "docs/openapi.json is stale: vericarbon serve --openapi docs/openapi.json"
+    routes = {route.path for route in client.app.routes}
+    assert routes == set(served["paths"])
+
+
+def test_a_real_worker_process_takes_over_when_one_is_killed(location, tmp_path):
+    """Two `vericarbon worker` processes; one is killed mid-run; every submission is decided once."""
+    import signal
+    import subprocess
+    import sys
+
+    store = Store(location)
+    key = store.create_key("ICR", "Acme Ltd")
+    app = create_app(location)
+    with TestClient(app) as client:
+        ids = [_submit(client, key, json.dumps(inventory(f"P-{n}", [(n * 1000 + 1, n * 1000 + 100)])).encode()).json()["id"] for n in range(30)]
+    workers = [subprocess.Popen([sys.executable, "-m", "vericarbon", "worker", "--database", location, "--lease", "2"]) for _ in range(2)]
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and store.read_one("SELECT count(*) FROM submissions WHERE status = 'done'")[0] < 3:
+            time.sleep(0.05)
+        workers[0].send_signal(signal.SIGKILL)
+        while time.time() < deadline and store.read_one("SELECT count(*) FROM submissions WHERE status = 'done'")[0] < len(ids):
+            time.sleep(0.1)
+    finally:
+        for process in workers:
+            process.kill()
+            process.wait()
+    rows = store.read_all("SELECT status, verdict FROM submissions")
+    assert [tuple(r) for r in rows] == [("done", "no_nonconformity")] * len(ids) or sorted(r[0] for r in rows) == ["done"] * len(ids)
+    with open_ledger(location if store.dialect == "postgresql" else Path(location)) as ledger:
+        recorded = sorted(r[6] for r in ledger.ranges())
+    assert recorded == sorted(f"P-{n}" for n in range(30))  # each once
+    assert copy.deepcopy(recorded) == recorded
