@@ -1,0 +1,206 @@
+"""The intake service under load, on loopback: two `vericarbon serve --workers 0` processes and two
+`vericarbon worker` processes on one database; N concurrent clients submit a mix of small and mid
+inventory packages for a fixed time, a share of them retiring credits another package already retired
+(planted overlaps). Then the same again while one worker and one service process are killed mid-run.
+
+    python benchmarks/service.py [--database postgresql://…] [--clients 8] [--seconds 20]
+
+Default database: a SQLite file in a temporary folder; with VERICARBON_TEST_DATABASE set (.ci/postgres
+starts a cluster) or --database, PostgreSQL. Prints submissions/s accepted and decided, p50/p99 latency
+from receipt to decision (the server's clocks), and checks: every acknowledged submission decided (0
+lost), each decided once (audit entries and ledger ranges; 0 duplicated), every planted overlap found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from handwritten import generate  # noqa: E402
+
+from vericarbon.screening.ledger import open_ledger  # noqa: E402
+from vericarbon.service.store import Store  # noqa: E402
+
+VERICARBON = [sys.executable, "-m", "vericarbon"]
+SIZES = {"small": (40, 5), "mid": (400, 50)}
+OVERLAP_SHARE = 0.1
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Packages:
+    """Packages with serials of their own, except a planted share that retires credits an earlier one did."""
+
+    def __init__(self, seed: int) -> None:
+        self.random = random.Random(seed)
+        self.lock = threading.Lock()
+        self.count = 0
+        self.planted: list[tuple[str, str]] = []  # (earlier package id, later package id)
+        self.base: dict[int, int] = {}  # package number -> the serial base its credits start from
+        self.bodies = {size: json.dumps(generate(*shape)) for size, shape in SIZES.items()}
+
+    def next(self) -> tuple[str, bytes]:
+        with self.lock:
+            self.count += 1
+            number = self.count
+            overlap = number > 1 and self.random.random() < OVERLAP_SHARE
+            size = "mid" if self.random.random() < 0.2 else "small"
+            if overlap:
+                earlier = self.random.randrange(1, number)
+                self.planted.append((f"LOAD-{earlier}", f"LOAD-{number}"))
+            self.base[number] = self.base[earlier] if overlap else number * 10**7
+        package = json.loads(self.bodies[size])
+        package["id"] = f"LOAD-{number}"
+        base = self.base[number]
+        for batch in package["offsets"]["batches"]:
+            batch["serial"] = {"prefix": "LOAD-", "start": base + batch["serial"]["start"], "end": base + batch["serial"]["end"]}
+        if overlap:
+            package["offsets"]["batches"] = package["offsets"]["batches"][:1]  # one batch of the earlier package's credits
+            package["documents"] = package["documents"][:1]
+        return package["id"], json.dumps(package).encode()
+
+
+def client(ports: list[int], key: str, packages: Packages, until: float, acknowledged: list, failures: list) -> None:
+    connections: dict[int, http.client.HTTPConnection] = {}
+    turn = random.randrange(len(ports))
+    while time.time() < until:
+        package_id, body = packages.next()
+        for _ in range(len(ports) * 2):  # a refused or dropped connection: the other service process
+            port = ports[turn % len(ports)]
+            turn += 1
+            try:
+                connection = connections.setdefault(port, http.client.HTTPConnection("127.0.0.1", port, timeout=30))
+                connection.request("POST", "/v1/submissions", body, {"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+                response = connection.getresponse()
+                answer = json.loads(response.read())
+                if response.status == 202:
+                    acknowledged.append((answer["id"], package_id))
+                else:
+                    failures.append(f"{response.status} {answer}")
+                break
+            except (OSError, http.client.HTTPException, ValueError):
+                connections.pop(port, None)
+
+
+def phase(database: str, clients: int, seconds: float, kill: bool, packages: Packages, key: str) -> dict:
+    ports = [free_port(), free_port()]
+    services = [subprocess.Popen([*VERICARBON, "serve", "--database", database, "--workers", "0", "--port", str(port)], stderr=subprocess.DEVNULL) for port in ports]
+    workers = [subprocess.Popen([*VERICARBON, "worker", "--database", database, "--lease", "5"]) for _ in range(2)]
+    for port in ports:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+    acknowledged: list = []
+    failures: list = []
+    start = time.time()
+    threads = [threading.Thread(target=client, args=(ports, key, packages, start + seconds, acknowledged, failures)) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    if kill:
+        time.sleep(seconds / 2)
+        workers[0].send_signal(signal.SIGKILL)
+        services[0].send_signal(signal.SIGKILL)
+    for thread in threads:
+        thread.join()
+    submitted = time.time() - start
+    store = Store(database)
+    ids = [submission for submission, _ in acknowledged]
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        pending = store.read_one("SELECT count(*) FROM submissions WHERE status IN ('queued', 'checking')")[0]
+        if not pending:
+            break
+        time.sleep(0.2)
+    drained = time.time() - start
+    for process in services + workers:
+        process.send_signal(signal.SIGTERM)
+    for process in services + workers:
+        process.wait()
+    return {"acknowledged": acknowledged, "failures": failures, "submitted_seconds": submitted, "drained_seconds": drained, "ids": ids}
+
+
+def verify(database: str, acknowledged: list, planted: list[tuple[str, str]]) -> dict:
+    store = Store(database)
+    rows = {row[0]: row for row in store.read_all("SELECT id, status, received, decided, package_id, summary FROM submissions")}
+    lost = [submission for submission, _ in acknowledged if submission not in rows or rows[submission][1] != "done"]
+    decided_entries = store.read_all("SELECT subject, count(*) FROM audit WHERE action = 'decided' GROUP BY subject")
+    decided_twice = [subject for subject, count in decided_entries if count > 1]
+    with open_ledger(database if database.startswith("postgres") else Path(database)) as ledger:
+        recorded: dict[tuple[str, str], int] = {}
+        for row in ledger.ranges():
+            recorded[row[6], row[8]] = recorded.get((row[6], row[8]), 0) + 1  # (package, its range's pointer)
+    packages = {package_id for _, package_id in acknowledged}
+    conflicts: dict[str, set[str]] = {}
+    for _, _, _, _, package_id, summary in rows.values():
+        conflicts[package_id] = {c["other"]["package_id"] for c in json.loads(summary or "{}").get("ledger_conflicts", [])}
+    found = [pair for pair in planted if pair[0] in packages and pair[1] in packages]
+    missed = [(a, b) for a, b in found if a not in conflicts.get(b, set()) and b not in conflicts.get(a, set())]
+    latencies = sorted(rows[s][3] - rows[s][2] for s, _ in acknowledged if s in rows and rows[s][3])
+    return {"lost": lost, "decided_twice": decided_twice, "missed_overlaps": missed, "planted_overlaps": len(found), "latencies": latencies,
+            "ranges_recorded_twice": sum(1 for count in recorded.values() if count > 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default=os.environ.get("VERICARBON_TEST_DATABASE"))
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        database = args.database or str(Path(folder) / "service.sqlite")
+        for kill in (False, True):
+            if args.database and database.startswith("postgres"):
+                database = _fresh_postgres(args.database)
+            elif not args.database:
+                database = str(Path(folder) / f"service-{int(kill)}.sqlite")
+            key = Store(database).create_key("LOAD", "Load Ltd")
+            packages = Packages(seed=20261126 + kill)
+            run = phase(database, args.clients, args.seconds, kill, packages, key)
+            checked = verify(database, run["acknowledged"], packages.planted)
+            latencies = checked["latencies"]
+            label = "one worker and one service process killed mid-run" if kill else "steady"
+            print(f"{label} ({'PostgreSQL' if database.startswith('postgres') else 'SQLite'}, {args.clients} clients, {args.seconds:g} s, 2 service + 2 worker processes):")
+            print(f"  accepted {len(run['acknowledged'])} submissions ({len(run['acknowledged']) / run['submitted_seconds']:.1f}/s), all decided after {run['drained_seconds']:.1f} s "
+                  f"({len(run['acknowledged']) / run['drained_seconds']:.1f}/s); refused {len(run['failures'])}")
+            if latencies:
+                print(f"  receipt to decision: p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.0f} ms")
+            print(f"  lost {len(checked['lost'])}, decided twice {len(checked['decided_twice'])}, ranges recorded twice {checked['ranges_recorded_twice']}, "
+                  f"planted overlaps {checked['planted_overlaps']}, missed {len(checked['missed_overlaps'])}")
+
+
+def _fresh_postgres(admin: str) -> str:
+    """A new database on the server of `admin`, for one phase."""
+    import re
+    import uuid
+
+    import psycopg
+
+    name = f"load_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return re.sub(r"^(postgres(?:ql)?://[^/?]*/)[^?]*", lambda m: m.group(1) + name, admin)
+
+
+if __name__ == "__main__":
+    main()
