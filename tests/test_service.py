@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("starlette")
-warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`", DeprecationWarning)  # starlette 1.x would have httpx2; httpx still works
+warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")  # starlette 1.x would have httpx2; httpx still works
 from starlette.testclient import TestClient  # noqa: E402
 from test_screen import inventory  # noqa: E402
 
