@@ -39,9 +39,9 @@ def findings(lines: list[dict], rule: str) -> dict[str, set[str]]:
     return {f["about"]: {p["package_id"] for p in f["packages"]} for line in lines for f in line.get("cross_package", []) if f["rule"] == rule}
 
 
-def test_each_documented_copy_paste_group_is_found_and_no_other(tmp_path, capsys):
+def test_each_documented_copy_paste_group_is_found_and_no_other(tmp_path, capsys, ledger_location):
     statements = imported(tmp_path, capsys, "rosehill", DATA / "rosehill-company_data.csv", "rosehill.jsonl")
-    code, lines, err = screen(tmp_path, capsys, statements, ledger=tmp_path / "ledger.sqlite")
+    code, lines, err = screen(tmp_path, capsys, statements, ledger=ledger_location)
     groups = {frozenset(p.split(":")[1] for p in packages) for packages in findings(lines, "PLAUS-IDENTICAL-FIGURES").values()}
     assert groups == {frozenset(group) for group in ROSEHILL_DUPLICATES}
     assert code == 1 and "cross-package PLAUS-IDENTICAL-FIGURES  9" in err and "cross-package findings (13):" in err
@@ -49,7 +49,7 @@ def test_each_documented_copy_paste_group_is_found_and_no_other(tmp_path, capsys
     assert outliers == {"nike", "patagonia", "verizon", "zoom-video-communications"}  # a factor of 1 000 off the peers' median, each a documented slip
 
 
-def test_eutl_jumps_gaps_and_exclusions_are_found_and_kept_across_runs(tmp_path, capsys):
+def test_eutl_jumps_gaps_and_exclusions_are_found_and_kept_across_runs(tmp_path, capsys, ledger_location):
     rows = list(csv.DictReader((DATA / "eutl-sample.csv").open()))
     early, late = tmp_path / "early.csv", tmp_path / "late.csv"
     for path, keep in ((early, lambda year: year <= 2012), (late, lambda year: year > 2012)):
@@ -57,7 +57,7 @@ def test_eutl_jumps_gaps_and_exclusions_are_found_and_kept_across_runs(tmp_path,
             writer = csv.DictWriter(stream, fieldnames=["account_id", "year", "tonnes_co2"])
             writer.writeheader()
             writer.writerows(row for row in rows if keep(int(row["year"])))
-    ledger = tmp_path / "ledger.sqlite"
+    ledger = ledger_location  # a SQLite file, then a PostgreSQL database: the same findings
     code, first, err = screen(tmp_path, capsys, imported(tmp_path, capsys, "eutl", early, "early.jsonl"), ledger=ledger)
     jumps = findings(first, "PLAUS-YEAR-ON-YEAR")
     assert jumps["EUTL-100016-2006"] == {"EUTL-100016-2006", "EUTL-100016-2005"} and jumps["EUTL-100016-2007"] == {"EUTL-100016-2007", "EUTL-100016-2006"}

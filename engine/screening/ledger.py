@@ -297,20 +297,7 @@ class Ledger:
         those this run recorded). SQLite sorts, on disk when it must."""
         where = "" if field is None else f" AND json_extract(record, '$.{field}') IS NOT NULL"
         order = "" if field is None else ("ORDER BY entity" if field == "entity" else f"ORDER BY json_extract(record, '$.{field}')")
-        rows = self._db.execute(f"SELECT record, source, run FROM series WHERE ruleset = ?{where} {order}", (ruleset,))
-        key, members, recent = None, [], set()
-        for text, source, run in rows:
-            record = orjson.loads(text)
-            record_key = "all" if field is None else record[field]
-            if members and record_key != key:
-                yield key, members, recent
-                members, recent = [], set()
-            key = record_key
-            members.append({**record, "source": source})
-            if run == self.run:
-                recent.add(record["package_id"])
-        if members:
-            yield key, members, recent
+        yield from grouped(self._db.execute(f"SELECT record, source, run FROM series WHERE ruleset = ?{where} {order}", (ruleset,)), field, self.run)
 
     def series_of(self, entity: str) -> list[tuple[str, dict, str]]:
         """One entity's records, per ruleset, in period order: (ruleset, record, source)."""
@@ -328,6 +315,23 @@ class Ledger:
 
 def is_database_url(location: str | Path | None) -> bool:
     return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+def grouped(rows: Iterator[tuple[str, str, str]], field: str | None, this_run: str) -> Iterator[tuple[Any, list[dict], set[str]]]:
+    """Series rows (record JSON, source, run), sorted by `field`, as the groups series_groups yields."""
+    key, members, recent = None, [], set()
+    for text, source, run in rows:
+        record = orjson.loads(text)
+        record_key = "all" if field is None else record[field]
+        if members and record_key != key:
+            yield key, members, recent
+            members, recent = [], set()
+        key = record_key
+        members.append({**record, "source": source})
+        if run == this_run:
+            recent.add(record["package_id"])
+    if members:
+        yield key, members, recent
 
 
 @contextlib.contextmanager

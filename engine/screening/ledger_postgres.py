@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import orjson
 
 from vericarbon.errors import InputError
-from vericarbon.screening.ledger import Claim, _conflict
+from vericarbon.screening.ledger import Claim, _conflict, grouped
 
 MIGRATIONS = [
     # 1: the ledger's tables; btree_gist lets one GiST index hold the equality columns and the range
@@ -37,7 +37,7 @@ MIGRATIONS = [
     CREATE INDEX ledger_ranges_by_package ON ledger_ranges (package_id, sha256);
     CREATE TABLE ledger_series (
         ruleset TEXT NOT NULL, package_id TEXT NOT NULL, sha256 TEXT NOT NULL, entity TEXT, period DOUBLE PRECISION,
-        source TEXT NOT NULL, run TEXT NOT NULL, record JSONB NOT NULL,
+        source TEXT NOT NULL, run TEXT NOT NULL, record TEXT NOT NULL,  -- JSON with sorted keys, as the SQLite ledger keeps it
         PRIMARY KEY (ruleset, package_id)
     );
     CREATE INDEX ledger_series_by_entity ON ledger_series (entity, period);
@@ -137,40 +137,31 @@ class PostgresLedger:
         return found
 
     def _conflicts(self, claims: list[Claim], package_id: str, sha256: str) -> list[dict]:
-        found = []
-        for claim in claims:
-            rows = self._db.execute(
-                "SELECT lower(span), upper(span), beneficiary, package_id, pointer, source FROM ledger_ranges"
-                " WHERE registry = %s AND block = %s AND action = %s AND span && numrange(%s, %s, '[]') AND NOT (package_id = %s AND sha256 = %s)"
-                " ORDER BY lower(span), id",
-                (claim.registry, claim.block, claim.action, claim.first, claim.last, package_id, sha256),
-            )
-            found += [_conflict(claim, int(first), int(last), *other) for first, last, *other in rows]
-        return found
+        """Every recorded range of another submission that conflicts with one of `claims`: one query for
+        all of them (the claims as arrays, unnested), each probing the GiST index with &&."""
+        if not claims:
+            return []
+        rows = self._db.execute(
+            "SELECT c.n, lower(r.span), upper(r.span), r.beneficiary, r.package_id, r.pointer, r.source"
+            " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]::numeric[], %s::text[]::numeric[]) WITH ORDINALITY AS c (registry, block, action, first, last, n)"
+            " JOIN ledger_ranges r ON r.registry = c.registry AND r.block = c.block AND r.action = c.action AND r.span && numrange(c.first, c.last, '[]')"
+            " WHERE NOT (r.package_id = %s AND r.sha256 = %s)"
+            " ORDER BY c.n, lower(r.span), r.id",
+            ([c.registry for c in claims], [c.block for c in claims], [c.action for c in claims], [str(c.first) for c in claims], [str(c.last) for c in claims], package_id, sha256),
+        )
+        return [_conflict(claims[n - 1], int(first), int(last), *other) for n, first, last, *other in rows]
 
     def series_groups(self, ruleset: str, field: str | None) -> Iterator[tuple[Any, list[dict], set[str]]]:
         """As the SQLite ledger's: a ruleset's records in groups sharing `field`, one group at a time."""
-        where = "" if field is None else " AND record ? %s"
-        order = "" if field is None else ("ORDER BY entity" if field == "entity" else "ORDER BY record -> %s")
+        where = "" if field is None else " AND record::jsonb ? %s"
+        order = "" if field is None else ("ORDER BY entity" if field == "entity" else "ORDER BY record::jsonb -> %s")
         arguments: tuple = (ruleset,) if field is None else ((ruleset, field) if field == "entity" else (ruleset, field, field))
-        key, members, recent = None, [], set()
         with self._db.transaction(), self._db.cursor(name=f"series_{uuid.uuid4().hex}") as rows:  # server-side: memory holds one group
-            rows.execute(f"SELECT record::text, source, run FROM ledger_series WHERE ruleset = %s{where} {order}", arguments)
-            for text, source, run in rows:
-                record = orjson.loads(text)
-                record_key = "all" if field is None else record[field]
-                if members and record_key != key:
-                    yield key, members, recent
-                    members, recent = [], set()
-                key = record_key
-                members.append({**record, "source": source})
-                if run == self.run:
-                    recent.add(record["package_id"])
-        if members:
-            yield key, members, recent
+            rows.execute(f"SELECT record, source, run FROM ledger_series WHERE ruleset = %s{where} {order}", arguments)
+            yield from grouped(rows, field, self.run)
 
     def series_of(self, entity: str) -> list[tuple[str, dict, str]]:
-        rows = self._db.execute("SELECT ruleset, record::text, source FROM ledger_series WHERE entity = %s ORDER BY ruleset, period, package_id", (entity,))
+        rows = self._db.execute("SELECT ruleset, record, source FROM ledger_series WHERE entity = %s ORDER BY ruleset, period, package_id", (entity,))
         return [(ruleset, orjson.loads(record), source) for ruleset, record, source in rows]
 
     def ranges(self) -> Iterator[tuple[str, str, str, int, int, str | None, str, str, str, str]]:
