@@ -3,7 +3,7 @@
 inventory packages for a fixed time, a share of them retiring credits another package already retired
 (planted overlaps). Then the same again while one worker and one service process are killed mid-run.
 
-    python benchmarks/service.py [--database postgresql://…] [--clients 8] [--seconds 20]
+    python benchmarks/service.py [--database postgresql://…] [--clients 8] [--seconds 20] [--rate N]
 
 Default database: a SQLite file in a temporary folder; with VERICARBON_TEST_DATABASE set (.ci/postgres
 starts a cluster) or --database, PostgreSQL. Prints submissions/s accepted and decided, p50/p99 latency
@@ -78,10 +78,13 @@ class Packages:
         return package["id"], json.dumps(package).encode()
 
 
-def client(ports: list[int], key: str, packages: Packages, until: float, acknowledged: list, failures: list) -> None:
+def client(ports: list[int], key: str, packages: Packages, until: float, acknowledged: list, failures: list, interval: float) -> None:
     connections: dict[int, http.client.HTTPConnection] = {}
     turn = random.randrange(len(ports))
+    next_at = time.time()
     while time.time() < until:
+        next_at += interval
+        time.sleep(max(0.0, next_at - time.time()))
         package_id, body = packages.next()
         for _ in range(len(ports) * 2):  # a refused or dropped connection: the other service process
             port = ports[turn % len(ports)]
@@ -100,7 +103,7 @@ def client(ports: list[int], key: str, packages: Packages, until: float, acknowl
                 connections.pop(port, None)
 
 
-def phase(database: str, clients: int, seconds: float, kill: bool, packages: Packages, key: str) -> dict:
+def phase(database: str, clients: int, seconds: float, kill: bool, packages: Packages, key: str, rate: float) -> dict:
     ports = [free_port(), free_port()]
     services = [subprocess.Popen([*VERICARBON, "serve", "--database", database, "--workers", "0", "--port", str(port)], stderr=subprocess.DEVNULL) for port in ports]
     workers = [subprocess.Popen([*VERICARBON, "worker", "--database", database, "--lease", "5"]) for _ in range(2)]
@@ -114,7 +117,8 @@ def phase(database: str, clients: int, seconds: float, kill: bool, packages: Pac
     acknowledged: list = []
     failures: list = []
     start = time.time()
-    threads = [threading.Thread(target=client, args=(ports, key, packages, start + seconds, acknowledged, failures)) for _ in range(clients)]
+    interval = clients / rate if rate else 0.0  # each client's pace, for `rate` submissions/s in all
+    threads = [threading.Thread(target=client, args=(ports, key, packages, start + seconds, acknowledged, failures, interval)) for _ in range(clients)]
     for thread in threads:
         thread.start()
     if kill:
@@ -166,6 +170,7 @@ def main() -> None:
     parser.add_argument("--database", default=os.environ.get("VERICARBON_TEST_DATABASE"))
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--rate", type=float, default=0, help="submissions per second in all (default 0: as fast as the clients can); below the workers' pace, latency is the check's, not the queue's")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         database = args.database or str(Path(folder) / "service.sqlite")
@@ -176,11 +181,12 @@ def main() -> None:
                 database = str(Path(folder) / f"service-{int(kill)}.sqlite")
             key = Store(database).create_key("LOAD", "Load Ltd")
             packages = Packages(seed=20261126 + kill)
-            run = phase(database, args.clients, args.seconds, kill, packages, key)
+            run = phase(database, args.clients, args.seconds, kill, packages, key, args.rate)
             checked = verify(database, run["acknowledged"], packages.planted)
             latencies = checked["latencies"]
             label = "one worker and one service process killed mid-run" if kill else "steady"
-            print(f"{label} ({'PostgreSQL' if database.startswith('postgres') else 'SQLite'}, {args.clients} clients, {args.seconds:g} s, 2 service + 2 worker processes):")
+            pace = f", {args.rate:g}/s offered" if args.rate else ", as fast as they can"
+            print(f"{label} ({'PostgreSQL' if database.startswith('postgres') else 'SQLite'}, {args.clients} clients{pace}, {args.seconds:g} s, 2 service + 2 worker processes):")
             print(f"  accepted {len(run['acknowledged'])} submissions ({len(run['acknowledged']) / run['submitted_seconds']:.1f}/s), all decided after {run['drained_seconds']:.1f} s "
                   f"({len(run['acknowledged']) / run['drained_seconds']:.1f}/s); refused {len(run['failures'])}")
             if latencies:

@@ -137,19 +137,20 @@ class PostgresLedger:
         return found
 
     def _conflicts(self, claims: list[Claim], package_id: str, sha256: str) -> list[dict]:
-        """Every recorded range of another submission that conflicts with one of `claims`: one query for
-        all of them (the claims as arrays, unnested), each probing the GiST index with &&."""
-        if not claims:
-            return []
-        rows = self._db.execute(
-            "SELECT c.n, lower(r.span), upper(r.span), r.beneficiary, r.package_id, r.pointer, r.source"
-            " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]::numeric[], %s::text[]::numeric[]) WITH ORDINALITY AS c (registry, block, action, first, last, n)"
-            " JOIN ledger_ranges r ON r.registry = c.registry AND r.block = c.block AND r.action = c.action AND r.span && numrange(c.first, c.last, '[]')"
-            " WHERE NOT (r.package_id = %s AND r.sha256 = %s)"
-            " ORDER BY c.n, lower(r.span), r.id",
-            ([c.registry for c in claims], [c.block for c in claims], [c.action for c in claims], [str(c.first) for c in claims], [str(c.last) for c in claims], package_id, sha256),
-        )
-        return [_conflict(claims[n - 1], int(first), int(last), *other) for n, first, last, *other in rows]
+        """Every recorded range of another submission that conflicts with one of `claims`: a query per
+        claim, each an index probe with && (~0.1 ms). One query joining the claims unnested was planned
+        as a hash join over the whole table once every range shared a registry and block: 80 ms at 32 000
+        ranges, so claims are not batched here."""
+        found = []
+        for claim in claims:
+            rows = self._db.execute(
+                "SELECT lower(span), upper(span), beneficiary, package_id, pointer, source FROM ledger_ranges"
+                " WHERE registry = %s AND block = %s AND action = %s AND span && numrange(%s, %s, '[]') AND NOT (package_id = %s AND sha256 = %s)"
+                " ORDER BY lower(span), id",
+                (claim.registry, claim.block, claim.action, claim.first, claim.last, package_id, sha256),
+            )
+            found += [_conflict(claim, int(first), int(last), *other) for first, last, *other in rows]
+        return found
 
     def series_groups(self, ruleset: str, field: str | None) -> Iterator[tuple[Any, list[dict], set[str]]]:
         """As the SQLite ledger's: a ruleset's records in groups sharing `field`, one group at a time."""
