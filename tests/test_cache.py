@@ -50,3 +50,29 @@ def test_errors_are_not_cached_and_the_cache_can_be_switched_off(cache, tmp_path
     monkeypatch.setenv("VERICARBON_CACHE_DIR", "off")
     assert cache_dir("documents") is None
     assert parse_document_cached(tmp_path / "r.yaml", b"a: 1\n") == {"a": 1}
+
+
+def test_generated_rule_code_is_kept_by_its_source_and_a_damaged_entry_is_compiled_again(tmp_path, monkeypatch):
+    from helpers import SHAPE
+
+    from vericarbon.lang import Env, Scope, compile_rule, parse
+    from vericarbon.relational import relations
+
+    monkeypatch.setenv("VERICARBON_CACHE_DIR", str(tmp_path / "cache"))
+    code = tmp_path / "cache" / "code"
+
+    def status(check: str, package: dict) -> str:
+        run = compile_rule(None, parse(check), lambda: Scope(SHAPE, {}), "T", per_item=False)
+        return run(Env(package, {}), [None], "", None, relations.complete, None, "not_evaluated")[0]
+
+    assert status("period.end > period.start", {"period": {"start": "2024-01-01", "end": "2024-12-31"}}) == "pass"
+    (entry,) = code.iterdir()
+    assert status("period.end > period.start", {"period": {"start": "2025-01-01", "end": "2024-12-31"}}) == "fail"  # the same code, from the cache
+    assert len(list(code.iterdir())) == 1
+    assert status("period.end < period.start", {"period": {"start": "2025-01-01", "end": "2024-12-31"}}) == "pass"  # another source, another entry
+    assert len(list(code.iterdir())) == 2
+    import marshal
+
+    for damage in (b"not marshal data", marshal.dumps(42)):  # unreadable, or readable but not code
+        entry.write_bytes(damage)
+        assert status("period.end > period.start", {"period": {"start": "2024-01-01", "end": "2024-12-31"}}) == "pass"

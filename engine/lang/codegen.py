@@ -16,17 +16,23 @@ the traced closures (docs/semantics.md, "Where a finding points").
 from __future__ import annotations
 
 import functools
+import hashlib
+import marshal
 import math
 import operator
+import os
+import sys
+import types
+from typing import Any
 
 from vericarbon.lang.nodes import COMPARISONS, Binary, Call, ListOf, Literal, Node, Path, Unary
 from vericarbon.lang.runtime import MISSING, as_date, escape_pointer_part, finite
 from vericarbon.lang.types import Fn, Type
+from vericarbon.resources import cache_dir
 
 NAMESPACE = {"MISSING": MISSING, "as_date": as_date, "finite": finite, "isfinite": math.isfinite, "reduce": functools.reduce, "add": operator.add}
 _AGGREGATES = ("sum", "count", "all", "any", "none")
 ITEM_POINTER = "\x00item pointer\x00"  # where the item's pointer goes, spelt out only on the rare path that needs it
-_ORDER = {"<", "<=", ">", ">="}
 
 
 Part = tuple[Node, dict[Node, Fn], dict[Node, Type], set[Node]]  # a tree, and its nodes' closures, types, hoisting
@@ -67,10 +73,36 @@ def generate_rule(name: str, when: Part | None, check: Part, per_item: bool) -> 
     lines = [line.replace(ITEM_POINTER, "(base + '/' + str(index))" if per_item else "''") for line in writer.lines]
     source = "\n".join(head + lines) + "\n    return statuses\n"
     namespace = {**NAMESPACE, "F": writer.fns}
-    exec(compile(source, f"<rule {name}>", "exec"), namespace)  # noqa: S102 (source generated from a checked tree, see the module's docstring)
+    exec(_compiled(source, f"<rule {name}>"), namespace)  # noqa: S102 (source generated from a checked tree, see the module's docstring)
     run: Fn = namespace["run"]
     run.source = source  # type: ignore[attr-defined]  # to read what was generated (tests, debugging)
     return run
+
+
+def _compiled(source: str, label: str) -> Any:
+    """compile() of the source, kept in the cache folder by the source's hash and this Python's bytecode
+    tag (compiling the generated code of a large ruleset costs ~45 ms at every start; reading it back,
+    a few). A cached entry is the compilation of exactly that text, so it cannot be stale; one that
+    cannot be read is compiled again."""
+    folder = cache_dir("code")
+    if folder is None:
+        return compile(source, label, "exec")
+    key = hashlib.sha256(f"{label}\n{source}".encode()).hexdigest()
+    cached = folder / f"{key}.{sys.implementation.cache_tag}"
+    try:
+        code = marshal.loads(cached.read_bytes())
+        if isinstance(code, types.CodeType):
+            return code
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    code = compile(source, label, "exec")
+    try:
+        partial = cached.with_name(f".{cached.name}.{os.getpid()}")
+        partial.write_bytes(marshal.dumps(code))
+        os.replace(partial, cached)
+    except OSError:
+        pass
+    return code
 
 
 class _Writer:

@@ -282,26 +282,26 @@ def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, para
     def scope() -> Scope:
         return Scope(package, param_types, item=item_shape, item_collection=for_each, definitions=definitions)
 
-    def build(field_name: str, source: str, expect_boolean: bool = True) -> tuple[Node, Compiled, Compiled]:
-        """The field's tree, its closure and its traced closure (what explaining runs)."""
+    def build(field_name: str, source: str, traced: bool) -> tuple[Node, Compiled]:
+        """The field's tree, type-checked, and its closure: traced (what explaining runs) for a condition,
+        plain for a message's expressions."""
         try:
             tree = parse(source, item_name="item" if for_each else None)
-            plain = compile_expression(tree, scope())
-            traced = compile_expression(tree, scope(), traced=True)
+            compiled = compile_expression(tree, scope(), traced=traced)
         except ExprError as error:
             raise _expression_error(ruleset, index, rule, field_name, source, error) from None
-        if expect_boolean and plain.type.kind not in ("boolean", "any"):
-            error = ExprError(f"must be a condition (true/false), but it is {plain.type}", 0)
+        if field_name != "message" and compiled.type.kind not in ("boolean", "any"):
+            error = ExprError(f"must be a condition (true/false), but it is {compiled.type}", 0)
             raise _expression_error(ruleset, index, rule, field_name, source, error)
-        return tree, plain, traced
+        return tree, compiled
 
     when_tree = explain_when = None
     if "when" in rule:
-        when_tree, _, explain_when = build("when", rule["when"])
-    check_tree, _, explain_check = build("check", rule["check"])
+        when_tree, explain_when = build("when", rule["when"], traced=True)
+    check_tree, explain_check = build("check", rule["check"], traced=True)
     run = compile_rule(when_tree, check_tree, scope, rule["id"], per_item=bool(for_each))
     try:
-        message = template(rule["message"], lambda source: build("message", source, expect_boolean=False)[1].fn)
+        message = template(rule["message"], lambda source: build("message", source, traced=False)[1].fn)
     except TemplateError as error:
         raise InputError(ruleset.path, f"rule {rule['id']}: {error}", f"/rules/{index}/message") from None
     compiled = CompiledRule(rule, tuple(for_each.split(".")) if for_each else None, run, explain_when, explain_check, message, check_tree)
