@@ -312,10 +312,15 @@ def _sweep(relation: RelationPlan, interval: Interval, facts: list[dict]) -> dic
 
 
 def complete(value: Any, paths: set[tuple[str, ...]]) -> bool:
-    """Does `value` carry every field in `paths`, each a scalar?"""
+    """Does `value` carry every field in `paths`, each a scalar? (Called per item and element of every
+    relational rule, so the walk is written out rather than calling field_at per path.)"""
     for path in paths:
-        scalar = field_at(value, path)
-        if scalar is None or isinstance(scalar, (dict, list)):
+        scalar = value
+        for part in path:
+            if type(scalar) is not dict:
+                return False
+            scalar = scalar.get(part)
+        if scalar is None or type(scalar) is dict or type(scalar) is list:
             return False
     return True
 
