@@ -1,74 +1,79 @@
-"""Write engine/lang/unit_table.json: the size in base units and the dimensions of every unit the built-in
-factor sets, evidence samples and rulesets print, and of the units inventories commonly write, computed
-by pint, so a run meeting only these units never loads pint (vericarbon.lang.units).
+"""Write engine/lang/unit_table.json: pint's answer to every unit conversion the built-in factor sets, the
+bundled samples, the rule tests and the bundled statement tables ask for, so a run that asks only these
+never loads pint (vericarbon.lang.units). The answers are pint's own, so results are the same with the
+table and without it.
 
     python scripts/build_unit_table.py
 
-A unit pint cannot read is left out (it stays a finding at run time). tests/test_units.py checks that
-the table still holds what pint gives for every unit in it.
+Conversions are collected by running what ships — every sample through every built-in ruleset, every
+rule test case, the statement tables under tests/data imported and checked — with the table switched off,
+and from each official factor: its activity unit times its factor unit in tonnes, and its factor unit in
+itself (the official-value check). tests/test_units.py checks every answer against pint again.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
-
-import yaml
 
 from vericarbon import factors
-from vericarbon.lang.units import TABLE_FILE, UnitProblem, measure
+from vericarbon.evidence.package import SchemaStore, load_package, validated_package
+from vericarbon.evidence.registry_exports import Tally
+from vericarbon.evidence.statement_exports import import_statements
+from vericarbon.lang import units
+from vericarbon.resources import builtin_rulesets
+from vericarbon.rules.rulesets import load_ruleset
+from vericarbon.run.checker import Checker
+from vericarbon.run.ruletests import run_rule_tests
 
 ROOT = Path(__file__).resolve().parent.parent
-# Units inventories and statements commonly write, besides those the built-in files print.
-COMMON = (
-    "g", "kg", "t", "tonne", "tonnes", "kt", "Mt", "lb", "short ton", "metric ton",
-    "tCO2e", "tCO2", "kgCO2e", "gCO2e", "kg CO2e", "t CO2e", "kt CO2e", "Mt CO2e", "tonnes CO2e", "metric tons CO2e",
-    "million tonnes CO2e", "thousand tonnes CO2e", "lb CO2", "kg CO2", "g CO2", "g CH4", "g N2O", "kg CH4", "kg N2O",
-    "Wh", "kWh", "MWh", "GWh", "TWh", "J", "kJ", "MJ", "GJ", "TJ", "PJ", "therm", "therms", "mmBtu", "MMBtu", "Btu",
-    "kWh (Net CV)", "kWh (Gross CV)", "MWh (Net CV)", "MWh (Gross CV)", "GJ (Net CV)", "GJ (Gross CV)",
-    "L", "litre", "litres", "liter", "liters", "m3", "m**3", "cubic metres", "gallon", "gallons", "scf", "million litres",
-    "km", "mile", "miles", "passenger.km", "tonne.km", "passenger*km", "t*km", "vehicle*km", "Room per night", "room_night", "per FTE Working Hour",
-    "kg/kWh", "kg/MWh", "t/MWh", "kg/GJ", "t/TJ", "kg/TJ", "kg/L", "kg/litre", "kg/m**3", "kg/t", "t/t", "kg/tonne", "kg/km",
-    "kg/(passenger*km)", "kg/(t*km)", "kg/(tonne*km)", "kg/mmBtu", "kg/scf", "lb/MWh", "g/kWh", "kg/gallon", "kg/therm", "kg/room_night",
-)
+MASSES = ("t", "tonne", "tonnes", "kg", "g", "lb", "kt", "Mt", "tCO2e", "tCO2", "kgCO2e", "kg CO2e", "t CO2e", "kt CO2e", "Mt CO2e", "tonnes CO2e",
+          "metric tons CO2e", "million tonnes CO2e", "thousand tonnes CO2e", "short ton", "metric ton")
 
 
-def strings(value: Any, key: str = "") -> Iterator[str]:
-    """Every string held under a key naming a unit, anywhere in a document."""
-    if isinstance(value, dict):
-        for name, child in value.items():
-            yield from strings(child, name)
-    elif isinstance(value, list):
-        for child in value:
-            yield from strings(child, key)
-    elif isinstance(value, str) and (key == "unit" or key.endswith("_unit")):
-        yield value
+def asked() -> set[tuple[tuple[str, ...], str]]:
+    """Every (units, target) the shipped data and tests convert."""
+    seen: set[tuple[tuple[str, ...], str]] = set()
+    by_pint = units._by_pint
 
+    def recording(product: tuple[str, ...], target: str) -> float:
+        seen.add((product, target))
+        return by_pint(product, target)
 
-def units() -> set[str]:
-    found = set(COMMON)
+    units._by_pint = recording  # type: ignore[assignment]
+    units._table = lambda: {}  # type: ignore[assignment]
+    units._factor.cache_clear()
+    store = SchemaStore()
+    checker = Checker(store, [], [], None)
+    for sample in sorted((ROOT / "evidence_samples").glob("*.json")):
+        checker.check(load_package(sample, store))
+    for path in builtin_rulesets():
+        run_rule_tests(load_ruleset(path, store), store)
+    for layout, table in (("rosehill", "rosehill-company_data.csv"), ("eutl", "eutl-sample.csv")):
+        for data in import_statements(layout, ROOT / "tests" / "data" / "statements" / table, Tally(table), store):
+            checker.check(validated_package(table, data, "", store))
+    units._by_pint = by_pint  # type: ignore[assignment]
     for set_id in factors.available():
         for factor in factors.load(set_id):
-            found |= {factor.unit, factor.value_unit, factor.factor_unit}
-    for path in sorted((ROOT / "evidence_samples").glob("*.json")):
-        found |= set(strings(json.loads(path.read_text())))
-    for path in sorted((ROOT / "rulesets").glob("*.yaml")):
-        found |= set(strings(yaml.safe_load(path.read_text())))
-    return found
+            seen.add(((factor.unit, factor.factor_unit), "t"))
+            seen.add(((factor.factor_unit,), factor.factor_unit))
+    seen |= {((mass,), target) for mass in MASSES for target in ("t", "kg")}
+    return seen
 
 
 def main() -> None:
-    table = {}
-    for unit in sorted(units()):
+    rows = []
+    for product, target in sorted(asked()):
         try:
-            table[unit] = list(measure(unit))
-        except UnitProblem:
-            continue
-    lines = [f"  {json.dumps(unit)}: {json.dumps(entry, sort_keys=True)}" for unit, entry in sorted(table.items())]
-    about = json.dumps("size in base units and dimensions of each unit, by pint; scripts/build_unit_table.py")
-    TABLE_FILE.write_text('{"about": ' + about + ', "units": {\n' + ",\n".join(lines) + "\n}}\n")
-    print(f"{TABLE_FILE}: {len(table)} units")
+            units._bounded(product + (target,))
+        except units.UnitProblem:
+            continue  # refused before pint is asked: nothing to keep
+        factor, refusal = units.by_pint(product, target)
+        rows.append([list(product), target, factor, refusal])
+    lines = ",\n".join("  " + json.dumps(row, ensure_ascii=False) for row in rows)
+    about = json.dumps("pint's answer to each conversion: [units multiplied, target, factor or null, refusal or null]; scripts/build_unit_table.py")
+    units.TABLE_FILE.write_text('{"about": ' + about + ', "conversions": [\n' + lines + "\n]}\n")
+    print(f"{units.TABLE_FILE}: {len(rows)} conversions")
 
 
 if __name__ == "__main__":

@@ -95,41 +95,38 @@ TABLE_FILE = Path(__file__).with_name("unit_table.json")
 
 
 @functools.cache
-def _table() -> dict[str, tuple[float, dict[str, float]]]:
-    """Units the factor sets, samples and rulesets print, each as (size in base units, dimensions), made
-    by pint ahead of time (scripts/build_unit_table.py): loading pint costs ~0.35 s, a run that meets only
-    these units does not pay it."""
+def _table() -> dict[tuple[tuple[str, ...], str], tuple[float | None, str | None]]:
+    """Pint's answers, worked out ahead of time (scripts/build_unit_table.py), for the conversions the
+    built-in factor sets, samples and rule tests ask for: (units, target) -> (factor, None), or (None,
+    the refusal). Loading pint costs ~0.35 s; a run that asks only these never pays it, and gets exactly
+    pint's number, since the table is pint's own output."""
     with TABLE_FILE.open("rb") as table:
-        return {unit: (scale, dimensions) for unit, (scale, dimensions) in json.load(table)["units"].items()}
-
-
-def measure(unit: str) -> tuple[float, dict[str, float]]:
-    """A unit's size in base units and its dimensions, from pint: what the table holds for each unit."""
-    _bounded((unit,))
-    return _by_pint((unit,), None)
+        return {(tuple(units), target): (factor, refusal) for units, target, factor, refusal in json.load(table)["conversions"]}
 
 
 @functools.lru_cache(maxsize=4096)
 def _factor(units: tuple[str, ...], target: str) -> float:
     """How many `target` one unit of the product of `units` is."""
     _bounded(units + (target,))
-    table = _table()
-    if target in table and all(unit in table for unit in units):
-        scale, dimensions = 1.0, {}
-        for unit in units:
-            size, powers = table[unit]
-            scale *= size
-            for name, power in powers.items():
-                dimensions[name] = dimensions.get(name, 0.0) + power
-        target_size, target_powers = table[target]
-        if {name: power for name, power in dimensions.items() if power} != target_powers:
-            raise UnitProblem(f"{_shown(units)} cannot be converted to {target}")
-        return scale / target_size
+    known = _table().get((units, target))
+    if known is not None:
+        factor, refusal = known
+        if refusal is not None:
+            raise UnitProblem(refusal)
+        return factor  # type: ignore[return-value]
     return _by_pint(units, target)
 
 
-def _by_pint(units: tuple[str, ...], target: str | None) -> Any:
-    """The product of `units` in `target` (a number), or with no target its size in base units and its dimensions."""
+def by_pint(units: tuple[str, ...], target: str) -> tuple[float | None, str | None]:
+    """Pint's answer for one conversion, as the table holds it: (factor, None) or (None, the refusal)."""
+    try:
+        return _by_pint(units, target), None
+    except UnitProblem as refusal:
+        return None, str(refusal)
+
+
+def _by_pint(units: tuple[str, ...], target: str) -> float:
+    """The product of `units` in `target`, by pint."""
     import pint
 
     registry = _registry()
@@ -139,9 +136,6 @@ def _by_pint(units: tuple[str, ...], target: str | None) -> Any:
             if not unit.strip():
                 raise UnitProblem(f"an empty unit in {_shown(units)}")
             product = product * registry.Quantity(1.0, registry.parse_units(printed(unit)))
-        if target is None:
-            base = product.to_base_units()
-            return float(base.magnitude), {str(name): float(power) for name, power in sorted(base.dimensionality.items())}
         return float(product.to(registry.parse_units(printed(target))).magnitude)
     except pint.errors.UndefinedUnitError as error:
         raise UnitProblem(f"unknown unit {_names(error.unit_names)} in {_shown(units)}") from None
