@@ -12,12 +12,11 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import TextIO
+from typing import Iterator, TextIO
 
 import orjson
 
@@ -25,12 +24,9 @@ from vericarbon import __version__, factors
 from vericarbon.errors import InputError
 from vericarbon.evidence.documents import parse_document, read_text
 from vericarbon.evidence.package import SchemaStore, load_package
-from vericarbon.evidence.registry_exports import REGISTRIES
-from vericarbon.evidence.statement_exports import LAYOUTS as STATEMENT_LAYOUTS
 from vericarbon.files import open_atomically, write_atomically
 from vericarbon.lang import format_value
 from vericarbon.render import FORMATS, renderer
-from vericarbon.rules.matrix import RENDERERS as MATRIX_RENDERERS
 from vericarbon.rules.rulesets import compile_ruleset, resolve_rulesets
 from vericarbon.run.answers import load_answers, merge_answers
 from vericarbon.run.checker import Checker
@@ -45,6 +41,25 @@ def _date_argument(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+class _Names:
+    """The names a command's option accepts, read from the module that defines them only when argparse
+    checks a value or writes help: parsing `verify` must not import the registry importers."""
+
+    def __init__(self, module: str, attribute: str) -> None:
+        self.module, self.attribute = module, attribute
+
+    def _names(self) -> list[str]:
+        import importlib
+
+        return sorted(getattr(importlib.import_module(self.module), self.attribute))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
 
 
 def _ledger_location(text: str) -> Path | str:
@@ -102,11 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     importing = commands.add_parser("import", help="turn published data into packages")
     import_commands = importing.add_subparsers(dest="import_command", required=True, parser_class=_Parser)
     registry = import_commands.add_parser("registry", help="a registry's public export (CSV; CAD Trust unit JSON) into credit-record packages, one per record, as JSON Lines")
-    registry.add_argument("--from", dest="registry", required=True, choices=REGISTRIES, help="the registry that published the files")
+    registry.add_argument("--from", dest="registry", required=True, choices=_Names("vericarbon.evidence.registry_exports", "REGISTRIES"), help="the registry that published the files")
     registry.add_argument("files", nargs="+", type=Path, metavar="FILE")
     registry.add_argument("-o", "--output", type=Path, metavar="OUT.jsonl", help="write the packages here (default: stdout)")
     statements = import_commands.add_parser("statements", help="a table of published GHG statements into ghg-statement packages, one per row, as JSON Lines")
-    statements.add_argument("--from", dest="layout", required=True, choices=sorted(STATEMENT_LAYOUTS), help="the table's layout")
+    statements.add_argument("--from", dest="layout", required=True, choices=_Names("vericarbon.evidence.statement_exports", "LAYOUTS"), help="the table's layout")
     statements.add_argument("files", nargs="+", type=Path, metavar="FILE")
     statements.add_argument("-o", "--output", type=Path, metavar="OUT.jsonl", help="write the packages here (default: stdout)")
 
@@ -169,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("rule_id")
     matrix = rule_commands.add_parser("matrix", help="which rules and manual checks cover each requirement of the source document")
     matrix.add_argument("ruleset", nargs="*", metavar="ID|PATH")
-    matrix.add_argument("--format", choices=sorted(MATRIX_RENDERERS), default="table")
+    matrix.add_argument("--format", choices=_Names("vericarbon.rules.matrix", "RENDERERS"), default="table")
     matrix.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     matrix.add_argument("--strict", action="store_true", help="exit 1 when a requirement is covered by nothing")
     docs = rule_commands.add_parser("docs", help="write the rule catalogue (docs/rules/, a page per ruleset version) and the reference notes (docs/references/)")
@@ -274,6 +289,8 @@ def _service(args: argparse.Namespace) -> int:
         import uvicorn
     except ImportError:
         raise InputError(args.command, "the intake service needs its extra: pip install 'vericarbon[serve]'") from None
+    import subprocess
+
     from vericarbon.service import worker
     from vericarbon.service.store import Store
 
@@ -570,7 +587,9 @@ def _rules_matrix(args: argparse.Namespace, store: SchemaStore) -> int:
     for ruleset in chosen:
         if not ruleset.data.get("index"):
             print(f"{ruleset.id}: no requirement index, nothing to trace", file=sys.stderr)
-    rendered = MATRIX_RENDERERS[args.format](indexed)
+    from vericarbon.rules.matrix import RENDERERS
+
+    rendered = RENDERERS[args.format](indexed)
     if args.output:
         write_atomically(args.output, rendered)
     else:
