@@ -85,7 +85,8 @@ def write_batch(path: Path, size: str, count: int, defect_share: float, overlap_
     return planted
 
 
-def _best_of_three(argv: list[str]) -> tuple[float, str]:
+def _best_of_three(argv: list[str]) -> tuple[float, str, float]:
+    """The best wall time of three runs, its output, and the spread (worst / best)."""
     runs = []
     for _ in range(3):
         start = time.perf_counter()
@@ -93,18 +94,20 @@ def _best_of_three(argv: list[str]) -> tuple[float, str]:
         runs.append((time.perf_counter() - start, done.stdout))
         if done.returncode not in (0, 1):
             raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr}")
-    return min(runs)
+    best = min(runs)
+    return best[0], best[1], max(runs)[0] / best[0]
 
 
 def vericarbon(source: Path, jobs: int) -> dict:
     """`vericarbon screen` in a fresh process: wall seconds, peak memory (its own and its busiest worker's),
     each package's failing rules and the cross-package conflicts it found."""
     out = Path(f"{source}.out")
-    seconds, stdout = _best_of_three([sys.executable, "-c", SCREEN, "screen", str(source), "--jobs", str(jobs), "-o", str(out)])
+    seconds, stdout, spread = _best_of_three([sys.executable, "-c", SCREEN, "screen", str(source), "--jobs", str(jobs), "-o", str(out)])
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     return {
         **json.loads(stdout.strip().splitlines()[-1]),
         "seconds": seconds,
+        "spread": spread,
         "failing": {line["id"]: sorted(line.get("failing", [])) for line in lines},
         # a conflict is reported on whichever of the two packages reached the ledger second
         "overlaps": {tuple(sorted((line["id"], c["other"]["package_id"]))) for line in lines for c in line.get("ledger_conflicts", [])},
@@ -113,7 +116,7 @@ def vericarbon(source: Path, jobs: int) -> dict:
 
 def handwritten(source: Path) -> dict:
     out = Path(f"{source}.base")
-    seconds, stdout = _best_of_three([sys.executable, str(HERE / "handwritten.py"), str(source), str(out)])
+    seconds, stdout, _ = _best_of_three([sys.executable, str(HERE / "handwritten.py"), str(source), str(out)])
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     return {
         "seconds": seconds,
@@ -129,7 +132,7 @@ def main() -> None:
     args = parser.parse_args()
     counts = {size: max(2, int(count * args.scale)) for size, count in COUNTS.items()}
     print(f"{'size':<7}{'items':>6}{'pkgs':>6}{'jobs':>5}{'pkg/s':>8}{'facts/s':>9}"
-          f"{'ms/pkg end to end':>19}{'baseline':>9}{'ratio':>6}{'ms/pkg steady':>15}{'baseline':>9}{'ratio':>6}{'peak MiB':>10}{'worker MiB':>11}  same findings and overlaps as the baseline")
+          f"{'ms/pkg end to end':>19}{'baseline':>9}{'ratio':>6}{'ms/pkg steady':>15}{'baseline':>9}{'ratio':>6}{'spread':>7}{'peak MiB':>10}{'worker MiB':>11}  same findings and overlaps as the baseline")
     with tempfile.TemporaryDirectory() as folder:
         for size, count in counts.items():
             lines, batches = SIZES[size]
@@ -148,7 +151,7 @@ def main() -> None:
                 agree = "yes" if once["failing"] == base["failing"] and once["overlaps"] == base["overlaps"] else (
                     f"NO: {sum(once['failing'].get(k) != v for k, v in base['failing'].items())} packages differ, overlaps {len(once['overlaps'])} vs {len(base['overlaps'])}")
                 print(f"{size:<7}{items:>6}{count:>6}{jobs:>5}{1000 / steady:>8.0f}{items * 1000 / steady:>9.0f}"
-                      f"{end_to_end:>19.2f}{base_end_to_end:>9.2f}{end_to_end / base_end_to_end:>6.1f}{steady:>15.2f}{base_steady:>9.2f}{steady / base_steady:>6.1f}"
+                      f"{end_to_end:>19.2f}{base_end_to_end:>9.2f}{end_to_end / base_end_to_end:>6.1f}{steady:>15.2f}{base_steady:>9.2f}{steady / base_steady:>6.1f}{max(once['spread'], thrice['spread']):>7.2f}"
                       f"{once['rss_kib'] / 1024:>10.0f}{once['worker_rss_kib'] / 1024:>11.0f}  {agree} ({len(base['overlaps'])} overlaps)")
         print("\npeak memory against the number of packages (small, 2 jobs):")
         source = Path(folder) / "flat.jsonl"
@@ -157,7 +160,8 @@ def main() -> None:
             stats = vericarbon(source, 2)
             print(f"  {counts['small'] * factor:>6} packages: screening process {stats['rss_kib'] / 1024:.0f} MiB, busiest worker {stats['worker_rss_kib'] / 1024:.0f} MiB")
     print("\nend to end: a fresh process each side, timed from outside, start-up included, N packages; "
-          "steady: one more package (vericarbon: the slope between N and 3N packages; baseline: its own loop). pkg/s and facts/s are steady.")
+          "steady: one more package (vericarbon: the slope between N and 3N packages; baseline: its own loop). pkg/s and facts/s are steady; "
+          "spread: worst / best of the three runs behind each of vericarbon's figures.")
     print("vericarbon: validate, every rule with its findings, pointers and values, the SQLite ledger, one JSON line per package; "
           "baseline (benchmarks/handwritten.py, one core): orjson, jsonschema-rs, the same checks, an in-memory overlap sweep, one JSON line per package.")
     print(f"this machine: {resource.getpagesize()} B pages; compare figures from one run only")
