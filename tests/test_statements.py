@@ -206,3 +206,19 @@ def test_a_figure_that_is_not_a_number_refuses_its_row(tmp_path, capsys):
     bad.write_text("\n".join([rows[0], rows[1].replace(",1.04,", ",about one,", 1)]) + "\n", encoding="utf-8")
     code, _, err = run(["import", "statements", "--from", "rosehill", str(bad), "-o", str(tmp_path / "o.jsonl")], capsys)
     assert code == 1 and "row 1: column scope_1_emissions: 'about one' is not a number" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "scopes", "categories"),
+    [
+        ("Acme is carbon neutral for its Scope 1 and Scope 2 emissions", [1, 2], []),
+        ("Scopes 1, 2 and 3, including Scope 3 category 6 (business travel)", [1, 2, 3], [6]),
+        ("categories 1 to 3 and 11; Cat. 4", [], [1, 2, 3, 4, 11]),
+        ("category 1, 2023 figures; category 16 is not a category", [], [1]),
+        ("Scope 3 emissions in 2023 were 12 kt", [3], []),
+    ],
+)
+def test_the_scopes_and_categories_a_text_names(text, scopes, categories):
+    from vericarbon.lang.functions import named_categories, named_scopes
+
+    assert named_scopes(text) == scopes and named_categories(text) == categories

@@ -507,6 +507,30 @@ def named_scopes(text: str) -> list[int]:
     return sorted({int(digit) for match in _SCOPES.finditer(text[:10_000]) for digit in re.findall(r"[1-3]", match.group(1))})
 
 
+def _categories_named(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    """categories_named(text): the Scope 3 categories (1 to 15) a text names — "category 6", "categories
+    1, 6 and 7", "Cat. 4", "categories 1 to 3" — as a sorted list of numbers, to hold words against fields."""
+    _arity(node, 1)
+    text = c.compile(node.args[0], depth + 1, in_element)
+    require(text.type, {"string"}, node.args[0], "categories_named() needs")
+    tf = text.fn
+    return Compiled(lambda env: MISSING if (t := tf(env)) is MISSING else named_categories(t), Type("list", Shape({"type": "number"}, None, None)))
+
+
+_CATEGORIES = re.compile(r"\b(?:categor(?:y|ies)|cat\.)\s*(\d{1,2}(?!\d)(?:\s*(?:,|and|&|\+|/|or|to|-|–)\s*(?:category\s+)?\d{1,2}(?!\d))*)", re.IGNORECASE)
+_RANGE = re.compile(r"(\d{1,2})\s*(?:to|-|–)\s*(\d{1,2})")
+
+
+def named_categories(text: str) -> list[int]:
+    found: set[int] = set()
+    for match in _CATEGORIES.finditer(text[:10_000]):
+        listed = match.group(1)
+        for low, high in _RANGE.findall(listed):
+            found.update(range(int(low), int(high) + 1))
+        found.update(int(number) for number in re.findall(r"\d{1,2}", _RANGE.sub("", listed)))
+    return sorted(number for number in found if 1 <= number <= 15)
+
+
 _WRITTEN_NUMBER = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w])")
 MAX_NUMBERS = 1000  # a text is evidence: bounded like units
 
@@ -560,6 +584,7 @@ FUNCTIONS: dict[str, Callable[[Compiler, Call, int, bool], Compiled]] = {
     "official_factor": _official_factor,
     "numbers": _numbers,
     "scopes_named": _scopes_named,
+    "categories_named": _categories_named,
 }
 
 FUNCTION_NAMES = frozenset(FUNCTIONS)
