@@ -177,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL")
     create.add_argument("--registry", required=True)
     create.add_argument("--proponent", help="the proponent's name: the key sees only its own submissions")
+    revoke = key_commands.add_parser("revoke", help="remove a key: requests with it are refused from then on")
+    revoke.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL")
+    revoke.add_argument("--key", required=True, help="the key, as printed when it was created")
+    listing = key_commands.add_parser("list", help="every key's registry, proponent and creation time (keys themselves are not stored)")
+    listing.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL")
     rules = commands.add_parser("rules", help="list, show and test rules")
     rule_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
     rule_commands.add_parser("list", help="every rule and manual check of the built-in rulesets")
@@ -295,7 +300,18 @@ def _service(args: argparse.Namespace) -> int:
     from vericarbon.service.store import Store
 
     if args.command == "keys":
-        print(Store(args.database).create_key(args.registry, args.proponent))
+        store = Store(args.database)
+        if args.keys_command == "create":
+            print(store.create_key(args.registry, args.proponent))
+        elif args.keys_command == "revoke":
+            owner = store.revoke_key(args.key)
+            if owner is None:
+                raise InputError("--key", "no such key in this database")
+            print(f"revoked the key of {owner.name}")
+        else:
+            for key in store.keys():
+                created = dt.datetime.fromtimestamp(key["created"], dt.timezone.utc).isoformat(timespec="seconds")
+                print(f"{key['registry']}\t{key['proponent'] or '(registry key)'}\t{created}\tsha256 {key['hash']}…")
         return EXIT_OK
     if args.command == "worker":
         worker.run(args.database, lease_seconds=args.lease)

@@ -269,3 +269,20 @@ def test_a_real_worker_process_takes_over_when_one_is_killed(location, tmp_path)
         recorded = sorted(r[6] for r in ledger.ranges())
     assert recorded == sorted(f"P-{n}" for n in range(30))  # each once
     assert copy.deepcopy(recorded) == recorded
+
+
+def test_a_revoked_key_is_refused_and_the_command_line_manages_keys(service, capsys):
+    from vericarbon.cli import main
+
+    client, store, keys, location = service
+    assert client.get("/v1/rulesets", headers=_as(keys["other"])).status_code == 200
+    assert main(["keys", "revoke", "--database", location, "--key", keys["other"]]) == 0
+    assert "revoked the key of ICR/Other plc" in capsys.readouterr().out
+    assert client.get("/v1/rulesets", headers=_as(keys["other"])).status_code == 401
+    assert main(["keys", "revoke", "--database", location, "--key", keys["other"]]) == 2  # already gone
+    assert main(["keys", "create", "--database", location, "--registry", "ICR", "--proponent", "New Co"]) == 0
+    created = capsys.readouterr().out.strip()
+    assert client.get("/v1/rulesets", headers=_as(created)).status_code == 200
+    assert main(["keys", "list", "--database", location]) == 0
+    listed = capsys.readouterr().out
+    assert "ICR\tNew Co" in listed and "Other plc" not in listed and created not in listed

@@ -216,6 +216,19 @@ class Store:
             db.audit(Identity(registry, None), "key created", proponent or registry, None)
         return key
 
+    def revoke_key(self, key: str) -> Identity | None:
+        """Remove a key (given whole: only its hash is stored); who it belonged to, or None if unknown."""
+        with self.transaction() as db:
+            row = db.one("DELETE FROM api_keys WHERE hash = ? RETURNING registry, proponent", (key_hash(key),))
+            if row is not None:
+                db.audit(Identity(row[0], None), "key revoked", row[1] or row[0], None)
+        return Identity(*row) if row else None
+
+    def keys(self) -> list[dict]:
+        """Every key's owner and creation time, with the start of its hash to tell keys apart."""
+        rows = self.read_all("SELECT registry, proponent, created, hash FROM api_keys ORDER BY registry, proponent, created")
+        return [{"registry": r, "proponent": p, "created": c, "hash": h[:12]} for r, p, c, h in rows]
+
     def identity(self, key: str) -> Identity | None:
         row = self.read_one("SELECT registry, proponent FROM api_keys WHERE hash = ?", (key_hash(key),))
         return Identity(*row) if row else None
