@@ -6,6 +6,7 @@ import copy
 import hashlib
 import hmac
 import http.server
+import importlib.util
 import json
 import threading
 import time
@@ -86,6 +87,12 @@ def test_a_submission_goes_through_a_worker_to_a_decision_and_a_report(service):
     assert result["verdict"] == "nonconformities" and result["evidence"]["sha256"] == hashlib.sha256(SAMPLE).hexdigest()
     report = client.get(f"/v1/submissions/{submission}/report", headers=_as(keys["registry"]))
     assert report.status_code == 200 and "Return to proponent" in report.text and "INV-LINE-ARITH" in report.text
+    pdf = client.get(f"/v1/submissions/{submission}/report?format=pdf", headers=_as(keys["acme"]))
+    if importlib.util.find_spec("weasyprint"):
+        assert (pdf.status_code, pdf.headers["content-type"], pdf.content[:5]) == (200, "application/pdf", b"%PDF-")
+    else:
+        assert pdf.status_code == 406 and "pdf extra" in pdf.json()["error"]
+    assert client.get(f"/v1/submissions/{submission}/report?format=docx", headers=_as(keys["acme"])).status_code == 400
 
 
 def test_each_key_sees_only_what_its_owner_may(service):
