@@ -490,14 +490,17 @@ def _numbers(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
     return Compiled(lambda env: MISSING if (t := tf(env)) is MISSING else written_numbers(t), Type("list", Shape({"type": "number"}, None, None)))
 
 
-def _scopes_named(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
-    """scopes_named(text): the GHG scopes a text names — "Scope 1 and Scope 2", "Scopes 1, 2 and 3",
-    "scope 3" — as a sorted list of numbers, to hold a claim's words against its fields."""
-    _arity(node, 1)
-    text = c.compile(node.args[0], depth + 1, in_element)
-    require(text.type, {"string"}, node.args[0], "scopes_named() needs")
-    tf = text.fn
-    return Compiled(lambda env: MISSING if (t := tf(env)) is MISSING else named_scopes(t), Type("list", Shape({"type": "number"}, None, None)))
+def _numbers_named(parse: Callable[[str], list[int]]) -> Callable[[Compiler, Call, int, bool], Compiled]:
+    """A function of one text giving the sorted numbers it names (scopes, categories), to hold words against fields."""
+
+    def build(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+        _arity(node, 1)
+        text = c.compile(node.args[0], depth + 1, in_element)
+        require(text.type, {"string"}, node.args[0], f"{node.name}() needs")
+        tf = text.fn
+        return Compiled(lambda env: MISSING if (t := tf(env)) is MISSING else parse(t), Type("list", Shape({"type": "number"}, None, None)))
+
+    return build
 
 
 _SCOPES = re.compile(r"\bscopes?\s+([1-3](?:\s*(?:,|and|&|\+|/|or)\s*(?:scope\s+)?[1-3])*)\b", re.IGNORECASE)
@@ -505,16 +508,6 @@ _SCOPES = re.compile(r"\bscopes?\s+([1-3](?:\s*(?:,|and|&|\+|/|or)\s*(?:scope\s+
 
 def named_scopes(text: str) -> list[int]:
     return sorted({int(digit) for match in _SCOPES.finditer(text[:10_000]) for digit in re.findall(r"[1-3]", match.group(1))})
-
-
-def _categories_named(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
-    """categories_named(text): the Scope 3 categories (1 to 15) a text names — "category 6", "categories
-    1, 6 and 7", "Cat. 4", "categories 1 to 3" — as a sorted list of numbers, to hold words against fields."""
-    _arity(node, 1)
-    text = c.compile(node.args[0], depth + 1, in_element)
-    require(text.type, {"string"}, node.args[0], "categories_named() needs")
-    tf = text.fn
-    return Compiled(lambda env: MISSING if (t := tf(env)) is MISSING else named_categories(t), Type("list", Shape({"type": "number"}, None, None)))
 
 
 _CATEGORIES = re.compile(r"\b(?:categor(?:y|ies)|cat\.)\s*(\d{1,2}(?!\d)(?:\s*(?:,|and|&|\+|/|or|to|-|–)\s*(?:category\s+)?\d{1,2}(?!\d))*)", re.IGNORECASE)
@@ -583,8 +576,8 @@ FUNCTIONS: dict[str, Callable[[Compiler, Call, int, bool], Compiled]] = {
     "convertible": _convertible,
     "official_factor": _official_factor,
     "numbers": _numbers,
-    "scopes_named": _scopes_named,
-    "categories_named": _categories_named,
+    "scopes_named": _numbers_named(named_scopes),  # "Scope 1 and Scope 2", "Scopes 1, 2 and 3"
+    "categories_named": _numbers_named(named_categories),  # Scope 3 categories: "category 6", "categories 1 to 3", "Cat. 4"
 }
 
 FUNCTION_NAMES = frozenset(FUNCTIONS)

@@ -253,14 +253,8 @@ class Ledger:
         return found
 
     def _identity_findings(self, package_id: str, sha256: str) -> list[dict]:
-        """Another content already recorded under this id, or this very submission earlier in this run."""
-        found = []
-        for other_sha256, other_source, run in self._db.execute("SELECT sha256, source, run FROM packages WHERE package_id = ? ORDER BY recorded_at, source", (package_id,)):
-            if other_sha256 != sha256:
-                found.append({"kind": "id_reused", "other": {"package_id": package_id, "source": other_source, "sha256": other_sha256}})
-            elif run == self.run:
-                found.append({"kind": "duplicate_in_run", "other": {"package_id": package_id, "source": other_source, "sha256": other_sha256}})
-        return found
+        rows = self._db.execute("SELECT sha256, source, run FROM packages WHERE package_id = ? ORDER BY recorded_at, source", (package_id,))
+        return identity_findings(rows, package_id, sha256, self.run)
 
     def _conflicts(self, claims: list[Claim], package_id: str, sha256: str) -> list[dict]:
         """Every recorded range of another submission that conflicts with one of `claims`: one join inside
@@ -315,6 +309,18 @@ class Ledger:
 
 def is_database_url(location: str | Path | None) -> bool:
     return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+def identity_findings(recorded: Iterator[tuple[str, str, str]], package_id: str, sha256: str, this_run: str) -> list[dict]:
+    """From the submissions recorded under a package id (content hash, source, run): another content under
+    this id, or this very submission earlier in this run."""
+    found = []
+    for other_sha256, other_source, run in recorded:
+        if other_sha256 != sha256:
+            found.append({"kind": "id_reused", "other": {"package_id": package_id, "source": other_source, "sha256": other_sha256}})
+        elif run == this_run:
+            found.append({"kind": "duplicate_in_run", "other": {"package_id": package_id, "source": other_source, "sha256": other_sha256}})
+    return found
 
 
 def grouped(rows: Iterator[tuple[str, str, str]], field: str | None, this_run: str) -> Iterator[tuple[Any, list[dict], set[str]]]:

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import orjson
 
 from vericarbon.errors import InputError
-from vericarbon.screening.ledger import Claim, _conflict, grouped
+from vericarbon.screening.ledger import Claim, _conflict, grouped, identity_findings
 
 MIGRATIONS = [
     # 1: the ledger's tables; btree_gist lets one GiST index hold the equality columns and the range
@@ -127,14 +127,8 @@ class PostgresLedger:
         return found
 
     def _identity_findings(self, package_id: str, sha256: str) -> list[dict]:
-        found = []
         rows = self._db.execute("SELECT sha256, source, run FROM ledger_packages WHERE package_id = %s ORDER BY recorded_at, source", (package_id,))
-        for other_sha256, other_source, run in rows:
-            if other_sha256 != sha256:
-                found.append({"kind": "id_reused", "other": {"package_id": package_id, "source": other_source, "sha256": other_sha256}})
-            elif run == self.run:
-                found.append({"kind": "duplicate_in_run", "other": {"package_id": package_id, "source": other_source, "sha256": other_sha256}})
-        return found
+        return identity_findings(rows, package_id, sha256, self.run)
 
     def _conflicts(self, claims: list[Claim], package_id: str, sha256: str) -> list[dict]:
         """Every recorded range of another submission that conflicts with one of `claims`: a query per
