@@ -150,7 +150,7 @@ def verify(database: str, acknowledged: list, planted: list[tuple[str, str]]) ->
     lost = [submission for submission, _ in acknowledged if submission not in rows or rows[submission][1] != "done"]
     decided_entries = store.read_all("SELECT subject, count(*) FROM audit WHERE action = 'decided' GROUP BY subject")
     decided_twice = [subject for subject, count in decided_entries if count > 1]
-    with open_ledger(database if database.startswith("postgres") else Path(database)) as ledger:
+    with open_ledger(database) as ledger:
         recorded: dict[tuple[str, str], int] = {}
         for row in ledger.ranges():
             recorded[row[6], row[8]] = recorded.get((row[6], row[8]), 0) + 1  # (package, its range's pointer)

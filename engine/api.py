@@ -129,7 +129,8 @@ def screen(sources: Sequence[str | os.PathLike[str]], *, jobs: int | None = None
            rulesets: Sequence[str] | None = None, params: Mapping[str, Any] | None = None, profile: str | None = None) -> Iterator[dict]:
     """Screen folders, zip archives and JSON-Lines files of packages with `jobs` worker processes (default one
     per core), yielding one line per package as `vericarbon screen` writes it (status, verdict, counts, failing
-    rules, ledger conflicts). Serial ranges go into the SQLite `ledger` (kept) or a temporary one."""
+    rules, ledger conflicts). Serial ranges go into the `ledger` — a SQLite file or a postgresql:// URL, kept —
+    or a temporary one."""
     from vericarbon.screening import batch
     from vericarbon.screening import ledger as ledgers
     from vericarbon.screening.sources import check_sources
@@ -138,7 +139,7 @@ def screen(sources: Sequence[str | os.PathLike[str]], *, jobs: int | None = None
     check_sources(paths)
     checker = _checker(list(rulesets or []), _assignments(params or {}), profile)
     with contextlib.ExitStack() as stack:
-        book = stack.enter_context(ledgers.open_ledger(Path(ledger) if ledger else None))
+        book = stack.enter_context(ledgers.open_ledger(ledger or None))
         batches = stack.enter_context(contextlib.closing(batch.screen(paths, jobs or os.cpu_count() or 1, checker, None, book)))
         for lines in batches:
             for line in lines:

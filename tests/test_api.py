@@ -61,17 +61,26 @@ def test_validate_reports_unreadable_and_unknown_packages() -> None:
     assert error.pointer == "/kind" and "unknown package kind" in error.message
 
 
-def test_screen_keeps_its_ledger_where_asked(tmp_path: Path) -> None:
+def _two_claims_on_the_same_credits(tmp_path: Path) -> Path:
     folder = tmp_path / "in"
     folder.mkdir()
     for copy in ("a", "b"):  # the same credits claimed by two submissions
         data = json.loads((ROOT / "evidence_samples" / "inventory-conforming.json").read_text())
         data["id"] = f"SUBMISSION-{copy}"
         (folder / f"{copy}.json").write_text(json.dumps(data))
-    lines = list(vericarbon.screen([folder], jobs=1, ledger=tmp_path / "ledger.sqlite"))
+    return folder
+
+
+def test_screen_keeps_its_ledger_where_asked(tmp_path: Path) -> None:
+    lines = list(vericarbon.screen([_two_claims_on_the_same_credits(tmp_path)], jobs=1, ledger=tmp_path / "ledger.sqlite"))
     assert (tmp_path / "ledger.sqlite").is_file()
     assert [len(line["ledger_conflicts"]) > 0 for line in lines] == [False, True]
     assert all("claims" not in line for line in lines)
+
+
+def test_screen_keeps_its_ledger_in_postgresql_given_a_url(tmp_path: Path, postgres_url: str) -> None:
+    lines = list(vericarbon.screen([_two_claims_on_the_same_credits(tmp_path)], jobs=1, ledger=postgres_url))
+    assert [len(line["ledger_conflicts"]) > 0 for line in lines] == [False, True]
 
 
 def test_the_console_script_and_the_module_are_the_package(tmp_path: Path) -> None:

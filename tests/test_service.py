@@ -65,7 +65,7 @@ def _submit(client, key, body=SAMPLE, kind="application/json", name="package"):
 def work(location, lease=60.0):
     """One worker step, in process: take a job, check it, record it. The job, or None."""
     store = Store(location)
-    with open_ledger(location if store.dialect == "postgresql" else Path(location)) as ledger:
+    with open_ledger(location) as ledger:
         job = store.take("test", lease)
         if job is not None:
             store.finish(job, "test", *worker.check(job, CHECKER, ledger))
@@ -202,7 +202,7 @@ def test_a_crashed_workers_job_is_checked_again_and_recorded_once(service):
     row = store.read_one("SELECT status, attempts FROM submissions WHERE id = ?", (submission,))
     assert tuple(row) == ("done", 2)
     assert store.read_one("SELECT count(*) FROM deliveries")[0] == 1  # one decision, one delivery
-    with open_ledger(location if store.dialect == "postgresql" else Path(location)) as ledger:
+    with open_ledger(location) as ledger:
         assert [r[6] for r in ledger.ranges()] == ["P-A"]  # checked twice, recorded once
 
 
@@ -272,7 +272,7 @@ def test_a_real_worker_process_takes_over_when_one_is_killed(location, tmp_path)
             process.wait()
     rows = store.read_all("SELECT status, verdict FROM submissions")
     assert [tuple(r) for r in rows] == [("done", "no_nonconformity")] * len(ids) or sorted(r[0] for r in rows) == ["done"] * len(ids)
-    with open_ledger(location if store.dialect == "postgresql" else Path(location)) as ledger:
+    with open_ledger(location) as ledger:
         recorded = sorted(r[6] for r in ledger.ranges())
     assert recorded == sorted(f"P-{n}" for n in range(30))  # each once
     assert copy.deepcopy(recorded) == recorded

@@ -347,7 +347,7 @@ def open_ledger(path: Path | str | None) -> Iterator[Any]:
     with contextlib.ExitStack() as stack:
         if path is None:
             path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vericarbon-ledger-"))) / "ledger.sqlite"
-        if is_database_url(path):
+        if is_database_url(path):  # a file's path may come as text too: only a URL is a database
             from vericarbon.screening.ledger_postgres import PostgresLedger
 
             book: Any = PostgresLedger(str(path))

@@ -23,6 +23,7 @@ from typing import Any
 
 from vericarbon.errors import InputError
 from vericarbon.evidence.package import Package, SchemaStore, parse_package
+from vericarbon.render import renderer
 from vericarbon.run.checker import Checker
 from vericarbon.run.evaluate import intake_decision
 from vericarbon.screening.ledger import claims_of, open_ledger
@@ -52,8 +53,6 @@ def read_submission(name: str, body: bytes, store: SchemaStore) -> Package:
 
 def check(job: Job, checker: Checker, ledger: Any) -> tuple[str | None, dict, str | None, str | None]:
     """(verdict, summary, canonical JSON result, error) of one submission."""
-    from vericarbon.render import renderer
-
     try:
         package = read_submission(job.name, job.body, checker.store)
         result = intake_decision(checker.check(package))
@@ -77,7 +76,7 @@ def run(location: str, lease_seconds: float = 60.0, idle_seconds: float = 0.05, 
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     deadline = None if stop_after is None else time.monotonic() + stop_after
-    with open_ledger(location if store.dialect == "postgresql" else Path(location)) as ledger:
+    with open_ledger(location) as ledger:
         while not stopping and (deadline is None or time.monotonic() < deadline):
             job = store.take(name, lease_seconds)
             if job is not None:
