@@ -16,9 +16,8 @@ import orjson
 from vericarbon.errors import InputError
 from vericarbon.screening.ledger import Claim, _conflict, grouped, identity_findings
 
-MIGRATIONS = [
-    # 1: the ledger's tables; btree_gist lets one GiST index hold the equality columns and the range
-    """
+# Version 1: the ledger's tables (btree_gist lets one GiST index hold the equality columns and the range).
+_VERSION_1 = """
     CREATE EXTENSION IF NOT EXISTS btree_gist;
     CREATE TABLE ledger_ranges (
         id BIGSERIAL PRIMARY KEY,
@@ -45,13 +44,15 @@ MIGRATIONS = [
         package_id TEXT NOT NULL, sha256 TEXT NOT NULL, source TEXT NOT NULL, run TEXT NOT NULL, recorded_at TEXT NOT NULL,
         PRIMARY KEY (package_id, sha256)
     );
-    """,
-]
+"""
+# Each version's statements, in order: a new version is appended, never an old one edited.
+MIGRATIONS = [[statement for statement in _VERSION_1.split(";") if statement.strip()]]
 
 
-def migrate(connection: Any, name: str, migrations: list[str]) -> None:
-    """Apply the migrations of `name` not applied yet, each in its own transaction, under an advisory lock
-    so that processes starting together do not apply one twice."""
+def migrate(connection: Any, name: str, migrations: list[list[str]]) -> None:
+    """Apply the versions of `name` (each a list of statements) that the database lacks, recorded in
+    vericarbon_migrations, in one transaction under an advisory lock, so that processes starting together
+    apply each once. The ledger and the service (vericarbon.service.store) both migrate through here."""
     with connection.transaction():
         connection.execute("SELECT pg_advisory_xact_lock(hashtext('vericarbon migrations'))")
         connection.execute("CREATE TABLE IF NOT EXISTS vericarbon_migrations (name TEXT NOT NULL, version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (name, version))")
@@ -59,9 +60,8 @@ def migrate(connection: Any, name: str, migrations: list[str]) -> None:
         for version, statements in enumerate(migrations, 1):
             if version in done:
                 continue
-            for statement in statements.split(";"):
-                if statement.strip():
-                    connection.execute(statement)
+            for statement in statements:
+                connection.execute(statement)
             connection.execute("INSERT INTO vericarbon_migrations (name, version) VALUES (%s, %s)", (name, version))
 
 

@@ -27,6 +27,7 @@ from typing import Any, Iterator
 
 from vericarbon.errors import InputError
 from vericarbon.screening.ledger import is_database_url
+from vericarbon.screening.ledger_postgres import migrate
 
 MAX_ATTEMPTS = 3  # a submission whose checking crashed this many times is failed, not retried for ever
 DELIVERY_ATTEMPTS = 10  # webhook deliveries: backoff 2, 4, 8 … seconds, capped at an hour
@@ -146,8 +147,7 @@ class Store:
         self.location = str(location)
         self.dialect = "postgresql" if is_database_url(location) else "sqlite"
         self._local = threading.local()
-        with self.transaction() as db:
-            self._migrate(db)
+        self._migrate()
 
     # -- connections
 
@@ -195,20 +195,20 @@ class Store:
             connection.close()
             self._local.connection = None
 
-    def _migrate(self, db: "_Statements") -> None:
+    def _migrate(self) -> None:
         """Apply the versions of the schema this database lacks (MIGRATIONS), recorded in
         vericarbon_migrations beside the ledger's; processes starting together apply each once."""
         if self.dialect == "postgresql":
-            db.execute("SELECT pg_advisory_xact_lock(hashtext('vericarbon migrations'))")
-            db.execute("CREATE TABLE IF NOT EXISTS vericarbon_migrations (name TEXT NOT NULL, version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (name, version))")
-        else:
+            migrate(self._connection(), "service", MIGRATIONS["postgresql"])
+            return
+        with self.transaction() as db:  # BEGIN IMMEDIATE: one process at a time
             db.execute("CREATE TABLE IF NOT EXISTS vericarbon_migrations (name TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, PRIMARY KEY (name, version))")
-        done = {row[0] for row in db.all("SELECT version FROM vericarbon_migrations WHERE name = 'service'")}
-        for version, statements in enumerate(MIGRATIONS[self.dialect], 1):
-            if version not in done:
-                for statement in statements:
-                    db.execute(statement)
-                db.execute("INSERT INTO vericarbon_migrations (name, version) VALUES ('service', ?)", (version,))
+            done = {row[0] for row in db.all("SELECT version FROM vericarbon_migrations WHERE name = 'service'")}
+            for version, statements in enumerate(MIGRATIONS["sqlite"], 1):
+                if version not in done:
+                    for statement in statements:
+                        db.execute(statement)
+                    db.execute("INSERT INTO vericarbon_migrations (name, version) VALUES ('service', ?)", (version,))
 
     # -- keys
 
@@ -252,11 +252,6 @@ class Store:
         names = [c.strip() for c in columns.split(",")]
         row = self.read_one(f"SELECT {columns} FROM submissions WHERE id = ? AND registry = ? AND (CAST(? AS TEXT) IS NULL OR proponent = ?)", (submission, who.registry, who.proponent, who.proponent))
         return dict(zip(names, row)) if row else None
-
-    def submissions(self, who: Identity, limit: int = 100) -> list[dict]:
-        rows = self.read_all("SELECT id, status, received, package_id, verdict FROM submissions WHERE registry = ? AND (CAST(? AS TEXT) IS NULL OR proponent = ?) ORDER BY received DESC LIMIT ?",
-                             (who.registry, who.proponent, who.proponent, limit))
-        return [dict(zip(("id", "status", "received", "package_id", "verdict"), row)) for row in rows]
 
     def conflicts(self, who: Identity) -> list[dict]:
         """The ledger findings of the registry's decided submissions, newest first."""
