@@ -162,14 +162,14 @@ def test_a_hostile_unit_in_evidence_gives_a_finding_with_its_reason(tmp_path, ca
 
 
 def test_a_package_over_the_time_limit_gets_an_error_line_and_the_batch_goes_on(monkeypatch):
-    real = Checker.check
+    real = Checker.screening_line
 
-    def slow(self, package, *args, **options):
+    def slow(self, package):
         if package.data.get("id") == "SLOW":
             time.sleep(30)
-        return real(self, package, *args, **options)
+        return real(self, package)
 
-    monkeypatch.setattr(Checker, "check", slow)
+    monkeypatch.setattr(Checker, "screening_line", slow)
     items = [Item(f"b.jsonl:{n}", f"line{n}.json", json.dumps(inventory(package_id, [(n * 10 + 1, n * 10 + 5)])).encode()) for n, package_id in enumerate(["A", "SLOW", "B"])]
     started = time.monotonic()
     lines = [line for chunk in batch.run(iter(items), 1, Checker(STORE, [], [], None), None, timeout=0.5) for line in chunk]

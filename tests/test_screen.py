@@ -233,14 +233,14 @@ def test_screen_zip_and_jsonl_sources_with_two_jobs(tmp_path, capsys):
 def test_a_crash_inside_a_rule_is_that_packages_result(tmp_path, capsys, monkeypatch):
     import vericarbon.run.checker
 
-    real = vericarbon.run.checker.Checker.check
+    real = vericarbon.run.checker.Checker.screening_line
 
-    def flaky(self, package, *args, **kwargs):
+    def flaky(self, package):
         if package.data["id"] == "C1":
             raise ZeroDivisionError("in a rule")
-        return real(self, package, *args, **kwargs)
+        return real(self, package)
 
-    monkeypatch.setattr(vericarbon.run.checker.Checker, "check", flaky)
+    monkeypatch.setattr(vericarbon.run.checker.Checker, "screening_line", flaky)
     write_batch(tmp_path / "in", [inventory("C0", [(1, 10)]), inventory("C1", [(11, 20)]), inventory("C2", [(21, 30)])])
     code, lines, _ = run(["screen", tmp_path / "in", "--jobs", "1"], capsys)
     status = {line["source"].rsplit("/", 1)[1]: line["status"] for line in lines}

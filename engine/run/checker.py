@@ -10,7 +10,7 @@ from typing import Any
 from vericarbon.errors import InputError, OutOfScope
 from vericarbon.evidence.package import Package, SchemaStore
 from vericarbon.rules.rulesets import CompiledRuleset, Ruleset, compile_ruleset, parameter_problem, profile_view, resolve_rulesets, select_versions
-from vericarbon.run.evaluate import evaluate, intake_decision
+from vericarbon.run.evaluate import evaluate, intake_decision, outcomes, screening_line
 from vericarbon.run.series import series_record
 
 
@@ -76,13 +76,10 @@ class Checker:
         values = {**ruleset.params(), **self.overrides[ruleset.id]} if self.overrides[ruleset.id] else None
         return compile_ruleset(ruleset, package.kind, package.schema_version, self.store, values)
 
-    def check(self, package: Package, explain: set[str] | None = None, explain_all: bool = False, report: bool = True) -> dict:
-        """The result document; `report=False` leaves out the facts only the issued report shows (screening
-        without --report-dir writes lines, not reports)."""
-        compiled, notes = self.compiled_for(package)
-        if not compiled:
-            raise OutOfScope("--profile", f"no rule of profile {self.profile!r} applies to a {package.kind} package")
-        result = evaluate(package, compiled, explain, explain_all, report)
+    def check(self, package: Package, explain: set[str] | None = None, explain_all: bool = False) -> dict:
+        """The result document."""
+        compiled, notes = self._applicable(package)
+        result = evaluate(package, compiled, explain, explain_all)
         for entry in result["rulesets"]:
             if entry["id"] in notes:
                 entry["selected"] = notes[entry["id"]]
@@ -90,6 +87,18 @@ class Checker:
             result["profile"] = self.profile
             result = intake_decision(result)
         return result
+
+    def screening_line(self, package: Package) -> dict:
+        """What screening says of the package (vericarbon.run.evaluate.screening_line) from its rules'
+        statuses alone: check() builds every occurrence and value, which a screening line does not show."""
+        compiled, _ = self._applicable(package)
+        return screening_line(outcomes(package, compiled), decide=bool(self.profile))
+
+    def _applicable(self, package: Package) -> tuple[list[CompiledRuleset], dict[str, str]]:
+        compiled, notes = self.compiled_for(package)
+        if not compiled:
+            raise OutOfScope("--profile", f"no rule of profile {self.profile!r} applies to a {package.kind} package")
+        return compiled, notes
 
 
 def parameter_overrides(assignments: list[str], rulesets: list[Ruleset]) -> dict[str, dict[str, Any]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Collection, Iterable
 
 from vericarbon import __version__
 from vericarbon.evidence.documents import field_at
@@ -19,9 +19,8 @@ STATUSES = ("fail", "not_evaluated", "manual", "waived", "pass", "not_applicable
 _SEVERITY = {"shall": "nonconformity", "should": "observation"}
 
 
-def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str] | None = None, explain_all: bool = False, report: bool = True) -> dict:
-    """The result document (schemas/result.schema.json). `explain` names rules whose trace is attached;
-    `report=False` leaves out each ruleset's report facts (engagement, figures, sign-off)."""
+def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str] | None = None, explain_all: bool = False) -> dict:
+    """The result document (schemas/result.schema.json). `explain` names rules whose trace is attached."""
     explain = explain or set()
     rulesets = []
     for ruleset in compiled:
@@ -40,7 +39,7 @@ def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str
                 "parameters": ruleset.params,
                 "overlays": source.overlays,
                 "results": results,
-                **({"report": evaluate_report(ruleset.report, package.data, ruleset.params)} if ruleset.report and report else {}),
+                **({"report": evaluate_report(ruleset.report, package.data, ruleset.params)} if ruleset.report else {}),
                 **({"requirements": source.data["index"]} if "index" in source.data else {}),
             }
         )
@@ -84,27 +83,62 @@ def intake_decision(result: dict) -> dict:
                 "where": [{"pointer": o["pointer"], "what": o.get("message") or o.get("reason", "")} for o in occurrences],
                 "fix": item["remediation"] if item["status"] == "fail" else "Supply the missing information: " + item.get("reason", ""),
             }
-            (notes if item["status"] == "fail" and item["severity"] == "observation" else to_fix).append(entry)
-    result["decision"] = {"outcome": "return_to_proponent" if to_fix else "accept", "to_fix": to_fix, "notes": notes}
+            (to_fix if _to_fix(item) else notes).append(entry)
+    result["decision"] = {"outcome": _outcome(to_fix), "to_fix": to_fix, "notes": notes}
     return result
+
+
+def _to_fix(item: dict) -> bool:
+    """Whether a result stops intake: a failing requirement, or a check that could not run."""
+    return item["status"] == "not_evaluated" or (item["status"] == "fail" and item["severity"] != "observation")
+
+
+def _outcome(to_fix: list) -> str:
+    return "return_to_proponent" if to_fix else "accept"
 
 
 def summarize(result: dict) -> dict:
     """Set the verdict and tallies from the statuses of every result (again after answers are merged)."""
-    summary = {status: 0 for status in STATUSES}
-    by_finding_type: dict[str, int] = {}
-    observations = 0  # failing "should" rules: findings, but not nonconformities
-    for ruleset in result["rulesets"]:
-        for item in ruleset["results"]:
-            summary[item["status"]] += 1
-            if item["status"] == "fail":
-                by_finding_type[item["finding_type"]] = by_finding_type.get(item["finding_type"], 0) + 1
-                observations += item["severity"] == "observation"
-    nonconformities = summary["fail"] - observations
-    result["verdict"] = "nonconformities" if nonconformities else ("incomplete" if summary["not_evaluated"] else "no_nonconformity")
+    summary, by_finding_type, observations = _tally(item for ruleset in result["rulesets"] for item in ruleset["results"])
+    result["verdict"] = _verdict(summary, observations)
     result["summary"] = {"by_status": summary, "failures_by_finding_type": dict(sorted(by_finding_type.items())), "statement": _statement(summary, observations),
                          "missing_inputs": _missing_inputs(result)}
     return result
+
+
+def screening_line(results: list[dict], decide: bool) -> dict:
+    """What a screening line says of a package, from its results (evaluate()'s, or the outcomes() that
+    stand for them): the verdict, the count per status, the failing rules and observations, and with
+    `decide` (an intake profile) the intake outcome."""
+    by_status, _, observations = _tally(results)
+    failed = [item for item in results if item["status"] == "fail"]
+    line = {
+        "verdict": _verdict(by_status, observations),
+        "counts": by_status,
+        "failing": [item["id"] for item in failed if item["severity"] != "observation"],
+        "observations": [item["id"] for item in failed if item["severity"] == "observation"],
+    }
+    if decide:
+        line["decision"] = _outcome([item for item in results if _to_fix(item)])
+    return line
+
+
+def _tally(results: Iterable[dict]) -> tuple[dict[str, int], dict[str, int], int]:
+    """Results per status, failures per finding type, and the failing "should" rules (findings, but not
+    nonconformities)."""
+    by_status = {status: 0 for status in STATUSES}
+    by_finding_type: dict[str, int] = {}
+    observations = 0
+    for item in results:
+        by_status[item["status"]] += 1
+        if item["status"] == "fail":
+            by_finding_type[item["finding_type"]] = by_finding_type.get(item["finding_type"], 0) + 1
+            observations += item["severity"] == "observation"
+    return by_status, by_finding_type, observations
+
+
+def _verdict(by_status: dict[str, int], observations: int) -> str:
+    return "nonconformities" if by_status["fail"] - observations else ("incomplete" if by_status["not_evaluated"] else "no_nonconformity")
 
 
 def _missing_inputs(result: dict) -> list[dict]:
@@ -163,37 +197,67 @@ def evaluate_rule(rule: CompiledRule, package: Any, params: dict, durable_failur
     result = {**_common(spec), "kind": "rule", "finding_type": spec["finding_type"], "check": spec["check"], "engine": rule.engine_note, "remediation": spec["remediation"], "reads": rule.reads}
     if spec.get("when"):
         result["when"] = spec["when"]
+    ran = _run(rule, package, params, durable_failures)
+    if ran is None:
+        result.update(status="not_applicable", reason=f"no items at {_base(rule)}", occurrences=[])
+        return result
+    items, statuses = ran
+    base = _base(rule)
     occurrences: list[dict] = []
-    if rule.for_each is None:
-        items, base = [None], ""
-    else:
-        items = field_at(package, rule.for_each)
-        base = "".join("/" + part for part in rule.for_each)
-        if not isinstance(items, list) or not items:
-            result.update(status="not_applicable", reason=f"no items at {base}", occurrences=[])
-            return result
-    settled = _durable_settles(rule, package, durable_failures)
-    env = Env(package, params)
-    env.memo = {}
-    item_fields = rule.relation.item_fields if rule.relation is not None else None
-    statuses = rule.run(env, items, base, durable_failures if settled else None, relations.complete, item_fields, rule.absent)
     counts: dict[str, int] = {}
     for index, status in enumerate(statuses):
         counts[status] = counts.get(status, 0) + 1
         if status == "fail" or status == "not_evaluated" or (explain and status == "pass"):
             occurrences.append(_occurrence(rule, package, params, items[index], f"{base}/{index}" if rule.for_each is not None else "", status, explain, explain_all))
-    for status in ("fail", "not_evaluated", "pass"):
-        if status in counts:
-            result["status"] = status
-            break
-    else:
-        result["status"] = "not_applicable"
+    result["status"] = _overall(counts)
     if result["status"] == "not_evaluated":
         result["reason"] = "; ".join(sorted({o["reason"] for o in occurrences if o["status"] == "not_evaluated"}))
     result["occurrences"] = occurrences
     if rule.for_each is not None:
         result["items"] = dict(sorted(counts.items()))
     return result
+
+
+def outcomes(package: Package, compiled: list[CompiledRuleset]) -> list[dict]:
+    """Each rule's and manual check's status, without occurrences, values or report facts: what a
+    screening line is made of (screening_line), at a fraction of evaluate()'s cost. The statuses are the
+    ones evaluate() gives."""
+    found = []
+    for ruleset in compiled:
+        durable_failures = ruleset.relation_engine.run(package.data)
+        for rule in ruleset.rules:
+            ran = _run(rule, package.data, ruleset.params, durable_failures.get(rule.id))
+            status = "not_applicable" if ran is None else _overall(ran[1])
+            found.append({"id": rule.id, "status": status, "severity": _SEVERITY[rule.spec["verb"]], "finding_type": rule.spec["finding_type"]})
+        found += [{"id": check["id"], "status": "manual", "severity": _SEVERITY[check["verb"]]} for check in ruleset.ruleset.manual_checks]
+    return found
+
+
+def _run(rule: CompiledRule, package: Any, params: dict, durable_failures: dict[int, list[int]] | None) -> tuple[list[Any], list[str]] | None:
+    """The items the rule runs over and each one's status; None when its collection holds no item."""
+    if rule.for_each is None:
+        items = [None]
+    else:
+        items = field_at(package, rule.for_each)
+        if not isinstance(items, list) or not items:
+            return None
+    settled = _durable_settles(rule, package, durable_failures)
+    env = Env(package, params)
+    env.memo = {}
+    item_fields = rule.relation.item_fields if rule.relation is not None else None
+    return items, rule.run(env, items, _base(rule), durable_failures if settled else None, relations.complete, item_fields, rule.absent)
+
+
+def _base(rule: CompiledRule) -> str:
+    return "".join("/" + part for part in rule.for_each) if rule.for_each is not None else ""
+
+
+def _overall(statuses: Collection[str]) -> str:
+    """A rule's status from its items': any failure fails it, else any item not evaluated, else any pass."""
+    for status in ("fail", "not_evaluated", "pass"):
+        if status in statuses:
+            return status
+    return "not_applicable"
 
 
 def _durable_settles(rule: CompiledRule, package: Any, failures: dict[int, list[int]] | None) -> bool:

@@ -25,6 +25,7 @@ from vericarbon.evidence.package import parse_package
 from vericarbon.files import write_atomically
 from vericarbon.render import renderer
 from vericarbon.run.checker import Checker
+from vericarbon.run.evaluate import screening_line
 from vericarbon.run.series import evaluate_group, group_field, link
 from vericarbon.screening.ledger import Claim, Ledger, claims_of
 from vericarbon.screening.sources import DEFAULT_TIMEOUT, Item, Limits, items
@@ -100,17 +101,14 @@ def screen_one(item: Item) -> dict:
 def _check(item: Item, line: dict) -> None:
     package = parse_package(Path(item.name), item.raw, _checker.store)  # type: ignore[union-attr]
     line.update(id=package.data.get("id"), kind=package.kind, sha256=package.sha256)
-    result = _checker.check(package, report=_report_dir is not None)  # type: ignore[union-attr]
-    failed = [r for rs in result["rulesets"] for r in rs["results"] if r["status"] == "fail"]
-    failing = [r["id"] for r in failed if r["severity"] != "observation"]
-    observations = [r["id"] for r in failed if r["severity"] == "observation"]
-    if _report_dir is not None:
+    if _report_dir is None:
+        line.update(status="checked", **_checker.screening_line(package))  # type: ignore[union-attr]
+    else:
+        result = _checker.check(package)  # type: ignore[union-attr]
         stem = _report_dir / _safe_name(item.source)
         write_atomically(stem.with_name(stem.name + ".result.json"), renderer("json")(result))
         write_atomically(stem.with_name(stem.name + ".report.html"), renderer("html")(result))
-    line.update(status="checked", verdict=result["verdict"], counts=result["summary"]["by_status"], failing=failing, observations=observations)
-    if "decision" in result:
-        line["decision"] = result["decision"]["outcome"]
+        line.update(status="checked", **screening_line([r for rs in result["rulesets"] for r in rs["results"]], decide="decision" in result))
     line["claims"] = [claim.__dict__ for claim in claims_of(package.kind, package.data)]
     line["series"] = _checker.series_records(package)  # type: ignore[union-attr]
 
