@@ -130,7 +130,8 @@ def screen(sources: Sequence[str | os.PathLike[str]], *, jobs: int | None = None
     """Screen folders, zip archives and JSON-Lines files of packages with `jobs` worker processes (default one
     per core), yielding one line per package as `vericarbon screen` writes it (status, verdict, counts, failing
     rules, ledger conflicts). Serial ranges go into the `ledger` — a SQLite file or a postgresql:// URL, kept —
-    or a temporary one."""
+    or a temporary one. Leaving the loop early lets the chunks of packages being checked finish: they are
+    recorded in the ledger, though not yielded."""
     from vericarbon.screening import batch
     from vericarbon.screening import ledger as ledgers
     from vericarbon.screening.sources import check_sources
@@ -142,8 +143,7 @@ def screen(sources: Sequence[str | os.PathLike[str]], *, jobs: int | None = None
         book = stack.enter_context(ledgers.open_ledger(ledger or None))
         batches = stack.enter_context(contextlib.closing(batch.screen(paths, jobs or os.cpu_count() or 1, checker, None, book)))
         for lines in batches:
-            for line in lines:
-                yield {key: value for key, value in line.items() if key != "claims"}
+            yield from lines
 
 
 def load_ruleset(path_or_id: str | os.PathLike[str]) -> Ruleset:

@@ -356,7 +356,8 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         on_terminal = sys.stderr.isatty()  # else quiet: no bar, and no first pass to count the packages
         progress = stack.enter_context(tqdm(total=count(args.sources) if on_terminal else None, unit="pkg", disable=not on_terminal, file=sys.stderr, dynamic_ncols=True))
         tally = batch.Tally()
-        # Ctrl-C is taken between chunks of packages, never between their ledger record and their lines
+        # Ctrl-C stops the batch between chunks of packages: the chunks being checked finish, are recorded
+        # in the ledger and written, then the run ends
         interrupted = threading.Event()
         stack.callback(signal.signal, signal.SIGINT, signal.signal(signal.SIGINT, lambda *_: interrupted.set()))
 
@@ -364,22 +365,16 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         # package, have added their cross-package findings to them; every other line streams.
         batch_kinds = {kind for ruleset, _ in checker.batch_rulesets() for kind in ruleset.data["applies_to"]}
         spool = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
-        try:
-            # closing: on Ctrl-C the batch stops at once, letting running chunks finish
-            with contextlib.closing(batch.screen(args.sources, args.jobs, checker, str(args.report_dir) if args.report_dir else None, book, limits, args.timeout)) as batches:
-                for lines in batches:
-                    for line in lines:
-                        (spool if line.get("kind") in batch_kinds else out).write(batch.jsonl(line) + "\n")
-                        tally.add(line)
-                    progress.update(len(lines))
-                    if interrupted.is_set():
-                        raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            progress.close()
+        for lines in batch.screen(args.sources, args.jobs, checker, str(args.report_dir) if args.report_dir else None, book, limits, args.timeout, interrupted):
+            for line in lines:
+                (spool if line.get("kind") in batch_kinds else out).write(batch.jsonl(line) + "\n")
+                tally.add(line)
+            progress.update(len(lines))
+        progress.close()
+        if interrupted.is_set():
             _unspool(spool, out, [])
             print(tally.table(interrupted=True), file=sys.stderr)
             return 130
-        progress.close()
         if batch_kinds:
             tally.cross_package = batch.cross_package_findings(book, checker)
         _unspool(spool, out, tally.cross_package)

@@ -66,5 +66,5 @@ def screen_or_hang(chunk: list) -> list[dict]:
                 signal.signal(signal.SIGALRM, signal.SIG_IGN)
                 while True:
                     pass
-        lines.append(batch.screen_one(item))
+        lines += batch.screen_chunk([item])
     return lines

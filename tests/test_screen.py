@@ -348,9 +348,11 @@ def test_ctrl_c_stops_cleanly_keeping_what_finished(tmp_path):
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130
     assert "screening interrupted" in err and "Traceback" not in err
-    lines = (tmp_path / "out.jsonl").read_text().splitlines()
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert 50 <= len(lines) < 3000
-    assert all(json.loads(line)["status"] == "checked" for line in lines)  # every line written is whole
+    recorded = {row[6] for row in Ledger(ledger).ranges()}
+    assert recorded == {line["id"] for line in lines}  # each package in the ledger has its line, and no other is there
+    assert all(line["status"] == "checked" for line in lines)  # every line written is whole
     assert Ledger(ledger).integrity() == "ok" and len(list(Ledger(ledger).ranges())) == len(lines)
 
 

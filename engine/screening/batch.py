@@ -1,6 +1,11 @@
 """Registry intake at scale: stream packages from directories, zip archives and JSON-Lines files, check each
 in worker processes, and record the serial ranges each issues or retires in the ledger, where a range claimed
-twice across submissions shows up. A bad package is that package's result; it never stops the batch."""
+twice across submissions shows up. A bad package is that package's result; it never stops the batch.
+
+Each worker records its chunk of packages in the ledger itself, in one transaction, before it hands their
+lines back: the ledger's lock (SQLite's writer lock, PostgreSQL's advisory locks) orders the workers, and the
+parent process only reads, dispatches and writes lines. Recording in the parent made it the bottleneck with
+two workers on two cores (it used ~40 % of a core for ledger writes alone, benchmarks/screen.py)."""
 
 from __future__ import annotations
 
@@ -27,12 +32,14 @@ from vericarbon.render import renderer
 from vericarbon.run.checker import Checker
 from vericarbon.run.evaluate import screening_line
 from vericarbon.run.series import evaluate_group, group_field, link
-from vericarbon.screening.ledger import Claim, Ledger, claims_of
+from vericarbon.screening.ledger import Ledger, claims_of
 from vericarbon.screening.sources import DEFAULT_TIMEOUT, Item, Limits, items
 
 # ---------------------------------------------------------------- one package, in a worker
 
 _checker: Checker | None = None
+_book: Any = None  # the ledger this process records in (Ledger or PostgresLedger), or None: lines only
+_writers: Any = contextlib.nullcontext()  # in a worker, the lock its pool's workers take to record in turn
 _in_worker = False
 _report_dir: Path | None = None
 _timeout: float = 0.0
@@ -43,12 +50,13 @@ class PackageTimeout(Exception):
     """Raised inside the package being checked when its time is up."""
 
 
-def start_worker(checker_file: str, report_dir: str | None, timeout: float, parent: int) -> None:
-    global _in_worker
+def start_worker(shipped_file: str, report_dir: str | None, timeout: float, parent: int, writers: Any) -> None:
+    global _in_worker, _writers
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
     signal.signal(signal.SIGPROF, signal.SIG_DFL)  # the hard limit below: the kernel ends the process
-    use(pickle.loads(Path(checker_file).read_bytes()), report_dir, timeout)  # noqa: S301 - the file this run's parent just wrote
-    _in_worker = True
+    checker, book = pickle.loads(Path(shipped_file).read_bytes())  # noqa: S301 - the file this run's parent just wrote
+    use(checker, book, report_dir, timeout)
+    _in_worker, _writers = True, writers
     threading.Thread(target=_watchdog, args=(parent,), daemon=True, name="vericarbon-watchdog").start()
 
 
@@ -67,15 +75,15 @@ def _watchdog(parent: int) -> None:
             os._exit(70)
 
 
-def use(checker: Checker, report_dir: str | None, timeout: float = DEFAULT_TIMEOUT) -> None:
-    """Screen with this checker in this process; 0 means no time limit."""
-    global _checker, _report_dir, _timeout
-    _checker = checker
+def use(checker: Checker, book: Any, report_dir: str | None, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Screen with this checker in this process, recording in this ledger (None: none); 0 means no time limit."""
+    global _checker, _book, _report_dir, _timeout
+    _checker, _book = checker, book
     _report_dir = Path(report_dir) if report_dir else None
     _timeout = timeout
 
 
-def screen_one(item: Item) -> dict:
+def _screen_one(item: Item) -> dict:
     """The package's line: its verdict and failing rules, or why it could not be checked; plus its claims."""
     line: dict[str, Any] = {"source": item.source}
     if item.problem:
@@ -109,7 +117,7 @@ def _check(item: Item, line: dict) -> None:
         write_atomically(stem.with_name(stem.name + ".result.json"), renderer("json")(result))
         write_atomically(stem.with_name(stem.name + ".report.html"), renderer("html")(result))
         line.update(status="checked", **screening_line([r for rs in result["rulesets"] for r in rs["results"]], decide="decision" in result))
-    line["claims"] = [claim.__dict__ for claim in claims_of(package.kind, package.data)]
+    line["claims"] = claims_of(package.kind, package.data)  # recorded, and taken off the line, by screen_chunk
     line["series"] = _checker.series_records(package)  # type: ignore[union-attr]
 
 
@@ -160,46 +168,54 @@ CHUNKS_PER_JOB = 4  # tasks queued per worker: enough to keep it busy, few enoug
 
 
 def screen_chunk(chunk: list[Item]) -> list[dict]:
-    return [screen_one(item) for item in chunk]
+    """The chunk's lines, its packages' serial claims and series records recorded in this process's ledger
+    in one transaction, each package's conflicts on its line."""
+    lines = [_screen_one(item) for item in chunk]
+    checked = [line for line in lines if line["status"] == "checked"]
+    recorded = [(line.get("id") or line["source"], line["source"], line.pop("claims"), line["sha256"], line.pop("series")) for line in checked]
+    if _book is not None:
+        with _writers:  # a waiter wakes when the lock is free; SQLite's busy handler would sleep 1-100 ms between tries
+            found = _book.record_many(recorded)
+        for line, conflicts in zip(checked, found):
+            line["ledger_conflicts"] = conflicts
+    return lines
 
 
 def run(item_stream: Iterator[Item], jobs: int, checker: Checker, report_dir: str | None, timeout: float = DEFAULT_TIMEOUT,
-        work: Callable[[list[Item]], list[dict]] = screen_chunk) -> Iterator[list[dict]]:
+        work: Callable[[list[Item]], list[dict]] = screen_chunk, book: Any = None, stop: threading.Event | None = None) -> Iterator[list[dict]]:
     """Screen every item with `jobs` processes (in this process, with `checker`, for 1), yielding the lines of
-    each chunk of packages as it is done, in completion order. A few chunks per worker are read ahead, so
-    memory stays flat however many packages the sources hold. Each worker gets a copy of `checker`, its
-    rulesets loaded and linted once here, and compiles the rules it needs on first use.
+    each chunk of packages as it is done, in completion order, its claims recorded in `book` (None: lines
+    only). A few chunks per worker are read ahead, so memory stays flat however many packages the sources
+    hold. Each worker gets a copy of `checker`, its rulesets loaded and linted once here, compiles the rules
+    it needs on first use, and opens `book` again for itself.
 
-    When the consumer stops (Ctrl-C), no new chunk starts and the running ones are left to finish, never
-    killed (a process killed while it holds a queue's lock can hang the pool); their results are dropped. A
-    worker that dies (a crash in native code) breaks only its chunk's packages, which are checked again one
-    at a time to find the culprit."""
+    Once `stop` is set (Ctrl-C), no new chunk starts; the chunks already with a worker finish and are
+    yielded, so every package recorded in the ledger has its line, then the run ends. A worker that dies (a
+    crash in native code) breaks only its chunk's packages, which are checked again one at a time to find
+    the culprit."""
+    stop = stop or threading.Event()
     chunks = _chunked(item_stream)
     if jobs == 1:
-        use(checker, report_dir, timeout)
+        use(checker, book, report_dir, timeout)
         for chunk in chunks:
-            yield screen_chunk(chunk)
+            yield work(chunk)
+            if stop.is_set():
+                return
         return
     with tempfile.TemporaryDirectory(prefix="vericarbon-screen-") as folder:
         # through a file, not the spawn pipe: ~400 KB there would block this process until each worker had
         # booted, one after the other
         shipped = Path(folder) / "checker.pickle"
-        shipped.write_bytes(pickle.dumps(checker))
+        shipped.write_bytes(pickle.dumps((checker, book)))
         worker_args = (str(shipped), report_dir, timeout, os.getpid())  # the parent: a worker started after it died ends too
-        while lost := (yield from _screen_in_pool(chunks, jobs, worker_args, work)):
+        while lost := (yield from _screen_in_pool(chunks, jobs, worker_args, work, stop)):
             yield from _isolate(lost, worker_args, work)
 
 
-def screen(sources: list[Path], jobs: int, checker: Checker, report_dir: str | None, book: Ledger,
-           limits: Limits = Limits(), timeout: float = DEFAULT_TIMEOUT) -> Iterator[list[dict]]:
-    """`run` over the sources, each chunk's serial claims recorded in the ledger (one transaction) and its
-    conflicts added to the lines before they are yielded."""
-    for lines in run(items(sources, limits), jobs, checker, report_dir, timeout):
-        checked = [line for line in lines if line["status"] == "checked"]
-        found = book.record_many([(line.get("id") or line["source"], line["source"], [Claim(**claim) for claim in line["claims"]], line["sha256"], line.pop("series", {})) for line in checked])
-        for line, conflicts in zip(checked, found):
-            line["ledger_conflicts"] = conflicts
-        yield lines
+def screen(sources: list[Path], jobs: int, checker: Checker, report_dir: str | None, book: Any,
+           limits: Limits = Limits(), timeout: float = DEFAULT_TIMEOUT, stop: threading.Event | None = None) -> Iterator[list[dict]]:
+    """`run` over the sources, recording in `book`: each chunk's lines carry their ledger conflicts."""
+    return run(items(sources, limits), jobs, checker, report_dir, timeout, book=book, stop=stop)
 
 
 def cross_package_findings(book: Ledger, checker: Checker) -> list[dict]:
@@ -237,18 +253,24 @@ def _chunked(item_stream: Iterator[Item]) -> Iterator[list[Item]]:
 
 
 def _pool(jobs: int, worker_args: tuple) -> ProcessPoolExecutor:
+    """Workers sharing a new writers' lock: when a worker dies the pool ends with it, and a lock the dead
+    worker may have held goes too."""
     # spawn, not fork: each worker builds its own durable-rules engine instead of inheriting the parent's
-    return ProcessPoolExecutor(jobs, multiprocessing.get_context("spawn"), initializer=start_worker, initargs=worker_args)
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(jobs, context, initializer=start_worker, initargs=(*worker_args, context.Lock()))
 
 
 def _screen_in_pool(chunks: Iterator[list[Item]], jobs: int, worker_args: tuple,
-                    work: Callable[[list[Item]], list[dict]]) -> Generator[list[dict], None, list[Item]]:
-    """Screen chunks until they run out (returns []) or a worker dies (returns the packages it left unchecked)."""
+                    work: Callable[[list[Item]], list[dict]], stop: threading.Event) -> Generator[list[dict], None, list[Item]]:
+    """Screen chunks until they run out or `stop` is set (returns []), or a worker dies (returns the
+    packages it left unchecked)."""
     executor = _pool(jobs, worker_args)
     in_flight: dict[Future, list[Item]] = {}
     try:
         while True:
-            while len(in_flight) < jobs * CHUNKS_PER_JOB and (chunk := next(chunks, None)):
+            if stop.is_set():  # chunks no worker has taken are dropped, never recorded
+                in_flight = {future: chunk for future, chunk in in_flight.items() if not future.cancel()}
+            while not stop.is_set() and len(in_flight) < jobs * CHUNKS_PER_JOB and (chunk := next(chunks, None)):
                 in_flight[executor.submit(work, chunk)] = chunk
             if not in_flight:
                 return []
@@ -331,5 +353,5 @@ class Tally:
 
 
 def jsonl(line: dict) -> str:
-    return json.dumps({k: v for k, v in line.items() if k != "claims"}, ensure_ascii=False, sort_keys=True)
+    return json.dumps(line, ensure_ascii=False, sort_keys=True)
 

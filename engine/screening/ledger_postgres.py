@@ -75,18 +75,21 @@ class PostgresLedger:
     """One ledger in a PostgreSQL database, given by URL (postgresql://…); safe to share between processes
     and machines."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, run: str | None = None) -> None:
         try:
             import psycopg
         except ImportError:
             raise InputError(url, "a PostgreSQL ledger needs psycopg: pip install 'vericarbon[serve]'") from None
         self.path = url
-        self.run = uuid.uuid4().hex
+        self.run = run or uuid.uuid4().hex
         try:
             self._db = psycopg.connect(url, autocommit=True)
             migrate(self._db, "ledger", MIGRATIONS)
         except psycopg.Error as error:
             raise InputError(url, f"cannot be used as a ledger ({error})") from None
+
+    def __reduce__(self) -> tuple:
+        return PostgresLedger, (self.path, self.run)  # opened again in the same run, as the SQLite ledger is
 
     def close(self) -> None:
         self._db.close()
@@ -114,7 +117,7 @@ class PostgresLedger:
                     [(ruleset, package_id, sha256, _text(record.get("entity")) if isinstance(record.get("entity"), str) else record.get("entity"), record.get("period"), source, self.run, _text(orjson.dumps({k: v for k, v in record.items() if v is not None}, option=orjson.OPT_SORT_KEYS).decode().replace("\\u0000", "\\ufffd")))
                      for ruleset, record in series.items()],
                 )
-            found = self._identity_findings(package_id, sha256)
+            found = self._identity_findings(package_id, sha256, source)
             db.execute("DELETE FROM ledger_ranges WHERE package_id = %s AND sha256 = %s", (package_id, sha256))
             db.execute("INSERT INTO ledger_packages VALUES (%s, %s, %s, %s, %s) ON CONFLICT (package_id, sha256) DO UPDATE SET source = excluded.source, run = excluded.run, recorded_at = excluded.recorded_at",
                        (package_id, sha256, source, self.run, now))
@@ -126,9 +129,9 @@ class PostgresLedger:
             )
         return found
 
-    def _identity_findings(self, package_id: str, sha256: str) -> list[dict]:
+    def _identity_findings(self, package_id: str, sha256: str, source: str) -> list[dict]:
         rows = self._db.execute("SELECT sha256, source, run FROM ledger_packages WHERE package_id = %s ORDER BY recorded_at, source", (package_id,))
-        return identity_findings(rows, package_id, sha256, self.run)
+        return identity_findings(rows, package_id, sha256, source, self.run)
 
     def _conflicts(self, claims: list[Claim], package_id: str, sha256: str) -> list[dict]:
         """Every recorded range of another submission that conflicts with one of `claims`: a query per
