@@ -5,7 +5,7 @@ built a closure for every node. This module writes one function per expression i
 field reads, parameters, literals, `not`, `and`/`or`, comparisons, membership, arithmetic, `exists()`,
 `missing()`, `approx()`, `if()` and the aggregates over a field's list (`sum`, `count`, `all`, `any`,
 `none`) — are inline Python statements, and every other node calls its closure. Identifiers come from
-a closed set (v1, v2 … for values, `env`, the helpers in NAMESPACE); every text or number from the rule
+a closed set (v1, v2 … for values, p1 … for parameters, `env` and the loop's own locals, the helpers in NAMESPACE); every text or number from the rule
 is written with `repr`, never pasted, so nothing a user wrote is evaluated.
 
 The generated function gives the same value as the closure, and leaves the same pointers in env.absent
@@ -49,25 +49,26 @@ def generate_rule(name: str, when: Part | None, check: Part, per_item: bool) -> 
     if when is not None:
         applies = writer.value(when[0], element=None)
         writer.emit(f"if {applies} is False:")
-        writer.emit("    statuses.append('not_applicable')")
+        writer.emit("    append('not_applicable')")
         writer.emit("    continue")
         writer.emit(f"if {applies} is MISSING:")
-        writer.emit("    statuses.append(absent if any(reason[:1] == '/' for reason in env.absent) else 'not_evaluated')")
+        writer.emit("    append(absent if any(reason[:1] == '/' for reason in reasons) else 'not_evaluated')")
         writer.emit("    continue")
     writer.emit("if fails is not None and complete(item, item_fields):")
-    writer.emit("    statuses.append('fail' if index in fails else 'pass')")
+    writer.emit("    append('fail' if index in fails else 'pass')")
     writer.emit("    continue")
     outcome = writer.value(check[0], element=None)
     writer.emit(f"if {outcome} is True:")
-    writer.emit("    statuses.append('pass')")
+    writer.emit("    append('pass')")
     writer.emit(f"elif {outcome} is False:")
-    writer.emit("    statuses.append('fail')")
+    writer.emit("    append('fail')")
     writer.emit("else:")
-    writer.emit("    statuses.append(absent if any(reason[:1] == '/' for reason in env.absent) else 'not_evaluated')")
-    head = ["def run(env, items, base, fails, complete, item_fields, absent):", "    statuses = []"]
+    writer.emit("    append(absent if any(reason[:1] == '/' for reason in reasons) else 'not_evaluated')")
+    # `reasons` is env.absent, which the closures called from here append to as well
+    head = ["def run(env, items, base, fails, complete, item_fields, absent):", "    statuses = []", "    append = statuses.append", "    reasons = env.absent"]
     head += [f"    {kept} = MISSING" for kept in writer.kept.values()]
     head += [f"    {value} = env.params.get({name!r})\n    {value} = MISSING if {value} is None else {value}" for name, value in writer.params.items()]
-    head += ["    for index, item in enumerate(items):", "        env.absent.clear()"]
+    head += ["    for index, item in enumerate(items):", "        if reasons:", "            reasons.clear()"]
     if writer.closures_read_item:
         head += ["        env.item = item", "        env.item_pointer = " + ("base + '/' + str(index)" if per_item else "''")]
     lines = [line.replace(ITEM_POINTER, "(base + '/' + str(index))" if per_item else "''") for line in writer.lines]
@@ -204,7 +205,7 @@ class _Writer:
         suffix = "".join("/" + escape_pointer_part(part) for part in node.parts)
         base = {"package": "", "item": f"{ITEM_POINTER} + "}.get(node.root, f"{element[1]} + " if element else "")
         self.emit(f"if {target} is None:")
-        self.emit(f"    env.absent.append({base}{suffix!r})")
+        self.emit(f"    reasons.append({base}{suffix!r})")
         self.emit(f"    {target} = MISSING")
         return target
 
@@ -212,7 +213,7 @@ class _Writer:
         """A parameter is read once per run (`pN`); where it is unset, each use records why."""
         value = self.params.setdefault(name, f"p{len(self.params) + 1}")
         self.emit(f"if {value} is MISSING:")
-        self.emit(f"    env.absent.append({'parameter ' + name + ' is unset'!r})")
+        self.emit(f"    reasons.append({'parameter ' + name + ' is unset'!r})")
         return value
 
     # -- operators
@@ -244,13 +245,13 @@ class _Writer:
             self.emit(f"    {target} = {left} {node.op} {right}")
         elif node.op == "/":
             self.emit(f"    if {right} == 0:")
-            self.emit(f"        env.absent.append({'division by zero in ' + repr(node.text())!r})")
+            self.emit(f"        reasons.append({'division by zero in ' + repr(node.text())!r})")
             self.emit(f"        {target} = MISSING")
             self.emit("    else:")
             self.emit("        try:")
             self.emit(f"            {target} = finite({left} / {right}, env, {node.text()!r})")
             self.emit("        except OverflowError:")
-            self.emit(f"            env.absent.append({repr(node.text()) + ' is too large a number to compute'!r})")
+            self.emit(f"            reasons.append({repr(node.text()) + ' is too large a number to compute'!r})")
             self.emit(f"            {target} = MISSING")
         else:
             self.emit(f"    {target} = {left} {node.op} {right}")
@@ -272,7 +273,7 @@ class _Writer:
         self.emit("else:")
         self.emit(f"    {day_left}, {day_right} = as_date({left}), as_date({right})")
         self.emit(f"    if {day_left} is MISSING or {day_right} is MISSING:")
-        self.emit(f"        env.absent.append({'not a date in ' + repr(node.text())!r})")
+        self.emit(f"        reasons.append({'not a date in ' + repr(node.text())!r})")
         self.emit(f"        {target} = MISSING")
         self.emit("    else:")
         self.emit(f"        {target} = {day_left} {node.op} {day_right}")
@@ -310,9 +311,9 @@ class _Writer:
 
     def call_exists(self, node: Call, element: tuple[str, str] | None) -> str:
         mark, target = self.fresh(), self.fresh()
-        self.emit(f"{mark} = len(env.absent)")
+        self.emit(f"{mark} = len(reasons)")
         read = self.value(node.args[0], element)
-        self.emit(f"del env.absent[{mark}:]")  # absence is the answer here, not a reason the rule could not run
+        self.emit(f"del reasons[{mark}:]")  # absence is the answer here, not a reason the rule could not run
         present = "True" if read in self.present else f"{read} is not MISSING"
         self.emit(f"{target} = {present}" if node.name == "exists" else f"{target} = not ({present})")
         return target

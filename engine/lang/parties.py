@@ -7,6 +7,7 @@ shows why a retirement was accepted for the subject.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -20,12 +21,13 @@ _ON_BEHALF = re.compile(r"\b(?:on behalf of|for and on behalf of|in the name of|
 NO_MATCH = "no match"
 
 
-def words(name: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)  # a subject's name is compared with every retirement of a package
+def words(name: str) -> tuple[str, ...]:
     """A name as comparable words: accents, case and punctuation aside, legal forms dropped."""
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
     plain = re.sub(r"&", " and ", plain)
     tokens = re.findall(r"[a-z0-9]+", plain.replace(".", ""))
-    return [token for token in tokens if token not in LEGAL_FORMS]
+    return tuple(token for token in tokens if token not in LEGAL_FORMS)
 
 
 def party_match(beneficiary: str, subject: str) -> str:
