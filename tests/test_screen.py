@@ -107,6 +107,14 @@ def test_rescreening_a_package_replaces_its_ranges(ledger_location):
     assert twice["kind"] == "duplicate_in_run" and twice["other"]["source"] == "a" and len(list(book.ranges())) == 1
 
 
+def test_the_same_package_recorded_again_from_its_source_in_one_run_replaces_itself(ledger_location):
+    """A chunk checked again after its worker died may have been recorded already: not a duplicate."""
+    book = _book(ledger_location)
+    book.record("P-1", "many.jsonl:3", [claim(1, 100)], "hash-1")
+    assert book.record("P-1", "many.jsonl:3", [claim(1, 100)], "hash-1") == []
+    assert len(list(book.ranges())) == 1
+
+
 def test_a_different_package_under_a_used_id_is_a_finding_not_an_overwrite(ledger_location):
     _book(ledger_location).record("P-1", "a.json", [claim(1, 100)], "hash-1")
     book = _book(ledger_location)
@@ -302,6 +310,7 @@ def test_screen_writes_reports_and_keeps_a_ledger_across_runs(tmp_path, capsys):
         (["screen", "/no/such/folder"], "/no/such/folder: no such file or folder"),
         (["screen", "README.md"], "a source is a folder, a zip archive or a JSON-Lines file"),
         (["screen", "evidence_samples", "--jobs", "0"], "--jobs: needs at least 1 worker"),
+        (["screen", "evidence_samples", "./evidence_samples/"], "evidence_samples: given twice"),
         (["screen", "evidence_samples", "--profile", "nope"], "no rule of the selected rulesets belongs to profile 'nope'"),
         (["screen", "evidence_samples", "--param", "nope=1"], "no selected ruleset has a parameter 'nope'"),
         (["ledger", "audit", "/no/such.sqlite"], "no such ledger file"),
@@ -385,12 +394,13 @@ def test_an_unreadable_member_is_that_members_result(tmp_path, capsys):
     assert by_name["locked.json"]["status"] == "invalid" and "cannot be read" in by_name["locked.json"]["error"]
 
 
-def test_screen_keeps_its_ledger_in_postgresql(tmp_path, capsys, postgres_url):
+@pytest.mark.parametrize("jobs", ["1", "2"])  # with 2, a worker process opens the ledger again and records
+def test_screen_keeps_its_ledger_in_postgresql(tmp_path, capsys, postgres_url, jobs):
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a.json").write_text(json.dumps(inventory("P-A", [(1, 100)])))
     (folder / "b.json").write_text(json.dumps(inventory("P-B", [(50, 60)], beneficiary="Other plc")))
-    assert main(["screen", str(folder), "--jobs", "1", "--ledger", postgres_url, "-o", str(tmp_path / "out.jsonl")]) == 1
+    assert main(["screen", str(folder), "--jobs", jobs, "--ledger", postgres_url, "-o", str(tmp_path / "out.jsonl")]) == 1
     lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     conflicts = [c for line in lines for c in line.get("ledger_conflicts", [])]
     assert [c["kind"] for c in conflicts] == ["retired_for_two_beneficiaries"]
