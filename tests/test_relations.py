@@ -74,7 +74,7 @@ def test_equality_joins_still_run_on_durable():
 def test_sweep_gives_the_closure_its_say_when_values_do_not_compare(compiled, base_package):
     package = copy.deepcopy(base_package)
     package["offsets"]["batches"] = [_batch(0, "ICR", 1, 10), _batch(1, "ICR", 5, 15)]
-    facts = compiled.relation_engine.facts(package)
+    facts = compiled.relation_engine.facts(package, compiled.relation_engine.sweep_layout)
     for fact in facts:
         if fact["t"] == "offsets.batches" and fact["n"] == 1:
             fact["f_serial__start"] = "five"
