@@ -244,11 +244,13 @@ class RelationEngine:
             for index, value in enumerate(values):
                 fact: dict[str, Any] = {"t": type_name, "n": index}
                 for name, path, is_date in fields:
-                    scalar = field_at(value, path)
+                    scalar = value
+                    for part in path:  # field_at written out: this runs per element and field
+                        scalar = scalar.get(part) if type(scalar) is dict else None
                     if is_date:
                         scalar = as_date(scalar)
                         scalar = scalar.toordinal() if isinstance(scalar, dt.date) else None
-                    if scalar is not None and not isinstance(scalar, (dict, list)):
+                    if scalar is not None and type(scalar) is not dict and type(scalar) is not list:
                         fact[name] = scalar
                 facts.append(fact)
         return facts
@@ -293,10 +295,10 @@ def _sweep(relation: RelationPlan, interval: Interval, facts: list[dict]) -> dic
     """Overlaps by sorting the elements per key on their start and, for each item, reading only the slice
     that can reach it: O((n + m) log n + k) instead of durable's n × m. None when values do not compare."""
     element_type, item_type = fact_type(relation.elements), fact_type(relation.items)
-    wanted = [interval.start, interval.end, *(element for element, _ in interval.keys)]
+    wanted = {interval.start, interval.end, *(element for element, _ in interval.keys)}
     groups: dict[tuple, list[tuple[Any, Any, int]]] = {}
     for fact in facts:
-        if fact["t"] == element_type and all(name in fact for name in wanted):
+        if fact["t"] == element_type and fact.keys() >= wanted:
             groups.setdefault(tuple(fact[element] for element, _ in interval.keys), []).append((fact[interval.start], fact[interval.end], fact["n"]))
     try:
         index = {}
@@ -304,9 +306,9 @@ def _sweep(relation: RelationPlan, interval: Interval, facts: list[dict]) -> dic
             ranges.sort()
             index[key] = ([r[0] for r in ranges], ranges, max(r[1] - r[0] for r in ranges))
         failing: dict[int, list[int]] = {}
-        needed = [interval.item_start, interval.item_end, *(item for _, item in interval.keys)]
+        needed = {interval.item_start, interval.item_end, *(item for _, item in interval.keys)}
         for fact in facts:
-            if fact["t"] != item_type or not all(name in fact for name in needed):
+            if fact["t"] != item_type or not fact.keys() >= needed:
                 continue
             found = index.get(tuple(fact[item] for _, item in interval.keys))
             if found is None:
