@@ -7,7 +7,9 @@ cross-package overlap check) measured in the same run on the same files.
 
 Both sides run as fresh processes, timed from outside, so "end to end" includes each one's start-up. The
 steady state is the cost of one more package: vericarbon's from the slope between N and 3N packages, the
-baseline's from its own loop. Every figure is the best of three runs (the machines are shared and noisy).
+baseline's from its own loop. The runs are interleaved, one of each kind per round (baseline, then
+vericarbon on N and 3N packages with 1 and 2 workers), so a machine that slows down mid-run slows both
+sides; every figure is the best of the rounds (the machines are shared and noisy).
 It also checks that both sides find the same failing rules in every package and every planted overlap,
 and prints peak memory for 1x and 5x the packages (flat means memory does not grow with the count)."""
 
@@ -85,42 +87,61 @@ def write_batch(path: Path, size: str, count: int, defect_share: float, overlap_
     return planted
 
 
-def _best_of_three(argv: list[str]) -> tuple[float, str, float]:
-    """The best wall time of three runs, its output, and the spread (worst / best)."""
-    runs = []
-    for _ in range(3):
-        start = time.perf_counter()
-        done = subprocess.run(argv, capture_output=True, text=True)
-        runs.append((time.perf_counter() - start, done.stdout))
-        if done.returncode not in (0, 1):
-            raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr}")
-    best = min(runs)
-    return best[0], best[1], max(runs)[0] / best[0]
+def _timed(argv: list[str]) -> tuple[float, str]:
+    """Wall seconds of one run and what it printed."""
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr}")
+    return seconds, done.stdout
 
 
-def vericarbon(source: Path, jobs: int) -> dict:
-    """`vericarbon screen` in a fresh process: wall seconds, peak memory (its own and its busiest worker's),
-    each package's failing rules and the cross-package conflicts it found."""
-    out = Path(f"{source}.out")
-    seconds, stdout, spread = _best_of_three([sys.executable, "-c", SCREEN, "screen", str(source), "--jobs", str(jobs), "-o", str(out)])
-    lines = [json.loads(line) for line in out.read_text().splitlines()]
+class Runs:
+    """The runs of one command across rounds: their times and what each printed."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.argv: list[str] = argv
+        self.times: list[float] = []
+        self.outputs: list[str] = []
+
+    def run(self) -> None:
+        seconds, output = _timed(self.argv)
+        self.times.append(seconds)
+        self.outputs.append(output)
+
+    @property
+    def best(self) -> float:
+        return min(self.times)
+
+    @property
+    def spread(self) -> float:
+        return max(self.times) / self.best
+
+
+def vericarbon_runs(source: Path, jobs: int) -> Runs:
+    return Runs([sys.executable, "-c", SCREEN, "screen", str(source), "--jobs", str(jobs), "-o", f"{source}.{jobs}.out"])
+
+
+def vericarbon(runs: Runs) -> dict:
+    """What `vericarbon screen` found (each package's failing rules and the cross-package conflicts), its
+    peak memory (its own and its busiest worker's), and its timing."""
+    lines = [json.loads(line) for line in Path(runs.argv[-1]).read_text().splitlines()]
     return {
-        **json.loads(stdout.strip().splitlines()[-1]),
-        "seconds": seconds,
-        "spread": spread,
+        **json.loads(runs.outputs[-1].strip().splitlines()[-1]),
+        "seconds": runs.best,
+        "spread": runs.spread,
         "failing": {line["id"]: sorted(line.get("failing", [])) for line in lines},
         # a conflict is reported on whichever of the two packages reached the ledger second
         "overlaps": {tuple(sorted((line["id"], c["other"]["package_id"]))) for line in lines for c in line.get("ledger_conflicts", [])},
     }
 
 
-def handwritten(source: Path) -> dict:
-    out = Path(f"{source}.base")
-    seconds, stdout, _ = _best_of_three([sys.executable, str(HERE / "handwritten.py"), str(source), str(out)])
-    lines = [json.loads(line) for line in out.read_text().splitlines()]
+def handwritten(runs: Runs) -> dict:
+    lines = [json.loads(line) for line in Path(runs.argv[-1]).read_text().splitlines()]
     return {
-        "seconds": seconds,
-        "steady": float(stdout.strip()),
+        "seconds": runs.best,
+        "steady": min(float(output) for output in runs.outputs),
         "failing": {line["id"]: line["failing"] for line in lines if "id" in line},
         "overlaps": {tuple(sorted(line["overlap"])) for line in lines if "overlap" in line},
     }
@@ -129,6 +150,7 @@ def handwritten(source: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the package counts (default 1.0: 2 000 small, 300 mid, 30 large)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; each figure is the best of them (default 3)")
     args = parser.parse_args()
     counts = {size: max(2, int(count * args.scale)) for size, count in COUNTS.items()}
     print(f"{'size':<7}{'items':>6}{'pkgs':>6}{'jobs':>5}{'pkg/s':>8}{'facts/s':>9}"
@@ -142,9 +164,15 @@ def main() -> None:
             source = Path(folder) / f"{size}-{count}.jsonl"
             with triple.open() as lines, source.open("w") as first:
                 first.writelines(itertools.islice(lines, count))
-            base = handwritten(source)
+            baseline = Runs([sys.executable, str(HERE / "handwritten.py"), str(source), f"{source}.base"])
+            screens = {(jobs, n): vericarbon_runs(path, jobs) for jobs in (1, 2) for n, path in ((1, source), (3, triple))}
+            for _ in range(args.rounds):
+                baseline.run()
+                for runs in screens.values():
+                    runs.run()
+            base = handwritten(baseline)
             for jobs in (1, 2):
-                once, thrice = vericarbon(source, jobs), vericarbon(triple, jobs)
+                once, thrice = vericarbon(screens[jobs, 1]), vericarbon(screens[jobs, 3])
                 end_to_end = once["seconds"] / count * 1000
                 steady = max(thrice["seconds"] - once["seconds"], 1e-9) / (2 * count) * 1000
                 base_end_to_end, base_steady = base["seconds"] / count * 1000, base["steady"] * 1000
@@ -157,11 +185,13 @@ def main() -> None:
         source = Path(folder) / "flat.jsonl"
         for factor in (1, 5):
             write_batch(source, "small", counts["small"] * factor, defect_share=0.1, overlap_share=0.05)
-            stats = vericarbon(source, 2)
+            runs = vericarbon_runs(source, 2)
+            runs.run()
+            stats = vericarbon(runs)
             print(f"  {counts['small'] * factor:>6} packages: screening process {stats['rss_kib'] / 1024:.0f} MiB, busiest worker {stats['worker_rss_kib'] / 1024:.0f} MiB")
     print("\nend to end: a fresh process each side, timed from outside, start-up included, N packages; "
           "steady: one more package (vericarbon: the slope between N and 3N packages; baseline: its own loop). pkg/s and facts/s are steady; "
-          "spread: worst / best of the three runs behind each of vericarbon's figures.")
+          "spread: worst / best of the rounds behind each of vericarbon's figures.")
     print("vericarbon: validate, every rule with its findings, pointers and values, the SQLite ledger, one JSON line per package; "
           "baseline (benchmarks/handwritten.py, one core): orjson, jsonschema-rs, the same checks, an in-memory overlap sweep, one JSON line per package.")
     print(f"this machine: {resource.getpagesize()} B pages; compare figures from one run only")
