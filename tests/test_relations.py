@@ -62,6 +62,17 @@ def test_incomplete_element_falls_back_to_python(compiled, base_package):
     assert any("/documents/1/refers_to" in o.get("missing", []) for o in result["occurrences"])
 
 
+def test_an_answer_stands_for_the_items_whose_facts_carry_the_join_fields(compiled, base_package):
+    package = copy.deepcopy(base_package)
+    package["offsets"]["batches"] = [_batch(n, "ICR", n * 10 + 1, n * 10 + 5) for n in range(3)]
+    package["documents"] = [{"id": f"D{n}", "kind": "retirement_certificate", "refers_to": f"B{n}"} for n in range(3)]
+    del package["offsets"]["batches"][1]["id"]
+    answers = compiled.relation_engine.run(package)
+    assert answers["CR-RETIREMENT-EVIDENCE"].settled == {0, 2}  # batch 1 has no id to join on: the closure decides it
+    del package["documents"][0]["kind"]
+    assert compiled.relation_engine.run(package)["CR-RETIREMENT-EVIDENCE"].settled == set()  # an element durable cannot see
+
+
 def test_equality_joins_still_run_on_durable():
     from vericarbon.rules.rulesets import compile_ruleset
 

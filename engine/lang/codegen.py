@@ -39,11 +39,11 @@ Part = tuple[Node, dict[Node, Fn], dict[Node, Type], set[Node]]  # a tree, and i
 
 
 def generate_rule(name: str, when: Part | None, check: Part, per_item: bool) -> Fn:
-    """One function running a rule over its items: `run(env, items, base, fails, complete, item_fields,
-    absent)` gives each item's status. The when and the check are written inline, item-independent
-    subexpressions are computed at their first use and kept for the other items (recomputed while
-    missing, so each item records why), and when durable-rules settled the rule (`fails` not None) an item
-    carrying every field it joins on (`complete(item, item_fields)`) takes durable's answer."""
+    """One function running a rule over its items: `run(env, items, base, fails, settled, absent)` gives
+    each item's status. The when and the check are written inline, item-independent subexpressions are
+    computed at their first use and kept for the other items (recomputed while missing, so each item
+    records why), and an item durable-rules' answer stands for (its index in `settled`) takes that answer:
+    fail when its index is in `fails`."""
     writer = _Writer({**check[1], **(when[1] if when else {})}, {**check[2], **(when[2] if when else {})}, check[3] | (when[3] if when else set()))
     writer.depth = 2
     if when is not None:
@@ -54,7 +54,7 @@ def generate_rule(name: str, when: Part | None, check: Part, per_item: bool) -> 
         writer.emit(f"if {applies} is MISSING:")
         writer.emit("    append(absent if any(reason[:1] == '/' for reason in reasons) else 'not_evaluated')")
         writer.emit("    continue")
-    writer.emit("if fails is not None and complete(item, item_fields):")
+    writer.emit("if index in settled:")
     writer.emit("    append('fail' if index in fails else 'pass')")
     writer.emit("    continue")
     outcome = writer.value(check[0], element=None)
@@ -65,7 +65,7 @@ def generate_rule(name: str, when: Part | None, check: Part, per_item: bool) -> 
     writer.emit("else:")
     writer.emit("    append(absent if any(reason[:1] == '/' for reason in reasons) else 'not_evaluated')")
     # `reasons` is env.absent, which the closures called from here append to as well
-    head = ["def run(env, items, base, fails, complete, item_fields, absent):", "    statuses = []", "    append = statuses.append", "    reasons = env.absent"]
+    head = ["def run(env, items, base, fails, settled, absent):", "    statuses = []", "    append = statuses.append", "    reasons = env.absent"]
     head += [f"    {kept} = MISSING" for kept in writer.kept.values()]
     head += [f"    {value} = env.params.get({name!r})\n    {value} = MISSING if {value} is None else {value}" for name, value in writer.params.items()]
     head += ["    for index, item in enumerate(items):", "        if reasons:", "            reasons.clear()"]

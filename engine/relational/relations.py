@@ -199,6 +199,17 @@ def fact_type(collection: tuple[str, ...]) -> str:
     return ".".join(collection)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What durable-rules (or the overlap sweep) decided for one rule: the failing items, each with the
+    elements that decided it, and the items the answer stands for. Those are the items whose facts carry
+    every field the rule joins on, provided every element's fact carries its fields too (else none: an
+    element durable could not see might have matched); the closures decide the others."""
+
+    failing: dict[int, list[int]]
+    settled: frozenset[int]
+
+
 # per collection: its path, its fact type and, per field, the fact's key, the path and whether it is a date
 Layout = list[tuple[tuple[str, ...], str, list[tuple[str, tuple[str, ...], bool]]]]
 
@@ -255,28 +266,27 @@ class RelationEngine:
                 facts.append(fact)
         return facts
 
-    def run(self, package: Any) -> dict[str, dict[int, list[int]]]:
-        """Per rule id: {item index: indexes of the deciding elements} for the items durable says fail.
-        Items whose fields are incomplete for a rule are absent here; the caller evaluates those in Python."""
+    def run(self, package: Any) -> dict[str, Answer]:
+        """Per rule id, the answer durable-rules or the sweep gives; a rule is absent when its values do
+        not compare (the closures decide every item)."""
         if not self.plans:
             return {}
-        matches = self._ruleset.run(self.facts(package, self.durable_layout)) if self._ruleset is not None else {}
-        failing: dict[str, dict[int, list[int]]] = {relation.rule_id: {} for relation in self.plans}
-        facts = self.facts(package, self.sweep_layout) if self.sweep_layout else []
+        durable_facts = self.facts(package, self.durable_layout) if self._ruleset is not None else []
+        matches = self._ruleset.run(durable_facts) if self._ruleset is not None else {}
+        sweep_facts = self.facts(package, self.sweep_layout) if self.sweep_layout else []
+        answers: dict[str, Answer] = {}
         for relation in self.plans:
-            if relation.interval is not None:
-                swept = _sweep(relation, relation.interval, facts)
-                if swept is None:
-                    del failing[relation.rule_id]  # values that do not compare: the closure decides
-                else:
-                    failing[relation.rule_id] = swept
+            facts = durable_facts if relation.interval is None else sweep_facts
+            failing = {} if relation.interval is None else _sweep(relation, relation.interval, facts)
+            if failing is not None:
+                answers[relation.rule_id] = Answer(failing, _settled(relation, facts, package))
         for name, frames in matches.items():
-            rule_id = name.split("#", 1)[0]
+            failing = answers[name.split("#", 1)[0]].failing
             for frame in frames:
-                elements = failing[rule_id].setdefault(frame["i"]["n"], [])
+                elements = failing.setdefault(frame["i"]["n"], [])
                 if "e" in frame and frame["e"]["n"] not in elements:
                     elements.append(frame["e"]["n"])
-        return failing
+        return answers
 
 
 def _layout(plans: list[RelationPlan]) -> Layout:
@@ -289,6 +299,17 @@ def _layout(plans: list[RelationPlan]) -> Layout:
         for side, path in relation.date_fields:
             dates.setdefault(relation.items if side == "item" else relation.elements, set()).add(path)
     return [(collection, fact_type(collection), [(_field_name(path), path, path in dates.get(collection, set())) for path in sorted(paths)]) for collection, paths in fields.items()]
+
+
+def _settled(relation: RelationPlan, facts: list[dict], package: Any) -> frozenset[int]:
+    """The items an answer stands for (see Answer)."""
+    elements = field_at(package, relation.elements)
+    element_type, element_names = fact_type(relation.elements), {_field_name(path) for path in relation.element_fields}
+    seen = sum(1 for fact in facts if fact["t"] == element_type and fact.keys() >= element_names)
+    if not isinstance(elements, list) or seen != len(elements):
+        return frozenset()
+    item_type, item_names = fact_type(relation.items), {_field_name(path) for path in relation.item_fields}
+    return frozenset(fact["n"] for fact in facts if fact["t"] == item_type and fact.keys() >= item_names)
 
 
 def _sweep(relation: RelationPlan, interval: Interval, facts: list[dict]) -> dict[int, list[int]] | None:
@@ -321,18 +342,3 @@ def _sweep(relation: RelationPlan, interval: Interval, facts: list[dict]) -> dic
     except TypeError:
         return None
     return failing
-
-
-def complete(value: Any, paths: set[tuple[str, ...]]) -> bool:
-    """Does `value` carry every field in `paths`, each a scalar? (Called per item and element of every
-    relational rule, so the walk is written out rather than calling field_at per path.)"""
-    for path in paths:
-        scalar = value
-        for part in path:
-            if type(scalar) is not dict:
-                return False
-            scalar = scalar.get(part)
-        if scalar is None or type(scalar) is dict or type(scalar) is list:
-            return False
-    return True
-

@@ -17,6 +17,7 @@ from vericarbon.rules.templates import render_message
 
 STATUSES = ("fail", "not_evaluated", "manual", "waived", "pass", "not_applicable")
 _SEVERITY = {"shall": "nonconformity", "should": "observation"}
+_NONE_SETTLED: frozenset[int] = frozenset()
 
 
 def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str] | None = None, explain_all: bool = False) -> dict:
@@ -24,8 +25,8 @@ def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str
     explain = explain or set()
     rulesets = []
     for ruleset in compiled:
-        durable_failures = ruleset.relation_engine.run(package.data)
-        results = [evaluate_rule(rule, package.data, ruleset.params, durable_failures.get(rule.id), rule.id in explain, explain_all) for rule in ruleset.rules]
+        answers = ruleset.relation_engine.run(package.data)
+        results = [evaluate_rule(rule, package.data, ruleset.params, answers.get(rule.id), rule.id in explain, explain_all) for rule in ruleset.rules]
         results += [_manual(check) for check in ruleset.ruleset.manual_checks]
         source = ruleset.ruleset
         rulesets.append(
@@ -191,13 +192,13 @@ def _manual(spec: dict) -> dict:
     return {**_common(spec), "kind": "manual_check", "status": "manual", "look_at": spec["look_at"], "evidence": spec.get("evidence", [])}
 
 
-def evaluate_rule(rule: CompiledRule, package: Any, params: dict, durable_failures: dict[int, list[int]] | None, explain: bool = False, explain_all: bool = False) -> dict:
+def evaluate_rule(rule: CompiledRule, package: Any, params: dict, answer: relations.Answer | None, explain: bool = False, explain_all: bool = False) -> dict:
     """One rule's result: a status and, for every item that did not pass, an occurrence with its values."""
     spec = rule.spec
     result = {**_common(spec), "kind": "rule", "finding_type": spec["finding_type"], "check": spec["check"], "engine": rule.engine_note, "remediation": spec["remediation"], "reads": rule.reads}
     if spec.get("when"):
         result["when"] = spec["when"]
-    ran = _run(rule, package, params, durable_failures)
+    ran = _run(rule, package, params, answer)
     if ran is None:
         result.update(status="not_applicable", reason=f"no items at {_base(rule)}", occurrences=[])
         return result
@@ -224,28 +225,28 @@ def outcomes(package: Package, compiled: list[CompiledRuleset]) -> list[dict]:
     ones evaluate() gives."""
     found = []
     for ruleset in compiled:
-        durable_failures = ruleset.relation_engine.run(package.data)
+        answers = ruleset.relation_engine.run(package.data)
         for rule in ruleset.rules:
-            ran = _run(rule, package.data, ruleset.params, durable_failures.get(rule.id))
+            ran = _run(rule, package.data, ruleset.params, answers.get(rule.id))
             status = "not_applicable" if ran is None else _overall(ran[1])
             found.append({"id": rule.id, "status": status, "severity": _SEVERITY[rule.spec["verb"]], "finding_type": rule.spec["finding_type"]})
         found += [{"id": check["id"], "status": "manual", "severity": _SEVERITY[check["verb"]]} for check in ruleset.ruleset.manual_checks]
     return found
 
 
-def _run(rule: CompiledRule, package: Any, params: dict, durable_failures: dict[int, list[int]] | None) -> tuple[list[Any], list[str]] | None:
-    """The items the rule runs over and each one's status; None when its collection holds no item."""
+def _run(rule: CompiledRule, package: Any, params: dict, answer: relations.Answer | None) -> tuple[list[Any], list[str]] | None:
+    """The items the rule runs over and each one's status (durable-rules' `answer` where it stands);
+    None when its collection holds no item."""
     if rule.for_each is None:
         items = [None]
     else:
         items = field_at(package, rule.for_each)
         if not isinstance(items, list) or not items:
             return None
-    settled = _durable_settles(rule, package, durable_failures)
     env = Env(package, params)
     env.memo = {}
-    item_fields = rule.relation.item_fields if rule.relation is not None else None
-    return items, rule.run(env, items, _base(rule), durable_failures if settled else None, relations.complete, item_fields, rule.absent)
+    fails, settled = (answer.failing, answer.settled) if answer is not None else (None, _NONE_SETTLED)
+    return items, rule.run(env, items, _base(rule), fails, settled, rule.absent)
 
 
 def _base(rule: CompiledRule) -> str:
@@ -258,14 +259,6 @@ def _overall(statuses: Collection[str]) -> str:
         if status in statuses:
             return status
     return "not_applicable"
-
-
-def _durable_settles(rule: CompiledRule, package: Any, failures: dict[int, list[int]] | None) -> bool:
-    """Whether durable-rules' answer stands for complete items: true when every joined element carries the fields."""
-    if rule.relation is None or failures is None:
-        return False
-    elements = field_at(package, rule.relation.elements)
-    return isinstance(elements, list) and all(relations.complete(e, rule.relation.element_fields) for e in elements)
 
 
 def _occurrence(rule: CompiledRule, package: Any, params: dict, item: Any, pointer: str, status: str, explain: bool, explain_all: bool) -> dict:

@@ -90,8 +90,7 @@ def run_rule_tests(ruleset: Ruleset, store: SchemaStore) -> list[CaseResult]:
                 detail = "; ".join(f"{p}: {m}" for p, m in problems[:3])
                 results.append(CaseResult(rule.id, case["name"], case["expect"], "invalid", False, f"the patched package fails its schema: {detail}", []))
                 continue
-            failures = chosen.relation_engine.run(package).get(rule.id)
-            outcome = evaluate_rule(rule, package, chosen.params, failures, explain=True)
+            outcome = evaluate_rule(rule, package, chosen.params, chosen.relation_engine.run(package).get(rule.id), explain=True)
             ok = outcome["status"] == case["expect"]
             detail = ""
             if ok and "pointer" in case:
