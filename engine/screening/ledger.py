@@ -27,9 +27,8 @@ import sqlite3
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 import orjson
 
@@ -89,9 +88,9 @@ def serial_number(key: str) -> int:
     return int(key[4:])
 
 
-@dataclass(frozen=True)
-class Claim:
-    """One serial range a submission issues or retires."""
+class Claim(NamedTuple):
+    """One serial range a submission issues or retires. (A named tuple: a package can hold thousands, and
+    one is made ~5x faster than a frozen dataclass.)"""
 
     registry: str
     block: str
