@@ -336,11 +336,11 @@ def _service(args: argparse.Namespace) -> int:
 
 def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
     from tqdm import tqdm
-    
+
     from vericarbon.screening import batch
     from vericarbon.screening.ledger import open_ledger
     from vericarbon.screening.sources import check_sources, count
-    
+
     check_sources(args.sources)
     if args.jobs < 1:
         raise InputError("--jobs", f"needs at least 1 worker, not {args.jobs}")
@@ -386,10 +386,10 @@ _FIRST_ID = re.compile(r'"id": "((?:[^"\\]|\\.)*)"')
 
 
 def _unspool(spool: TextIO, out: TextIO, findings: list[dict]) -> None:
-    from vericarbon.screening import batch
-    
     """The spooled lines, each with the cross-package findings that involve its package: each finding with
     every package it rests on, as the series store holds it (id, source file and line, values read)."""
+    from vericarbon.screening import batch
+
     involving: dict[str, list[dict]] = {}
     for finding in findings:
         for package in finding["packages"]:
@@ -425,7 +425,7 @@ def _open_for_writing(path: Path) -> TextIO:
 def _import(args: argparse.Namespace, store: SchemaStore) -> int:
     from vericarbon.evidence.registry_exports import Tally, import_file, print_tally
     from vericarbon.evidence.statement_exports import import_statements
-    
+
     """Every file's packages, streamed; per file the rows read, imported and refused (each with its row
     number and reason). Exit 1 when a row was refused, so a pipeline notices."""
     with contextlib.ExitStack() as stack:
@@ -592,7 +592,7 @@ def _rules_show(args: argparse.Namespace, store: SchemaStore) -> int:
 
 def _rules_matrix(args: argparse.Namespace, store: SchemaStore) -> int:
     from vericarbon.rules.matrix import matrix
-    
+
     chosen = resolve_rulesets(args.ruleset, store)
     indexed = [(ruleset, matrix(ruleset)) for ruleset in chosen if ruleset.data.get("index")]
     for ruleset in chosen:
@@ -611,7 +611,7 @@ def _rules_matrix(args: argparse.Namespace, store: SchemaStore) -> int:
 
 def _rules_docs(args: argparse.Namespace, store: SchemaStore) -> int:
     from vericarbon.render.catalogue import pages
-    
+
     return _write_pages(pages(resolve_rulesets(args.ruleset, store)), args.out, args.check, "vericarbon rules docs")
 
 
@@ -631,7 +631,7 @@ def _write_pages(written: dict[Path, str], out: Path, check: bool, command: str)
 
 def _rules_test(args: argparse.Namespace, store: SchemaStore) -> int:
     from vericarbon.run.ruletests import coverage, run_rule_tests
-    
+
     failed = total = uncovered = 0
     for ruleset in resolve_rulesets(args.ruleset, store):
         results = run_rule_tests(ruleset, store)
