@@ -66,7 +66,7 @@ def items(sources: list[Path], limits: Limits = Limits()) -> Iterator[Item]:
         elif zipfile.is_zipfile(source):
             yield from _archive(source, limits)
         else:
-            with source.open("rb") as stream:
+            with source.open("rb", buffering=_PIECE) as stream:  # the default 8 KB buffer: ~4x the time per 9 KB line
                 yield from _lines(str(source), stream, limits)
 
 
