@@ -192,7 +192,7 @@ def main() -> None:
     print("\nend to end: a fresh process each side, timed from outside, start-up included, N packages; "
           "steady: one more package (vericarbon: the slope between N and 3N packages; baseline: its own loop). pkg/s and facts/s are steady; "
           "spread: worst / best of the rounds behind each of vericarbon's figures.")
-    print("vericarbon: validate, every rule with its findings, pointers and values, the SQLite ledger, one JSON line per package; "
+    print("vericarbon: validate, every rule's status (findings with pointers and values only with --report-dir), the SQLite ledger written by the workers, one JSON line per package; "
           "baseline (benchmarks/handwritten.py, one core): orjson, jsonschema-rs, the same checks, an in-memory overlap sweep, one JSON line per package.")
     print(f"this machine: {resource.getpagesize()} B pages; compare figures from one run only")
 
