@@ -45,7 +45,9 @@ def _date_argument(text: str) -> dt.date:
 
 class _Names:
     """The names a command's option accepts, read from the module that defines them only when argparse
-    checks a value or writes help: parsing `verify` must not import the registry importers."""
+    checks a value or writes help: parsing `verify` must not import the registry importers. (An option
+    with these choices needs a metavar: argparse formats an argument's metavar as it is added, and without
+    one it would list the choices then.)"""
 
     def __init__(self, module: str, attribute: str) -> None:
         self.module, self.attribute = module, attribute
@@ -117,11 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     importing = commands.add_parser("import", help="turn published data into packages")
     import_commands = importing.add_subparsers(dest="import_command", required=True, parser_class=_Parser)
     registry = import_commands.add_parser("registry", help="a registry's public export (CSV; CAD Trust unit JSON) into credit-record packages, one per record, as JSON Lines")
-    registry.add_argument("--from", dest="registry", required=True, choices=_Names("vericarbon.evidence.registry_exports", "REGISTRIES"), help="the registry that published the files")
+    registry.add_argument("--from", dest="registry", required=True, choices=_Names("vericarbon.evidence.registry_exports", "REGISTRIES"), metavar="REGISTRY", help="the registry that published the files: %(choices)s")
     registry.add_argument("files", nargs="+", type=Path, metavar="FILE")
     registry.add_argument("-o", "--output", type=Path, metavar="OUT.jsonl", help="write the packages here (default: stdout)")
     statements = import_commands.add_parser("statements", help="a table of published GHG statements into ghg-statement packages, one per row, as JSON Lines")
-    statements.add_argument("--from", dest="layout", required=True, choices=_Names("vericarbon.evidence.statement_exports", "LAYOUTS"), help="the table's layout")
+    statements.add_argument("--from", dest="layout", required=True, choices=_Names("vericarbon.evidence.statement_exports", "LAYOUTS"), metavar="LAYOUT", help="the table's layout: %(choices)s")
     statements.add_argument("files", nargs="+", type=Path, metavar="FILE")
     statements.add_argument("-o", "--output", type=Path, metavar="OUT.jsonl", help="write the packages here (default: stdout)")
 
@@ -189,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("rule_id")
     matrix = rule_commands.add_parser("matrix", help="which rules and manual checks cover each requirement of the source document")
     matrix.add_argument("ruleset", nargs="*", metavar="ID|PATH")
-    matrix.add_argument("--format", choices=_Names("vericarbon.rules.matrix", "RENDERERS"), default="table")
+    matrix.add_argument("--format", choices=_Names("vericarbon.rules.matrix", "RENDERERS"), metavar="FORMAT", default="table", help="%(choices)s (default %(default)s)")
     matrix.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     matrix.add_argument("--strict", action="store_true", help="exit 1 when a requirement is covered by nothing")
     docs = rule_commands.add_parser("docs", help="write the rule catalogue (docs/rules/, a page per ruleset version) and the reference notes (docs/references/)")

@@ -263,3 +263,19 @@ def test_the_readme_answers_example_applies_one_waiver_on_its_date(samples, caps
     result = json.loads(capsys.readouterr().out)
     assert sorted(w["status"] for w in result["answers"]["waivers"]) == ["applied", "expired"]
     assert result["summary"]["statement"] == "11 nonconformities found by the rules; 25 checks await auditor judgement"
+
+
+def test_verify_does_not_import_what_only_other_commands_use(tmp_path):
+    """Start-up: `verify` pays for neither the registry and statement importers, nor screening, nor the
+    progress bar (an option's choices are read only when argparse checks a value or writes help)."""
+    sample = Path(__file__).resolve().parent.parent / "evidence_samples" / "inventory-conforming.json"
+    script = (
+        "import sys\n"
+        "from vericarbon.cli import main\n"
+        f"main(['verify', {str(sample)!r}, '--format', 'json', '-o', {str(tmp_path / 'r.json')!r}])\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('vericarbon.evidence.registry_exports', 'vericarbon.evidence.statement_exports', "
+        "'vericarbon.rules.matrix', 'vericarbon.screening.batch', 'vericarbon.screening.ledger', 'tqdm'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
