@@ -144,7 +144,7 @@ class _Writer:
         self.emit(f"{target} = F[{len(self.fns) - 1}](env)")
         return target
 
-    # element: the name of the loop variable and of its pointer while inside a generated aggregate, else None
+    # element: the name of the loop variable and an expression for its pointer while inside a generated aggregate, else None
     def value(self, node: Node, element: tuple[str, str] | None) -> str:
         if element is None and node in self.hoisted:
             return self.kept_value(node)
@@ -356,23 +356,22 @@ class _Writer:
 
     def aggregate(self, node: Call, element: tuple[str, str] | None) -> str:
         values = self.value(node.args[0], element)
-        target, index, item, pointer, base = self.fresh(), self.fresh(), self.fresh(), self.fresh(), self.fresh()
+        target, index, item, base = self.fresh(), self.fresh(), self.fresh(), self.fresh()
         suffix = "".join("/" + escape_pointer_part(part) for part in node.args[0].parts)  # type: ignore[attr-defined]
         self.emit(f"if {self.missing_test(values)}:")
         self.emit(f"    {target} = MISSING")
         self.emit("else:")
         self.depth += 1
         self.emit(f"{base} = {ITEM_POINTER + ' + ' if node.args[0].root == 'item' else ''}{suffix!r}")  # type: ignore[attr-defined]
-        return self.aggregate_body(node, values, target, index, item, pointer, base)
+        return self.aggregate_body(node, values, target, index, item, base)
 
-    def aggregate_body(self, node: Call, values: str, target: str, index: str, item: str, pointer: str, base: str) -> str:
-        inner = (item, pointer)
+    def aggregate_body(self, node: Call, values: str, target: str, index: str, item: str, base: str) -> str:
+        inner = (item, f"f'{{{base}}}/{{{index}}}'")  # the element's pointer, spelt out only where a field is missing
         if node.name == "sum":
             total, unknown = self.fresh(), self.fresh()
             self.emit(f"{total}, {unknown} = [], False")
             self.emit(f"for {index}, {item} in enumerate({values}):")
             self.depth += 1
-            self.emit(f"{pointer} = f'{{{base}}}/{{{index}}}'")
             if len(node.args) == 3:
                 keep = self.value(node.args[2], inner)
                 self.emit(f"if {keep} is MISSING:")
@@ -391,7 +390,6 @@ class _Writer:
             self.emit(f"{verdicts} = []")
             self.emit(f"for {index}, {item} in enumerate({values}):")
             self.depth += 1
-            self.emit(f"{pointer} = f'{{{base}}}/{{{index}}}'")
             if len(node.args) == 2:
                 self.emit(f"{verdicts}.append({self.value(node.args[1], inner)})")
             else:
