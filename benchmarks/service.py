@@ -19,7 +19,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from handwritten import generate  # noqa: E402
+from ports import free_port, wait_for_port  # noqa: E402
 
 from vericarbon.screening.ledger import open_ledger  # noqa: E402
 from vericarbon.service.store import Store  # noqa: E402
@@ -38,12 +38,6 @@ from vericarbon.service.store import Store  # noqa: E402
 VERICARBON = [sys.executable, "-m", "vericarbon"]
 SIZES = {"small": (40, 5), "mid": (400, 50)}
 OVERLAP_SHARE = 0.1
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Packages:
@@ -108,12 +102,7 @@ def phase(database: str, clients: int, seconds: float, kill: bool, packages: Pac
     services = [subprocess.Popen([*VERICARBON, "serve", "--database", database, "--workers", "0", "--port", str(port)], stderr=subprocess.DEVNULL) for port in ports]
     workers = [subprocess.Popen([*VERICARBON, "worker", "--database", database, "--lease", "5"]) for _ in range(2)]
     for port in ports:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_for_port(port)
     acknowledged: list = []
     failures: list = []
     start = time.time()

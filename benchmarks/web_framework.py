@@ -13,10 +13,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import time
+
+from ports import free_port, wait_for_port
 
 APPS = {
     "starlette": """
@@ -37,12 +38,6 @@ async def echo(request: Request): return {"size": len(await request.body())}
 """,
 }
 IMPORTS = {"starlette": "import starlette.applications, starlette.routing, starlette.responses", "fastapi": "import fastapi"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def import_ms(statement: str) -> float:
@@ -81,12 +76,7 @@ def main() -> None:
         port = free_port()
         server = subprocess.Popen([sys.executable, "-c", source + f"\nimport uvicorn\nuvicorn.run(app, host='127.0.0.1', port={port}, log_level='warning')"])
         try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            wait_for_port(port)
             health = asyncio.run(load(port, seconds, "GET", "/healthz", b""))
             echo = asyncio.run(load(port, seconds, "POST", "/echo", body))
         finally:
