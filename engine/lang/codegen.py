@@ -279,25 +279,26 @@ class _Writer:
         self.emit(f"        {target} = {day_left} {node.op} {day_right}")
         return target
 
+    def variable(self, value: str) -> str:
+        """`value`, or for a literal side a variable bound to it, so that `is` tests compare a variable."""
+        if value not in self.present:
+            return value
+        bound = self.fresh()
+        self.emit(f"{bound} = {value}")
+        return bound
+
     def logical(self, node: Binary, element: tuple[str, str] | None) -> str:
         """and/or decide without the missing side when they can (docs/semantics.md)."""
         settles = "False" if node.op == "and" else "True"
         otherwise = "True" if node.op == "and" else "False"
         left = self.value(node.left, element)
         target = self.fresh()
-        if left in self.present:  # a literal side: bind it, so the tests below compare a variable
-            bound = self.fresh()
-            self.emit(f"{bound} = {left}")
-            left = bound
+        left = self.variable(left)
         self.emit(f"if {left} is {settles}:")
         self.emit(f"    {target} = {settles}")
         self.emit("else:")
         self.depth += 1
-        right = self.value(node.right, element)
-        if right in self.present:
-            bound = self.fresh()
-            self.emit(f"{bound} = {right}")
-            right = bound
+        right = self.variable(self.value(node.right, element))
         self.emit(f"if {right} is {settles}:")
         self.emit(f"    {target} = {settles}")
         self.emit(f"elif {left} is MISSING or {right} is MISSING:")
