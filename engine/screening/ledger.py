@@ -218,7 +218,7 @@ class Ledger:
         leaves the ledger as it was before these packages, and one commit serves several (~half the cost of
         a small package's). Returns each package's conflicts."""
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        longest: dict[tuple[str, str, str], int] = {}  # per group, read once per transaction (the writer lock holds it still)
+        longest: dict[tuple[str, str, str], int | None] = {}  # per group, read once per transaction (the writer lock holds it still)
         try:
             return self._in_transaction(lambda: [self._record(*package, now, longest) for package in packages])
         except sqlite3.IntegrityError:
@@ -236,7 +236,7 @@ class Ledger:
             raise
         return done
 
-    def _record(self, package_id: str, source: str, claims: list[Claim], sha256: str, series: dict[str, dict], now: str, longest: dict[tuple[str, str, str], int]) -> list[dict]:
+    def _record(self, package_id: str, source: str, claims: list[Claim], sha256: str, series: dict[str, dict], now: str, longest: dict[tuple[str, str, str], int | None]) -> list[dict]:
         db = self._db
         if series:
             db.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -264,7 +264,7 @@ class Ledger:
         longest.update(grown)
         return found
 
-    def _conflicts(self, claims: list[Claim], keys: list[tuple[str, str]], package_id: str, sha256: str, longest: dict[tuple[str, str, str], int]) -> list[dict]:
+    def _conflicts(self, claims: list[Claim], keys: list[tuple[str, str]], package_id: str, sha256: str, longest: dict[tuple[str, str, str], int | None]) -> list[dict]:
         """Every recorded range of another submission that conflicts with one of `claims` (with `keys`, the
         serial keys of their first and last numbers): joins inside SQLite, each of up to 100 claims given
         as VALUES and, per claim, the index slice that can reach it, bounded below by the longest range of
@@ -272,7 +272,7 @@ class Ledger:
         db = self._db
         for group in {(c.registry, c.block, c.action) for c in claims} - longest.keys():
             row = db.execute("SELECT length FROM longest WHERE registry = ? AND block = ? AND action = ?", group).fetchone()
-            longest[group] = serial_number(row[0]) if row else None  # type: ignore[assignment]  # None: nothing recorded in it yet
+            longest[group] = serial_number(row[0]) if row else None  # None: nothing recorded in it yet
         rows_in = [(n, c.registry, c.block, c.action, first, last, serial_key(max(0, c.first - reach + 1)))
                    for n, (c, (first, last)) in enumerate(zip(claims, keys)) if (reach := longest[c.registry, c.block, c.action])]
         found = []

@@ -51,9 +51,10 @@ def check_sources(sources: list[Path]) -> None:
     for source in sources:
         if not source.exists():
             raise InputError(str(source), "no such file or folder")
-        if source.resolve() in seen:  # its packages would be the same submissions twice, from the same places
+        resolved = source.resolve()
+        if resolved in seen:  # its packages would be the same submissions twice, from the same places
             raise InputError(str(source), "given twice")
-        seen.add(source.resolve())
+        seen.add(resolved)
         if not source.is_dir() and not zipfile.is_zipfile(source) and source.suffix not in (".jsonl", ".ndjson"):
             raise InputError(str(source), "a source is a folder, a zip archive or a JSON-Lines file (.jsonl)")
 
