@@ -356,6 +356,7 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         book = stack.enter_context(open_ledger(args.ledger))
         out = stack.enter_context(_open_for_writing(args.output)) if args.output else sys.stdout
         on_terminal = sys.stderr.isatty()  # else quiet: no bar, and no first pass to count the packages
+        tqdm.monitor_interval = 0  # no monitor thread (even a disabled bar starts one): the workers are forked
         progress = stack.enter_context(tqdm(total=count(args.sources) if on_terminal else None, unit="pkg", disable=not on_terminal, file=sys.stderr, dynamic_ncols=True))
         tally = batch.Tally()
         # Ctrl-C stops the batch between chunks of packages: the chunks being checked finish, are recorded

@@ -41,12 +41,14 @@ def verify_conforming(package: Any, capsys: Any, *options: Any) -> dict:
 
 def screen_or_crash(chunk: list) -> list[dict]:
     """Screen a chunk in a worker, but die as a segfault would on any package whose id says CRASH."""
+    import faulthandler
     import os
     import signal
 
     from vericarbon.screening.batch import screen_chunk
 
     if any(b'"CRASH' in item.raw for item in chunk):
+        faulthandler.disable()  # pytest's, inherited by a forked worker: it would print the worker's stack
         os.kill(os.getpid(), signal.SIGSEGV)
     return screen_chunk(chunk)
 
