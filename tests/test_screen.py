@@ -1,10 +1,12 @@
 """Screening at scale: sources, bad members, the ledger's overlap logic, crash safety and concurrent runs."""
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -236,6 +238,21 @@ def test_screen_zip_and_jsonl_sources_with_two_jobs(tmp_path, capsys):
     assert [line["status"] for line in lines].count("checked") == 6
     bad = next(line for line in lines if line["source"].endswith(":4"))
     assert bad["status"] == "invalid" and "must be an object" in bad["error"]
+
+
+_THREADS_AT_FORK: list[list[str]] = []
+os.register_at_fork(before=lambda: _THREADS_AT_FORK.append([thread.name for thread in threading.enumerate()]))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
+def test_the_workers_are_forked_from_a_single_threaded_parent(tmp_path, capsys):
+    """fork() copies only the calling thread: a lock another thread held at that moment stays held in the
+    child for ever. The progress bar's monitor thread is the one a screening parent could have had."""
+    (tmp_path / "batch.jsonl").write_text("\n".join(json.dumps(inventory(f"F{i}", [(i * 100 + 1, i * 100 + 50)])) for i in range(4)) + "\n")
+    _THREADS_AT_FORK.clear()
+    _, lines, _ = run(["screen", tmp_path / "batch.jsonl", "--jobs", "2"], capsys)
+    assert [line["status"] for line in lines] == ["checked"] * 4
+    assert _THREADS_AT_FORK == [["MainThread"], ["MainThread"]]
 
 
 def test_a_crash_inside_a_rule_is_that_packages_result(tmp_path, capsys, monkeypatch):
