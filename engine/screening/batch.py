@@ -36,8 +36,9 @@ from vericarbon.render import renderer
 from vericarbon.run.checker import Checker
 from vericarbon.run.evaluate import screening_line
 from vericarbon.run.series import evaluate_group, group_field, link
+from vericarbon.screening import DEFAULT_TIMEOUT, Limits
 from vericarbon.screening.ledger import Ledger, claims_of
-from vericarbon.screening.sources import DEFAULT_TIMEOUT, Item, Limits, items
+from vericarbon.screening.sources import Item, items
 
 # ---------------------------------------------------------------- one package, in a worker
 

@@ -19,18 +19,10 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from vericarbon.errors import InputError
+from vericarbon.screening import Limits
 
 SUFFIXES = (".json", ".yaml", ".yml")
 _PIECE = 1 << 20
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_bytes: int = 64 * 1024 * 1024
-    max_ratio: int = 100
-
-
-DEFAULT_TIMEOUT = 120.0  # seconds per package: generous (a 5 000-item package takes ~40 ms)
 
 
 @dataclass(frozen=True)
