@@ -30,7 +30,7 @@ from vericarbon.render import FORMATS, renderer
 from vericarbon.rules.rulesets import compile_ruleset, resolve_rulesets
 from vericarbon.run.answers import load_answers, merge_answers
 from vericarbon.run.checker import Checker
-from vericarbon.screening.sources import DEFAULT_TIMEOUT, Limits
+from vericarbon.screening import DEFAULT_TIMEOUT, Limits
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3  # README, 'Exit codes'
 DEFAULT_DATABASE = "vericarbon-service.sqlite"
@@ -76,12 +76,22 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_INPUT)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line. Every command is listed, but only the one `argv` names gets its options (all of
+    them with argv None): building every command's, with argparse looking up a translation of each help
+    string on disk, is ~4 ms of each start."""
     parser = _Parser(prog="vericarbon", description="Check GHG evidence packages against declarative rulesets.")
     parser.add_argument("--version", action="version", version=f"vericarbon {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    named = None if argv is None else next((word for word in argv if not word.startswith("-")), "")
+    for name, (help_text, add_options) in _COMMANDS.items():
+        command = commands.add_parser(name, help=help_text)
+        if named is None or named == name:
+            add_options(command)
+    return parser
 
-    verify = commands.add_parser("verify", help="evaluate a package and report findings")
+
+def _verify_options(verify: argparse.ArgumentParser) -> None:
     verify.add_argument("package", type=Path)
     verify.add_argument("--ruleset", action="append", default=[], metavar="ID|PATH", help="ruleset to apply (repeatable); default: the built-ins for the package's kind")
     verify.add_argument("--format", choices=sorted(set(FORMATS) - {"text"}), help="write this format (to -o, or stdout) instead of the summary and HTML report")
@@ -95,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--explain", action="append", default=[], metavar="RULE_ID", help="show why a rule decided as it did (repeatable)")
     verify.add_argument("--explain-all", action="store_true", help="with --explain: every sub-expression, not only the failing ones")
 
-    screen = commands.add_parser("screen", help="screen many packages: folders, zip archives or JSON-Lines files; one JSON line per package")
+
+def _screen_options(screen: argparse.ArgumentParser) -> None:
     screen.add_argument("sources", nargs="+", type=Path, metavar="SOURCE", help="a folder, a zip archive or a JSON-Lines file (.jsonl) of packages")
     screen.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: the machine's cores)")
     screen.add_argument("--ruleset", action="append", default=[], metavar="ID|ID@VERSION|PATH", help="rulesets to apply instead of the built-ins for each package's kind (repeatable)")
@@ -108,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     screen.add_argument("--max-package-mb", type=float, default=Limits().max_bytes / 1048576, metavar="MB", help="largest package read, file or zip member (default %(default)g)")
     screen.add_argument("--max-zip-ratio", type=int, default=Limits().max_ratio, metavar="N", help="largest compression ratio N:1 of a zip member (default %(default)s)")
 
-    ledger = commands.add_parser("ledger", help="the credit ledger")
+
+def _ledger_options(ledger: argparse.ArgumentParser) -> None:
     ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True, parser_class=_Parser)
     audit = ledger_commands.add_parser("audit", help="list every pair of recorded ranges that overlap (a sorted sweep over the whole ledger)")
     audit.add_argument("ledger", type=_ledger_location, metavar="PATH|URL")
@@ -116,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     series.add_argument("entity", help="the entity, as the ruleset's series names it (e.g. EUTL:100016, or an organisation's name)")
     series.add_argument("--ledger", type=_ledger_location, required=True, metavar="PATH|URL")
 
-    importing = commands.add_parser("import", help="turn published data into packages")
+
+def _import_options(importing: argparse.ArgumentParser) -> None:
     import_commands = importing.add_subparsers(dest="import_command", required=True, parser_class=_Parser)
     registry = import_commands.add_parser("registry", help="a registry's public export (CSV; CAD Trust unit JSON) into credit-record packages, one per record, as JSON Lines")
     registry.add_argument("--from", dest="registry", required=True, choices=_Names("vericarbon.evidence.registry_exports", "REGISTRIES"), metavar="REGISTRY", help="the registry that published the files: %(choices)s")
@@ -130,25 +143,33 @@ def build_parser() -> argparse.ArgumentParser:
     workbook_in = import_commands.add_parser("workbook", help="a filled vericarbon workbook (see template) into a package")
     workbook_in.add_argument("workbook", type=Path, metavar="FILE.xlsx")
     workbook_in.add_argument("-o", "--output", type=Path, metavar="PACKAGE.json", help="write the package here (default: stdout)")
-    exporting = commands.add_parser("export", help="write a package in another form")
+
+
+def _export_options(exporting: argparse.ArgumentParser) -> None:
     export_commands = exporting.add_subparsers(dest="export_command", required=True, parser_class=_Parser)
     workbook_out = export_commands.add_parser("workbook", help="a package as a workbook in the template's layout, to edit and import again")
     workbook_out.add_argument("package", type=Path)
     workbook_out.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.xlsx")
-    template = commands.add_parser("template", help="an empty workbook for a package kind: a sheet per list of records, dropdowns, descriptions")
+
+
+def _template_options(template: argparse.ArgumentParser) -> None:
     template.add_argument("kind", help="a package kind, e.g. ghg-statement (KIND@VERSION for another schema version)")
     template.add_argument("-o", "--output", type=Path, required=True, metavar="FILE.xlsx")
-    init = commands.add_parser("init", help="a commented YAML skeleton of a package kind: every field, what it is, an example")
+
+
+def _init_options(init: argparse.ArgumentParser) -> None:
     init.add_argument("kind", help="a package kind, e.g. ghg-statement (KIND@VERSION for another schema version)")
     init.add_argument("-o", "--output", type=Path, metavar="FILE.yaml", help="write it here (default: stdout)")
 
-    schemas = commands.add_parser("schemas", help="the evidence schemas")
+
+def _schemas_options(schemas: argparse.ArgumentParser) -> None:
     schema_commands = schemas.add_subparsers(dest="schemas_command", required=True, parser_class=_Parser)
     schema_docs = schema_commands.add_parser("docs", help="write a reference page per package kind to docs/schemas/")
     schema_docs.add_argument("--out", type=Path, default=Path("docs"), help="the docs folder (default: docs)")
     schema_docs.add_argument("--check", action="store_true", help="fail if a page is out of date instead of writing")
 
-    factor_sets = commands.add_parser("factors", help="the official emission-factor sets vericarbon ships")
+
+def _factors_options(factor_sets: argparse.ArgumentParser) -> None:
     factor_commands = factor_sets.add_subparsers(dest="factors_command", required=True, parser_class=_Parser)
     factor_commands.add_parser("list", help="the sets, with edition, GWP basis, licence and size")
     search = factor_commands.add_parser("search", help="factors whose description, unit or id contain every word given")
@@ -159,10 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("set")
     show.add_argument("id")
 
-    validate = commands.add_parser("validate", help="validate a package against its schema")
+
+def _validate_options(validate: argparse.ArgumentParser) -> None:
     validate.add_argument("package", type=Path)
 
-    serve = commands.add_parser("serve", help="the intake service: an HTTP API and worker processes on one database (pip install 'vericarbon[serve]')")
+
+def _serve_options(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL", help=f"a SQLite file or a postgresql:// URL (default {DEFAULT_DATABASE})")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
@@ -170,10 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-body-mb", type=float, default=64, metavar="MB", help="largest submission read (default %(default)g)")
     serve.add_argument("--lease", type=float, default=60, metavar="SECONDS", help="how long a worker holds a submission before another may take it over (default %(default)g)")
     serve.add_argument("--openapi", type=Path, metavar="FILE", help="write the OpenAPI document to FILE and exit")
-    worker = commands.add_parser("worker", help="a worker process of the intake service, for more machines on the same database")
+
+
+def _worker_options(worker: argparse.ArgumentParser) -> None:
     worker.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL")
     worker.add_argument("--lease", type=float, default=60, metavar="SECONDS")
-    keys = commands.add_parser("keys", help="API keys of the intake service")
+
+
+def _keys_options(keys: argparse.ArgumentParser) -> None:
     key_commands = keys.add_subparsers(dest="keys_command", required=True, parser_class=_Parser)
     create = key_commands.add_parser("create", help="a new key for a registry, or for one proponent of it; printed once, stored hashed")
     create.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL")
@@ -184,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("--key", required=True, help="the key, as printed when it was created")
     listing = key_commands.add_parser("list", help="every key's registry, proponent and creation time (keys themselves are not stored)")
     listing.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL")
-    rules = commands.add_parser("rules", help="list, show and test rules")
+
+
+def _rules_options(rules: argparse.ArgumentParser) -> None:
     rule_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
     rule_commands.add_parser("list", help="every rule and manual check of the built-in rulesets")
     show = rule_commands.add_parser("show", help="one rule in full")
@@ -201,11 +230,27 @@ def build_parser() -> argparse.ArgumentParser:
     test = rule_commands.add_parser("test", help="run the rules' own test cases")
     test.add_argument("ruleset", nargs="*", metavar="ID|PATH")
     test.add_argument("--strict", action="store_true", help="fail when any rule lacks a passing or a failing case")
-    return parser
 
+
+_COMMANDS = {
+    "verify": ("evaluate a package and report findings", _verify_options),
+    "screen": ("screen many packages: folders, zip archives or JSON-Lines files; one JSON line per package", _screen_options),
+    "ledger": ("the credit ledger", _ledger_options),
+    "import": ("turn published data into packages", _import_options),
+    "export": ("write a package in another form", _export_options),
+    "template": ("an empty workbook for a package kind: a sheet per list of records, dropdowns, descriptions", _template_options),
+    "init": ("a commented YAML skeleton of a package kind: every field, what it is, an example", _init_options),
+    "schemas": ("the evidence schemas", _schemas_options),
+    "factors": ("the official emission-factor sets vericarbon ships", _factors_options),
+    "validate": ("validate a package against its schema", _validate_options),
+    "serve": ("the intake service: an HTTP API and worker processes on one database (pip install 'vericarbon[serve]')", _serve_options),
+    "worker": ("a worker process of the intake service, for more machines on the same database", _worker_options),
+    "keys": ("API keys of the intake service", _keys_options),
+    "rules": ("list, show and test rules", _rules_options),
+}
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     try:
         store = SchemaStore()
         if args.command == "verify":

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vericarbon.cli import main
+from vericarbon.cli import _COMMANDS, build_parser, main
 from vericarbon.resources import builtin_rulesets
 
 BASICS = next(p for p in builtin_rulesets() if p.stem == "inventory-basics")
@@ -279,3 +279,31 @@ def test_verify_does_not_import_what_only_other_commands_use(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+ONE_PER_COMMAND = [  # a command line of each command, with options
+    ["verify", "p.json", "--ruleset", "icr", "--param", "a=1", "--format", "json", "-o", "out.json", "--explain", "R1"],
+    ["screen", "a", "b.jsonl", "--jobs", "3", "--timeout", "5", "--ledger", "l.sqlite"],
+    ["ledger", "series", "EUTL:1", "--ledger", "l.sqlite"],
+    ["import", "registry", "--from", "verra", "f.csv"],
+    ["import", "statements", "--from", "rosehill", "f.csv", "-o", "o.jsonl"],
+    ["export", "workbook", "p.json", "-o", "p.xlsx"],
+    ["template", "ghg-statement", "-o", "t.xlsx"],
+    ["init", "ghg-statement"],
+    ["schemas", "docs", "--check"],
+    ["factors", "search", "natural", "gas", "--set", "desnz-2024"],
+    ["validate", "p.json"],
+    ["serve", "--port", "9000", "--workers", "0"],
+    ["worker", "--lease", "5"],
+    ["keys", "create", "--registry", "ICR"],
+    ["rules", "matrix", "icr", "--format", "table", "--strict"],
+]
+
+
+@pytest.mark.parametrize("argv", ONE_PER_COMMAND)
+def test_the_parser_built_for_one_command_reads_it_as_the_whole_parser_does(argv):
+    assert vars(build_parser(argv).parse_args(argv)) == vars(build_parser().parse_args(argv))
+
+
+def test_every_command_has_a_command_line_above():
+    assert {argv[0] for argv in ONE_PER_COMMAND} == set(_COMMANDS)
