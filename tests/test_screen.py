@@ -245,13 +245,14 @@ os.register_at_fork(before=lambda: _THREADS_AT_FORK.append([thread.name for thre
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux only")
-def test_the_workers_are_forked_from_a_single_threaded_parent(tmp_path, capsys):
+def test_the_workers_are_forked_from_a_single_threaded_parent(tmp_path, capsys, monkeypatch):
     """fork() copies only the calling thread: a lock another thread held at that moment stays held in the
     child for ever. The progress bar's monitor thread is the one a screening parent could have had."""
     (tmp_path / "batch.jsonl").write_text("\n".join(json.dumps(inventory(f"F{i}", [(i * 100 + 1, i * 100 + 50)])) for i in range(4)) + "\n")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # as on a terminal: with the progress bar
     _THREADS_AT_FORK.clear()
-    _, lines, _ = run(["screen", tmp_path / "batch.jsonl", "--jobs", "2"], capsys)
-    assert [line["status"] for line in lines] == ["checked"] * 4
+    _, lines, err = run(["screen", tmp_path / "batch.jsonl", "--jobs", "2"], capsys)
+    assert [line["status"] for line in lines] == ["checked"] * 4 and "4/4" in err
     assert _THREADS_AT_FORK == [["MainThread"], ["MainThread"]]
 
 
