@@ -19,7 +19,7 @@ from vericarbon.cli import main
 from vericarbon.errors import InputError
 from vericarbon.run.checker import Checker
 from vericarbon.screening import batch as screen
-from vericarbon.screening.ledger import Claim, Ledger, audit
+from vericarbon.screening.ledger import Claim, Ledger, audit, serial_key, serial_number
 from vericarbon.screening.overlaps import overlapping_pairs
 from vericarbon.screening.sources import Item, count
 
@@ -135,6 +135,12 @@ def test_serials_beyond_64_bits_are_kept_exactly_and_still_conflict(ledger_locat
     assert conflict["shared"] == [huge + 10**20, huge + 10**20] and conflict["other"]["range"] == [huge, huge + 10**20]
     assert sorted(r[3:5] for r in book.ranges())[-1] == (huge + 10**20, huge + 10**20 + 5)
     assert [c["shared"] for c in audit(book)] == [[huge + 10**20, huge + 10**20]]
+
+
+def test_serial_keys_sort_as_the_numbers_do_at_every_length():
+    numbers = [0, 9, 10, 2**63, 10**98, 10**99 - 1, 10**99, 10**100, 10**150 + 7, 10**400]
+    keys = [serial_key(n) for n in numbers]
+    assert sorted(keys) == keys and [serial_number(key) for key in keys] == numbers
 
 
 def test_audit_lists_every_pair_with_both_sources(ledger_location):
