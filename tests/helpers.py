@@ -64,9 +64,9 @@ def screen_or_hang(chunk: list) -> list[dict]:
     lines = []
     for item in chunk:
         if b'"HANG' in item.raw:
-            with batch._time_limit(batch._timeout):
-                signal.signal(signal.SIGALRM, signal.SIG_IGN)
-                while True:
-                    pass
+            batch._start_limit(batch._timeout)
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
+            while True:
+                pass
         lines += batch.screen_chunk([item])
     return lines

@@ -48,6 +48,7 @@ _in_worker = False
 _report_dir: Path | None = None
 _timeout: float = 0.0
 _deadline: float = 0.0  # monotonic time by which the current package must be done; 0 between packages
+_limited = False  # whether the packages of the chunk being screened have a time limit (set by _alarms)
 
 
 class PackageTimeout(Exception):
@@ -71,7 +72,7 @@ def _grace(timeout: float) -> float:
 def _watchdog(parent: int) -> None:
     """A worker ends when its parent is gone (killed, even by SIGKILL: nothing else would stop it), or when
     a package overran its limit while waiting without the timeout landing. (One stuck computing in native
-    code, holding the interpreter, is ended by the kernel: see _time_limit.) The parent then finds the
+    code, holding the interpreter, is ended by the kernel: see _start_limit.) The parent then finds the
     package by checking its chunk again one package at a time."""
     while True:
         time.sleep(0.5)
@@ -93,9 +94,14 @@ def _screen_one(item: Item) -> dict:
     if item.problem:
         line.update({"status": item.status, "error" if item.status == "invalid" else "reason": f"{item.source}: {item.problem}"})
         return line
+    global _deadline
     try:
-        with _time_limit(_timeout):
+        try:
+            if _limited:
+                _start_limit(_timeout)
             _check(item, line)
+        finally:
+            _deadline = 0.0  # from here an alarm left running is ignored (_expire); one landing before it is caught below
     except PackageTimeout:
         line.clear()
         line.update(source=item.source, status="error", error=f"{item.source}: not done within the {_timeout:g} s limit per package (--timeout)")
@@ -125,47 +131,43 @@ def _check(item: Item, line: dict) -> None:
     line["series"] = _checker.series_records(package)  # type: ignore[union-attr]
 
 
-@contextlib.contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    """Raise PackageTimeout in this block after `seconds` (SIGALRM: the main thread only; elsewhere, and
-    for 0, no limit). A Python signal handler runs only between bytecodes, so in a worker process a CPU
-    timer backs it: SIGPROF, left at its default action, ends the process a grace period later whatever
-    native code holds it."""
+def _start_limit(seconds: float) -> None:
+    """Raise PackageTimeout in the package about to be checked once `seconds` have passed (SIGALRM, whose
+    handler _alarms set for the chunk). A Python signal handler runs only between bytecodes, so in a worker
+    process a CPU timer backs it: SIGPROF, left at its default action, ends the process a grace period
+    later whatever native code holds it. The timers are left running when the package ends: the next
+    package sets them again and the chunk's end stops them (two system calls per package, not four)."""
     global _deadline
-    if not seconds or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGALRM, _expire) if signal.getsignal(signal.SIGALRM) is not _expire else None  # set once per chunk by _alarms
     _deadline = time.monotonic() + seconds
     signal.setitimer(signal.ITIMER_REAL, seconds)
     if _in_worker:
         signal.setitimer(signal.ITIMER_PROF, seconds + _grace(seconds))
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        if _in_worker:
-            signal.setitimer(signal.ITIMER_PROF, 0)
-        if previous is not None:
-            signal.signal(signal.SIGALRM, previous)
-        _deadline = 0.0
 
 
 def _expire(signum: int, frame: Any) -> None:
-    raise PackageTimeout
+    if _deadline:  # inside a package; an alarm the last package left running, landing between two, is not one
+        raise PackageTimeout
 
 
 @contextlib.contextmanager
 def _alarms() -> Iterator[None]:
-    """SIGALRM raises PackageTimeout while a chunk is screened: set once per chunk rather than once per
-    package (two signal() calls are ~7 us, 2 % of a small package), and the handler before restored."""
+    """Packages have their time limit while a chunk is screened (SIGALRM raises PackageTimeout: the handler
+    set once per chunk rather than once per package, two signal() calls being ~7 us, 2 % of a small
+    package); at its end the timers stop and the handler before is restored. Not for a limit of 0, nor
+    outside the main thread, where no signal lands."""
+    global _limited
     if not _timeout or threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = signal.signal(signal.SIGALRM, _expire)
+    _limited = True
     try:
         yield
     finally:
+        _limited = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if _in_worker:
+            signal.setitimer(signal.ITIMER_PROF, 0)
         signal.signal(signal.SIGALRM, previous)
 
 
