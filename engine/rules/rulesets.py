@@ -84,6 +84,10 @@ class CompiledRule:
     engine_note: str = "python"
     reads: list[str] = field(default_factory=list)
     absent: str = "not_evaluated"  # the status when a field the rule reads is missing from the package
+    base: str = field(init=False)  # the pointer of the collection it runs over ("" for the whole package)
+
+    def __post_init__(self) -> None:
+        self.base = "".join("/" + part for part in self.for_each) if self.for_each is not None else ""
 
     @property
     def id(self) -> str:

@@ -200,10 +200,10 @@ def evaluate_rule(rule: CompiledRule, package: Any, params: dict, answer: relati
         result["when"] = spec["when"]
     ran = _run(rule, package, params, answer)
     if ran is None:
-        result.update(status="not_applicable", reason=f"no items at {_base(rule)}", occurrences=[])
+        result.update(status="not_applicable", reason=f"no items at {rule.base}", occurrences=[])
         return result
     items, statuses = ran
-    base = _base(rule)
+    base = rule.base
     occurrences: list[dict] = []
     counts: dict[str, int] = {}
     for index, status in enumerate(statuses):
@@ -246,11 +246,7 @@ def _run(rule: CompiledRule, package: Any, params: dict, answer: relations.Answe
     env = Env(package, params)
     env.memo = {}
     fails, settled = (answer.failing, answer.settled) if answer is not None else (None, _NONE_SETTLED)
-    return items, rule.run(env, items, _base(rule), fails, settled, rule.absent)
-
-
-def _base(rule: CompiledRule) -> str:
-    return "".join("/" + part for part in rule.for_each) if rule.for_each is not None else ""
+    return items, rule.run(env, items, rule.base, fails, settled, rule.absent)
 
 
 def _overall(statuses: Collection[str]) -> str:
