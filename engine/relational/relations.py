@@ -61,6 +61,15 @@ class RelationPlan:
     date_fields: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
     interval: "Interval | None" = None  # an overlap join, run as a sort-and-sweep instead of on durable
 
+    @functools.cached_property
+    def item_fact_fields(self) -> frozenset[str]:
+        """The fields an item's fact must carry for the answer to stand for it (see Answer)."""
+        return frozenset(_field_name(path) for path in self.item_fields)
+
+    @functools.cached_property
+    def element_fact_fields(self) -> frozenset[str]:
+        return frozenset(_field_name(path) for path in self.element_fields)
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -328,12 +337,12 @@ def _layout(plans: list[RelationPlan]) -> Layout:
 def _settled(relation: RelationPlan, facts: list[dict], package: Any) -> frozenset[int]:
     """The items an answer stands for (see Answer)."""
     elements = field_at(package, relation.elements)
-    element_type, element_names = fact_type(relation.elements), {_field_name(path) for path in relation.element_fields}
+    element_type, element_names = fact_type(relation.elements), relation.element_fact_fields
     seen = sum(1 for fact in facts if fact["t"] == element_type and fact.keys() >= element_names)
     if not isinstance(elements, list) or seen != len(elements):
         return frozenset()
-    item_type, item_names = fact_type(relation.items), {_field_name(path) for path in relation.item_fields}
-    return frozenset(fact["n"] for fact in facts if fact["t"] == item_type and fact.keys() >= item_names)
+    item_type, item_names = fact_type(relation.items), relation.item_fact_fields
+    return frozenset([fact["n"] for fact in facts if fact["t"] == item_type and fact.keys() >= item_names])
 
 
 def _sweep(relation: RelationPlan, interval: Interval, facts: list[dict]) -> dict[int, list[int]] | None:
