@@ -23,27 +23,29 @@ import operator
 import os
 import sys
 import types
-from typing import Any
+from typing import Any, Mapping
 
-from vericarbon.lang.nodes import COMPARISONS, Binary, Call, ListOf, Literal, Node, Path, Unary
+from vericarbon.lang.nodes import COMPARISONS, Binary, Call, ListOf, Literal, Node, Path, Unary, children
 from vericarbon.lang.runtime import MISSING, as_date, escape_pointer_part, finite
 from vericarbon.lang.types import Fn, Type
 from vericarbon.resources import cache_dir
 
-NAMESPACE = {"MISSING": MISSING, "as_date": as_date, "finite": finite, "isfinite": math.isfinite, "reduce": functools.reduce, "add": operator.add}
+NO_FIELDS: Mapping[str, Any] = types.MappingProxyType({})  # what a field read finds on an item or element that is not an object
+NAMESPACE = {"MISSING": MISSING, "NO_FIELDS": NO_FIELDS, "as_date": as_date, "finite": finite, "isfinite": math.isfinite, "reduce": functools.reduce, "add": operator.add}
 _AGGREGATES = ("sum", "count", "all", "any", "none")
 ITEM_POINTER = "\x00item pointer\x00"  # where the item's pointer goes, spelt out only on the rare path that needs it
 
 
 Part = tuple[Node, dict[Node, Fn], dict[Node, Type], set[Node]]  # a tree, and its nodes' closures, types, hoisting
+Element = tuple[str, str, str]  # inside a generated aggregate: the element's variable, its pointer expression, its fields' variable
 
 
-def generate_rule(name: str, when: Part | None, check: Part, per_item: bool) -> Fn:
+def generate_rule(name: str, when: Part | None, check: Part, per_item: bool, answered: bool = False) -> Fn:
     """One function running a rule over its items: `run(env, items, base, fails, settled, absent)` gives
     each item's status. The when and the check are written inline, item-independent subexpressions are
     computed at their first use and kept for the other items (recomputed while missing, so each item
-    records why), and an item durable-rules' answer stands for (its index in `settled`) takes that answer:
-    fail when its index is in `fails`."""
+    records why), and — for a rule `answered` by durable-rules or the sweep — an item their answer stands
+    for (its index in `settled`) takes that answer: fail when its index is in `fails`."""
     writer = _Writer({**check[1], **(when[1] if when else {})}, {**check[2], **(when[2] if when else {})}, check[3] | (when[3] if when else set()))
     writer.depth = 2
     if when is not None:
@@ -54,9 +56,10 @@ def generate_rule(name: str, when: Part | None, check: Part, per_item: bool) -> 
         writer.emit(f"if {applies} is MISSING:")
         writer.emit("    append(absent if any(reason[:1] == '/' for reason in reasons) else 'not_evaluated')")
         writer.emit("    continue")
-    writer.emit("if index in settled:")
-    writer.emit("    append('fail' if index in fails else 'pass')")
-    writer.emit("    continue")
+    if answered:
+        writer.emit("if index in settled:")
+        writer.emit("    append('fail' if index in fails else 'pass')")
+        writer.emit("    continue")
     outcome = writer.value(check[0], element=None)
     writer.emit(f"if {outcome} is True:")
     writer.emit("    append('pass')")
@@ -69,6 +72,8 @@ def generate_rule(name: str, when: Part | None, check: Part, per_item: bool) -> 
     head += [f"    {kept} = MISSING" for kept in writer.kept.values()]
     head += [f"    {value} = env.params.get({name!r})\n    {value} = MISSING if {value} is None else {value}" for name, value in writer.params.items()]
     head += ["    for index, item in enumerate(items):", "        if reasons:", "            reasons.clear()"]
+    if writer.reads_item_fields:
+        head += ["        fields = item if type(item) is dict else NO_FIELDS"]
     if writer.closures_read_item:
         head += ["        env.item = item", "        env.item_pointer = " + ("base + '/' + str(index)" if per_item else "''")]
     lines = [line.replace(ITEM_POINTER, "(base + '/' + str(index))" if per_item else "''") for line in writer.lines]
@@ -117,6 +122,7 @@ class _Writer:
         self.kept: dict[Node, str] = {}  # item-independent subexpressions: the local that keeps each one's value
         self.params: dict[str, str] = {}  # parameter name -> the local holding its value (MISSING when unset)
         self.closures_read_item = False  # a closure runs per item: env.item and env.item_pointer must be set
+        self.reads_item_fields = False  # a field of the item is read: `fields` is bound once per item
 
     def missing_test(self, *names: str) -> str:
         """`a is MISSING or b is MISSING` over the names that can be missing ("False" when none can)."""
@@ -144,8 +150,8 @@ class _Writer:
         self.emit(f"{target} = F[{len(self.fns) - 1}](env)")
         return target
 
-    # element: the name of the loop variable and an expression for its pointer while inside a generated aggregate, else None
-    def value(self, node: Node, element: tuple[str, str] | None) -> str:
+    # element: the loop variable, its pointer and its fields (Element) while inside a generated aggregate, else None
+    def value(self, node: Node, element: Element | None) -> str:
         if element is None and node in self.hoisted:
             return self.kept_value(node)
         if element is None and node not in self.closures:
@@ -173,7 +179,7 @@ class _Writer:
             return self.call_closure(node)
         return self._unsupported(node)
 
-    def generated_or_closure(self, node: Call, element: tuple[str, str] | None) -> str:
+    def generated_or_closure(self, node: Call, element: Element | None) -> str:
         """The aggregate written out, or — when its element expression holds a node this module does not
         write — its closure (never inside another generated loop: closures read env.elements)."""
         lines, fns, count, depth = len(self.lines), len(self.fns), self.count, self.depth
@@ -191,15 +197,21 @@ class _Writer:
 
     # -- leaves
 
-    def path(self, node: Path, element: tuple[str, str] | None) -> str:
+    def path(self, node: Path, element: Element | None) -> str:
+        """A field read: the first step from the item's or element's fields (bound once per item or
+        element: NO_FIELDS when it is not an object), each further step checking for an object."""
         target = self.fresh()
-        source = {"package": "env.package", "item": "item"}.get(node.root) or element[0]  # type: ignore[index]
         if node.parts:
             first, *rest = node.parts
-            self.emit(f"{target} = {source}.get({first!r}) if type({source}) is dict else None")
+            if node.root == "package":
+                self.emit(f"{target} = env.package.get({first!r}) if type(env.package) is dict else None")
+            else:
+                if node.root == "item":
+                    self.reads_item_fields = True
+                self.emit(f"{target} = {'fields' if node.root == 'item' else element[2]}.get({first!r})")  # type: ignore[index]
         else:  # the item or element itself
             rest = []
-            self.emit(f"{target} = {source}")
+            self.emit(f"{target} = {'item' if node.root == 'item' else element[0]}")  # type: ignore[index]
         for part in rest:
             self.emit(f"{target} = {target}.get({part!r}) if type({target}) is dict else None")
         suffix = "".join("/" + escape_pointer_part(part) for part in node.parts)
@@ -218,14 +230,14 @@ class _Writer:
 
     # -- operators
 
-    def unary(self, node: Unary, element: tuple[str, str] | None) -> str:
+    def unary(self, node: Unary, element: Element | None) -> str:
         operand = self.value(node.operand, element)
         target = self.fresh()
         operation = f"not {operand}" if node.op == "not" else f"-{operand}"
         self.emit(f"{target} = MISSING if {self.missing_test(operand)} else {operation}")
         return target
 
-    def binary(self, node: Binary, element: tuple[str, str] | None) -> str:
+    def binary(self, node: Binary, element: Element | None) -> str:
         if node.op in ("and", "or"):
             return self.logical(node, element)
         left_type, right_type = self.types.get(node.left), self.types.get(node.right)
@@ -259,12 +271,12 @@ class _Writer:
             self.emit(f"        {target} = finite({target}, env, {node.text()!r})")
         return target
 
-    def value_by_closure(self, node: Node, element: tuple[str, str] | None) -> str:
+    def value_by_closure(self, node: Node, element: Element | None) -> str:
         if element is not None:
             return self._unsupported(node)
         return self.call_closure(node)
 
-    def date_comparison(self, node: Binary, element: tuple[str, str] | None) -> str:
+    def date_comparison(self, node: Binary, element: Element | None) -> str:
         left = self.value(node.left, element)
         right = self.value(node.right, element)
         target, day_left, day_right = self.fresh(), self.fresh(), self.fresh()
@@ -287,7 +299,7 @@ class _Writer:
         self.emit(f"{bound} = {value}")
         return bound
 
-    def logical(self, node: Binary, element: tuple[str, str] | None) -> str:
+    def logical(self, node: Binary, element: Element | None) -> str:
         """and/or decide without the missing side when they can (docs/semantics.md)."""
         settles = "False" if node.op == "and" else "True"
         otherwise = "True" if node.op == "and" else "False"
@@ -310,7 +322,7 @@ class _Writer:
 
     # -- functions
 
-    def call_exists(self, node: Call, element: tuple[str, str] | None) -> str:
+    def call_exists(self, node: Call, element: Element | None) -> str:
         mark, target = self.fresh(), self.fresh()
         self.emit(f"{mark} = len(reasons)")
         read = self.value(node.args[0], element)
@@ -321,7 +333,7 @@ class _Writer:
 
     call_missing = call_exists
 
-    def call_approx(self, node: Call, element: tuple[str, str] | None) -> str:
+    def call_approx(self, node: Call, element: Element | None) -> str:
         a, b, tolerance = (self.value(arg, element) for arg in node.args)
         target = self.fresh()
         self.emit(f"if {self.missing_test(a, b, tolerance)}:")
@@ -330,7 +342,7 @@ class _Writer:
         self.emit(f"    {target} = abs({a} - {b}) <= {tolerance} * max(abs({a}), abs({b}))")
         return target
 
-    def call_if(self, node: Call, element: tuple[str, str] | None) -> str:
+    def call_if(self, node: Call, element: Element | None) -> str:
         condition = self.value(node.args[0], element)
         target = self.fresh()
         self.emit(f"if {self.missing_test(condition)}:")
@@ -355,7 +367,7 @@ class _Writer:
             return False
         return all(_writable(arg) for arg in node.args[1:])
 
-    def aggregate(self, node: Call, element: tuple[str, str] | None) -> str:
+    def aggregate(self, node: Call, element: Element | None) -> str:
         values = self.value(node.args[0], element)
         target, index, item, base = self.fresh(), self.fresh(), self.fresh(), self.fresh()
         suffix = "".join("/" + escape_pointer_part(part) for part in node.args[0].parts)  # type: ignore[attr-defined]
@@ -367,12 +379,21 @@ class _Writer:
         return self.aggregate_body(node, values, target, index, item, base)
 
     def aggregate_body(self, node: Call, values: str, target: str, index: str, item: str, base: str) -> str:
-        inner = (item, f"f'{{{base}}}/{{{index}}}'")  # the element's pointer, spelt out only where a field is missing
+        """The loop over the elements, each element's outcome folded in as it comes (every element is read,
+        so each missing field is recorded), then the aggregate's value from what was folded."""
+        fields = self.fresh()
+        inner = (item, f"f'{{{base}}}/{{{index}}}'", fields)  # the element's pointer, spelt out only where a field is missing
         if node.name == "sum":
             total, unknown = self.fresh(), self.fresh()
             self.emit(f"{total}, {unknown} = [], False")
-            self.emit(f"for {index}, {item} in enumerate({values}):")
-            self.depth += 1
+        else:
+            trues, falses, unknown = self.fresh(), self.fresh(), self.fresh()
+            self.emit(f"{trues}, {falses}, {unknown} = 0, False, False")
+        self.emit(f"for {index}, {item} in enumerate({values}):")
+        self.depth += 1
+        if _reads_element_fields(node.args[1:]):
+            self.emit(f"{fields} = {item} if type({item}) is dict else NO_FIELDS")
+        if node.name == "sum":
             if len(node.args) == 3:
                 keep = self.value(node.args[2], inner)
                 self.emit(f"if {keep} is MISSING:")
@@ -380,39 +401,51 @@ class _Writer:
                 self.emit("    break")
                 self.emit(f"if {keep} is False:")
                 self.emit("    continue")
-            self.emit(f"{total}.append({self.value(node.args[1], inner)})")
+            value = self.value(node.args[1], inner)
+            if value not in self.present:
+                self.emit(f"if {value} is MISSING:")
+                self.emit(f"    {unknown} = True")
+            self.emit(f"{total}.append({value})")
             self.depth -= 1
-            self.emit(f"if {unknown} or any(x is MISSING for x in {total}):")
-            self.emit(f"    {target} = MISSING")
-            self.emit("else:")
-            self.emit(f"    {target} = finite(reduce(add, {total}, 0), env, 'sum()')")
+            self.emit(f"{target} = MISSING if {unknown} else finite(reduce(add, {total}, 0), env, 'sum()')")
         else:
-            verdicts = self.fresh()
-            self.emit(f"{verdicts} = []")
-            self.emit(f"for {index}, {item} in enumerate({values}):")
-            self.depth += 1
-            if len(node.args) == 2:
-                self.emit(f"{verdicts}.append({self.value(node.args[1], inner)})")
+            if len(node.args) == 1:  # count(C): every element
+                self.emit(f"{trues} += 1")
             else:
-                self.emit(f"{verdicts}.append(True)")
+                verdict = self.variable(self.value(node.args[1], inner))
+                self.emit(f"if {verdict} is True:")
+                self.emit(f"    {trues} += 1")
+                self.emit(f"elif {verdict} is False:")
+                self.emit(f"    {falses} = True")
+                self.emit(f"elif {verdict} is MISSING:")
+                self.emit(f"    {unknown} = True")
             self.depth -= 1
-            unknown = f"any(x is MISSING for x in {verdicts})"
             if node.name == "count":
-                self.emit(f"{target} = MISSING if {unknown} else sum(1 for x in {verdicts} if x is True)")
+                self.emit(f"{target} = MISSING if {unknown} else {trues}")
             elif node.name == "all":
-                self.emit(f"{target} = False if any(x is False for x in {verdicts}) else (MISSING if {unknown} else True)")
+                self.emit(f"{target} = False if {falses} else (MISSING if {unknown} else True)")
             elif node.name == "any":
-                self.emit(f"{target} = True if any(x is True for x in {verdicts}) else (MISSING if {unknown} else False)")
+                self.emit(f"{target} = True if {trues} else (MISSING if {unknown} else False)")
             else:
-                self.emit(f"{target} = False if any(x is True for x in {verdicts}) else (MISSING if {unknown} else True)")
+                self.emit(f"{target} = False if {trues} else (MISSING if {unknown} else True)")
         self.depth -= 1
         return target
-
 
 
 class _NotGenerated(Exception):
     """A node inside an aggregate's element expression that this module does not write: the aggregate
     then runs as its closure."""
+
+
+def _reads_element_fields(nodes: list[Node]) -> bool:
+    """Whether an aggregate's per-element expressions read a field of the element."""
+    pending = list(nodes)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Path) and node.root == "element" and node.parts:
+            return True
+        pending += children(node)
+    return False
 
 
 def _writable(node: Node) -> bool:

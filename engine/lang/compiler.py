@@ -38,9 +38,10 @@ def compile_expression(node: Node, scope: Scope, *, traced: bool = False) -> Com
     return Compiler(scope, traced).compile(node, depth=0)
 
 
-def compile_rule(when: Node | None, check: Node, scope: Callable[[], Scope], name: str, per_item: bool) -> Fn:
+def compile_rule(when: Node | None, check: Node, scope: Callable[[], Scope], name: str, per_item: bool, answered: bool = False) -> Fn:
     """Type-check a rule's when and check and generate its loop over the items (vericarbon.lang.codegen):
-    the statuses the closures would give, for the rules' hot path. `name` labels the code ("<rule ID>")."""
+    the statuses the closures would give, for the rules' hot path. `name` labels the code ("<rule ID>");
+    `answered`: durable-rules or the overlap sweep answers for some items (else the loop decides all)."""
     parts = []
     for tree in (when, check):
         if tree is None:
@@ -49,7 +50,7 @@ def compile_rule(when: Node | None, check: Node, scope: Callable[[], Scope], nam
         compiler = Compiler(scope(), traced=False)
         compiler.compile(tree, depth=0)
         parts.append((tree, compiler.closures, compiler.types, compiler.hoisted))
-    return generate_rule(name, parts[0], parts[1], per_item)  # type: ignore[arg-type]
+    return generate_rule(name, parts[0], parts[1], per_item, answered)  # type: ignore[arg-type]
 
 
 class Compiler:

@@ -303,12 +303,22 @@ def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, para
     if "when" in rule:
         when_tree, explain_when = build("when", rule["when"], traced=True)
     check_tree, explain_check = build("check", rule["check"], traced=True)
-    run = compile_rule(when_tree, check_tree, scope, rule["id"], per_item=bool(for_each))
+    relation, engine_note = None, "python"
+    if for_each:
+        try:
+            relation = relations.plan(rule["id"], for_each, check_tree, params, _date_paths(item_shape, package, check_tree))
+            if relation.interval is not None:
+                engine_note = "python sort-and-sweep (an overlap join, quadratic on durable-rules)"
+            else:
+                engine_note = "durable-rules (" + ("absence of a related fact" if relation.quantifier == "any" else "join between facts") + ")"
+        except relations.NotRelational as reason:
+            engine_note = f"python ({reason})"
+    run = compile_rule(when_tree, check_tree, scope, rule["id"], per_item=bool(for_each), answered=relation is not None)
     try:
         message = template(rule["message"], lambda source: build("message", source, traced=False)[1].fn)
     except TemplateError as error:
         raise InputError(ruleset.path, f"rule {rule['id']}: {error}", f"/rules/{index}/message") from None
-    compiled = CompiledRule(rule, tuple(for_each.split(".")) if for_each else None, run, explain_when, explain_check, message, check_tree)
+    compiled = CompiledRule(rule, tuple(for_each.split(".")) if for_each else None, run, explain_when, explain_check, message, check_tree, relation, engine_note)
     compiled.reads, tested = evidence_read(for_each, [check_tree] + ([when_tree] if when_tree is not None else []), definitions)
     compiled.absent = rule.get("absent", "not_evaluated")
     optional = absence_decides(compiled.reads, tested, for_each, package)
@@ -316,15 +326,6 @@ def _compile_rule(ruleset: Ruleset, index: int, rule: dict, package: Shape, para
         raise InputError(ruleset.path, f"rule {rule['id']} reads {', '.join(optional)}, which a package may leave out: say what that absence means with absent: fail, not_evaluated or not_applicable", f"/rules/{index}")
     if optional and is_test_kind and not any(_leaves_out(case) for case in rule["tests"]):
         raise InputError(ruleset.path, f"rule {rule['id']} reads {', '.join(optional)}, which a package may leave out: add a test case that leaves one out (null in set or patch) and expects what that gives", f"/rules/{index}/tests")
-    if for_each:
-        try:
-            compiled.relation = relations.plan(rule["id"], for_each, check_tree, params, _date_paths(item_shape, package, check_tree))
-            if compiled.relation.interval is not None:
-                compiled.engine_note = "python sort-and-sweep (an overlap join, quadratic on durable-rules)"
-            else:
-                compiled.engine_note = "durable-rules (" + ("absence of a related fact" if compiled.relation.quantifier == "any" else "join between facts") + ")"
-        except relations.NotRelational as reason:
-            compiled.engine_note = f"python ({reason})"
     return compiled
 
 
