@@ -137,6 +137,21 @@ def test_serials_beyond_64_bits_are_kept_exactly_and_still_conflict(ledger_locat
     assert [c["shared"] for c in audit(book)] == [[huge + 10**20, huge + 10**20]]
 
 
+def test_only_a_temporary_ledger_skips_syncing_to_disk_in_every_process(tmp_path):
+    import pickle
+
+    from vericarbon.screening.ledger import open_ledger
+
+    def synchronous(book):
+        return book._db.execute("PRAGMA synchronous").fetchone()[0]  # 0 OFF, 1 NORMAL
+
+    with open_ledger(None) as temporary, open_ledger(tmp_path / "kept.sqlite") as kept:
+        in_worker = [pickle.loads(pickle.dumps(book)) for book in (temporary, kept)]  # as a worker opens them
+        assert [synchronous(book) for book in (temporary, kept, *in_worker)] == [0, 1, 0, 1]
+        for book in in_worker:
+            book.close()
+
+
 def test_serial_keys_sort_as_the_numbers_do_at_every_length():
     numbers = [0, 9, 10, 2**63, 10**98, 10**99 - 1, 10**99, 10**100, 10**150 + 7, 10**400]
     keys = [serial_key(n) for n in numbers]
