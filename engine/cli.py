@@ -20,7 +20,7 @@ from typing import Any, Iterator, TextIO
 
 import orjson
 
-from vericarbon import __version__, factors
+from vericarbon import __version__
 from vericarbon.errors import InputError
 from vericarbon.evidence.documents import parse_document, read_text
 from vericarbon.evidence.package import SchemaStore, load_package
@@ -28,7 +28,6 @@ from vericarbon.files import open_atomically, write_atomically
 from vericarbon.lang import format_value
 from vericarbon.render import FORMATS, renderer
 from vericarbon.rules.rulesets import compile_ruleset, resolve_rulesets
-from vericarbon.run.answers import load_answers, merge_answers
 from vericarbon.run.checker import Checker
 from vericarbon.screening import DEFAULT_TIMEOUT, Limits
 
@@ -291,13 +290,19 @@ def main(argv: list[str] | None = None) -> int:
 def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
     package = load_package(args.package, store)
     checker = Checker(store, args.ruleset, args.param, args.profile)
-    answers = load_answers(args.answers, store) if args.answers else None
+    answers = None
+    if args.answers:
+        from vericarbon.run.answers import load_answers
+
+        answers = load_answers(args.answers, store)
     result = checker.check(package, set(args.explain), args.explain_all)
     known = {item["id"] for ruleset in result["rulesets"] for item in ruleset["results"] if item["kind"] == "rule"}
     unknown = [rule_id for rule_id in args.explain if rule_id not in known]
     if unknown:
         raise InputError("--explain", f"no rule {', '.join(unknown)} in the selected rulesets")
     if answers:
+        from vericarbon.run.answers import merge_answers
+
         result = merge_answers(result, answers, args.as_of or dt.date.today(), use_waivers=not args.no_waivers)
     if args.format:
         _write_out(args.output, renderer(args.format)(result), f"--format {args.format}")
@@ -519,6 +524,8 @@ def _write_out(path: Path | None, content: str | bytes, what: str) -> int:
 
 
 def _factors_list(args: argparse.Namespace) -> int:
+    from vericarbon import factors
+
     for set_id in factors.available():
         about = factors.load(set_id).about
         print(f"{set_id}: {about['title']} — edition {about['edition']} v{about['version']}, GWP {about['gwp'] or 'n/a'}, {len(factors.load(set_id))} factors; {about['licence']}")
@@ -526,6 +533,8 @@ def _factors_list(args: argparse.Namespace) -> int:
 
 
 def _factors_search(args: argparse.Namespace) -> int:
+    from vericarbon import factors
+
     sets = args.sets or factors.available()
     for set_id in sets:
         factors.load(set_id)  # an unknown set is an input error before any output
@@ -537,6 +546,8 @@ def _factors_search(args: argparse.Namespace) -> int:
 
 
 def _factors_show(args: argparse.Namespace) -> int:
+    from vericarbon import factors
+
     factor = factors.load(args.set).by_id(args.id)
     about = factors.load(args.set).about
     rows = [("set", f"{factor.set} — {about['title']}"), ("edition", f"{about['edition']} (version {about['version']}, for reporting year {about['year']})"),

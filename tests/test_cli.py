@@ -267,14 +267,15 @@ def test_the_readme_answers_example_applies_one_waiver_on_its_date(samples, caps
 
 def test_verify_does_not_import_what_only_other_commands_use(tmp_path):
     """Start-up: `verify` pays for neither the registry and statement importers, nor screening, nor the
-    progress bar (an option's choices are read only when argparse checks a value or writes help)."""
+    progress bar (an option's choices are read only when argparse checks a value or writes help), nor the
+    factor sets or an auditor's answers when its rules and options use none."""
     sample = Path(__file__).resolve().parent.parent / "evidence_samples" / "inventory-conforming.json"
     script = (
         "import sys\n"
         "from vericarbon.cli import main\n"
         f"main(['verify', {str(sample)!r}, '--format', 'json', '-o', {str(tmp_path / 'r.json')!r}])\n"
         "print(sorted(m for m in sys.modules if m.startswith(('vericarbon.evidence.registry_exports', 'vericarbon.evidence.statement_exports', "
-        "'vericarbon.rules.matrix', 'vericarbon.screening.batch', 'vericarbon.screening.ledger', 'tqdm'))))\n"
+        "'vericarbon.rules.matrix', 'vericarbon.screening.batch', 'vericarbon.screening.ledger', 'vericarbon.factors', 'vericarbon.run.answers', 'tqdm'))))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -11,7 +11,6 @@ import operator
 import re
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from vericarbon import factors
 from vericarbon.evidence.shapes import ANY_SHAPE, Shape
 from vericarbon.lang import units as units_module
 from vericarbon.lang.nodes import Call, Literal, Node, Path
@@ -42,6 +41,7 @@ from vericarbon.lang.types import (
 )
 
 if TYPE_CHECKING:
+    from vericarbon.factors import Factor
     from vericarbon.lang.compiler import Compiler
 
 
@@ -435,19 +435,20 @@ def _all_strings(unit: Any) -> bool:
 
 
 # What official_factor(citation, FIELD) can read, and its type: the factor's own fields, and its set's.
-_OFFICIAL_FIELDS: dict[str, tuple[Type, Callable[[factors.Factor], Any]]] = {
-    "value": (NUMBER, lambda f: f.value),
-    "printed": (NUMBER, lambda f: round(f.value, 5)),  # to five decimal places, as the DESNZ tables print factors
-    "low": (NUMBER, lambda f: MISSING if f.low is None else f.low),
-    "high": (NUMBER, lambda f: MISSING if f.high is None else f.high),
-    "ranged": (BOOLEAN, lambda f: f.low is not None and f.high is not None),  # published with a range
-    "unit": (STRING, lambda f: f.factor_unit),  # mass per activity unit, as the set prints them
-    "activity_unit": (STRING, lambda f: f.unit),
-    "ghg": (STRING, lambda f: f.ghg),
-    "scope": (STRING, lambda f: f.scope or MISSING),
-    "description": (STRING, lambda f: f.description),
-    "year": (NUMBER, lambda f: factors.load(f.set).about["year"]),  # the reporting year the edition is for
-    "gwp": (STRING, lambda f: factors.load(f.set).about["gwp"] or MISSING),
+# (Each reader is given the factor and its set's `about`.)
+_OFFICIAL_FIELDS: dict[str, tuple[Type, Callable[[Factor, dict[str, Any]], Any]]] = {
+    "value": (NUMBER, lambda f, about: f.value),
+    "printed": (NUMBER, lambda f, about: round(f.value, 5)),  # to five decimal places, as the DESNZ tables print factors
+    "low": (NUMBER, lambda f, about: MISSING if f.low is None else f.low),
+    "high": (NUMBER, lambda f, about: MISSING if f.high is None else f.high),
+    "ranged": (BOOLEAN, lambda f, about: f.low is not None and f.high is not None),  # published with a range
+    "unit": (STRING, lambda f, about: f.factor_unit),  # mass per activity unit, as the set prints them
+    "activity_unit": (STRING, lambda f, about: f.unit),
+    "ghg": (STRING, lambda f, about: f.ghg),
+    "scope": (STRING, lambda f, about: f.scope or MISSING),
+    "description": (STRING, lambda f, about: f.description),
+    "year": (NUMBER, lambda f, about: about["year"]),  # the reporting year the edition is for
+    "gwp": (STRING, lambda f, about: about["gwp"] or MISSING),
 }
 
 
@@ -462,13 +463,15 @@ def _official_factor(c: Compiler, node: Call, depth: int, in_element: bool) -> C
         raise ExprError(f"official_factor() reads one of {', '.join(repr(name) for name in _OFFICIAL_FIELDS)}, as a quoted name", field.pos)
     field_type, read = _OFFICIAL_FIELDS[field.value]
     cf = citation.fn
+    from vericarbon import factors  # here, for the rules that cite factors: 3 ms of every start otherwise
 
     def official(env: Env) -> Any:
         cited = cf(env)
         if cited is MISSING or not isinstance(cited, dict):
             return MISSING
         try:
-            value = read(factors.find(cited))
+            factor = factors.find(cited)
+            value = read(factor, factors.load(factor.set).about)
         except factors.FactorProblem as problem:
             env.absent.append(str(problem))
             return MISSING
