@@ -75,3 +75,39 @@ def test_generated_rule_code_is_kept_by_its_source_and_a_damaged_entry_is_compil
     for damage in (b"not marshal data", marshal.dumps(42)):  # unreadable, or readable but not code
         entry.write_bytes(damage)
         assert status("period.end > period.start", {"period": {"start": "2024-01-01", "end": "2024-12-31"}}) == "pass"
+
+
+def test_a_ruleset_valid_before_is_not_validated_again_until_it_or_a_schema_changes(tmp_path, monkeypatch):
+    import shutil
+
+    from vericarbon.errors import InputError
+    from vericarbon.evidence.package import SchemaStore
+    from vericarbon.resources import builtin_rulesets, builtin_schema_dir
+    from vericarbon.rules.rulesets import load_ruleset
+
+    monkeypatch.setenv("VERICARBON_CACHE_DIR", str(tmp_path / "cache"))
+    schemas = tmp_path / "schemas"
+    shutil.copytree(builtin_schema_dir(), schemas)
+    source = next(path for path in builtin_rulesets() if path.name == "inventory-basics.yaml")
+    ruleset = tmp_path / "r.yaml"
+    ruleset.write_bytes(source.read_bytes())
+    validated = []
+
+    def counting(store):
+        errors = store.errors
+        monkeypatch.setattr(store, "errors", lambda uri, data: validated.append(uri) or errors(uri, data))
+        return store
+
+    store = counting(SchemaStore(schemas))
+    load_ruleset(ruleset, store, compile_now=False)
+    load_ruleset(ruleset, store, compile_now=False)
+    assert len(validated) == 1  # the second load found the first one's marker
+
+    ruleset.write_bytes(source.read_bytes().replace(b"verb: shall", b"verb: must", 1))  # one changed byte: invalid
+    with pytest.raises(InputError, match="must"):
+        load_ruleset(ruleset, store, compile_now=False)
+
+    ruleset.write_bytes(source.read_bytes())
+    (schemas / "ruleset.schema.json").write_bytes((schemas / "ruleset.schema.json").read_bytes() + b"\n")  # a schema changed
+    load_ruleset(ruleset, counting(SchemaStore(schemas)), compile_now=False)
+    assert len(validated) == 3

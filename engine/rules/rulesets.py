@@ -118,10 +118,10 @@ def load_ruleset(path: Path, store: SchemaStore, _extending: tuple[Path, ...] = 
     data = parse_document_cached(path, raw)
     name = str(path)
     is_overlay = isinstance(data, dict) and "overlay" in data
-    problems = store.errors("urn:vericarbon:schema:" + ("overlay" if is_overlay else "ruleset"), data)
+    digest = hashlib.sha256(raw).hexdigest()
+    problems = store.file_errors("urn:vericarbon:schema:" + ("overlay" if is_overlay else "ruleset"), data, digest)
     if problems:
         raise InputError(name, problems)
-    digest = hashlib.sha256(raw).hexdigest()
     if is_overlay:
         base = load_ruleset(_extended(path, data["extends"], _extending), store, _extending + (path.resolve(),))
         merged, record = apply_overlay(data, name, digest, base.data)
