@@ -2,7 +2,7 @@
 process, the commands interleaved round by round (the machines are shared and noisy), and the best and
 the spread of the rounds are printed with the ratio to the hand-written script on the same package.
 
-    python benchmarks/startup.py [--rounds 7]
+    python benchmarks/startup.py [--rounds 15]
 
 The rows: a bare `python -c pass`; the hand-written screening script (benchmarks/handwritten.py) on the
 small sample; `vericarbon verify` on it as the README runs it (summary and HTML report), with
@@ -42,7 +42,7 @@ def commands(work: Path) -> dict[str, list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds; each figure is the best of them (default 15: a round is ~1 s, and a shared machine often slows one by half)")
     rounds = parser.parse_args().rounds
     with tempfile.TemporaryDirectory() as folder:
         runs = commands(Path(folder))
