@@ -10,10 +10,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jsonschema_rs
 import orjson
@@ -32,8 +31,7 @@ if TYPE_CHECKING:  # the Python validator is imported where it explains an error
 _SCHEMA_FILE = re.compile(r"^(?P<kind>[a-z0-9-]+?)-(?P<version>\d+\.\d+)\.schema\.json$")
 
 
-@dataclass(frozen=True)
-class Package:
+class Package(NamedTuple):
     path: str
     data: dict
     sha256: str

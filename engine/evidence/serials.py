@@ -9,7 +9,6 @@ lists every grammar with a real example; an unparseable serial names the format 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import NamedTuple
 
 
@@ -29,8 +28,7 @@ class SerialError(ValueError):
     """A serial string that does not follow its registry's format."""
 
 
-@dataclass(frozen=True)
-class Grammar:
+class Grammar(NamedTuple):
     registry: str
     pattern: re.Pattern[str]
     expected: str  # the format, as the error message shows it

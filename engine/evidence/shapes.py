@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 _JSON_TYPES = ("object", "array", "number", "integer", "string", "boolean", "null")
 
 
-@dataclass(frozen=True)
-class Shape:
+class Shape(NamedTuple):
     """A schema node resolved far enough to answer: what kind of value, which fields, which items."""
 
     node: dict

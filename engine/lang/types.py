@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from vericarbon.evidence.shapes import ANY_SHAPE, Shape
 from vericarbon.lang.nodes import Node
@@ -13,8 +13,7 @@ if TYPE_CHECKING:
     from vericarbon.lang.runtime import Env
 
 
-@dataclass(frozen=True)
-class Type:
+class Type(NamedTuple):
     kind: str  # number string boolean date duration list object any null
     shape: Shape = ANY_SHAPE  # for list: the element shape; for object: its own shape
 

@@ -21,7 +21,7 @@ import datetime as dt
 import functools
 import operator
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from vericarbon.evidence.documents import field_at
 from vericarbon.lang import Binary, Call, ListOf, Literal, Node, Path, Unary, as_date, children
@@ -38,8 +38,7 @@ class NotRelational(Exception):
     """The check stays in Python; the message says why."""
 
 
-@dataclass(frozen=True)
-class Atom:
+class Atom(NamedTuple):
     field: tuple[str, ...]  # element field
     op: str
     rhs: Node
@@ -232,8 +231,7 @@ def fact_type(collection: tuple[str, ...]) -> str:
     return ".".join(collection)
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """What durable-rules (or the overlap sweep) decided for one rule: the failing items, each with the
     elements that decided it, and the items the answer stands for. Those are the items whose facts carry
     every field the rule joins on, provided every element's fact carries its fields too (else none: an

@@ -3,14 +3,12 @@ every occurrence that did not pass (failing, waived or not evaluated), with its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 LEVEL = {"major_nonconformity": "error", "minor_nonconformity": "warning"}  # the rest: note
 
 
-@dataclass(frozen=True)
-class Occurrence:
+class Occurrence(NamedTuple):
     ruleset: dict
     rule: dict
     status: str  # fail, waived, not_evaluated
