@@ -205,10 +205,11 @@ class _Writer:
             first, *rest = node.parts
             if node.root == "package":
                 self.emit(f"{target} = env.package.get({first!r}) if type(env.package) is dict else None")
+            elif node.root == "item":
+                self.reads_item_fields = True
+                self.emit(f"{target} = fields.get({first!r})")
             else:
-                if node.root == "item":
-                    self.reads_item_fields = True
-                self.emit(f"{target} = {'fields' if node.root == 'item' else element[2]}.get({first!r})")  # type: ignore[index]
+                self.emit(f"{target} = {element[2]}.get({first!r})")  # type: ignore[index]
         else:  # the item or element itself
             rest = []
             self.emit(f"{target} = {'item' if node.root == 'item' else element[0]}")  # type: ignore[index]
@@ -391,7 +392,7 @@ class _Writer:
             self.emit(f"{trues}, {falses}, {unknown} = 0, False, False")
         self.emit(f"for {index}, {item} in enumerate({values}):")
         self.depth += 1
-        if _reads_element_fields(node.args[1:]):
+        if any(_reads_element_fields(arg) for arg in node.args[1:]):
             self.emit(f"{fields} = {item} if type({item}) is dict else NO_FIELDS")
         if node.name == "sum":
             if len(node.args) == 3:
@@ -437,15 +438,11 @@ class _NotGenerated(Exception):
     then runs as its closure."""
 
 
-def _reads_element_fields(nodes: list[Node]) -> bool:
-    """Whether an aggregate's per-element expressions read a field of the element."""
-    pending = list(nodes)
-    while pending:
-        node = pending.pop()
-        if isinstance(node, Path) and node.root == "element" and node.parts:
-            return True
-        pending += children(node)
-    return False
+def _reads_element_fields(node: Node) -> bool:
+    """Does an aggregate's per-element expression read a field of the element?"""
+    if isinstance(node, Path):
+        return node.root == "element" and bool(node.parts)
+    return any(_reads_element_fields(child) for child in children(node))
 
 
 def _writable(node: Node) -> bool:

@@ -68,7 +68,7 @@ _PLAIN = frozenset({str, int, bool, type(None)})  # written as they are; a fact 
 
 def _scalar(value: Any) -> Any:
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
+    if kind in _PLAIN:
         return value
     if kind is float:
         if not math.isfinite(value):

@@ -81,11 +81,12 @@ class Interval:
     item_end: str
 
     @functools.cached_property
-    def element_fields(self) -> frozenset[str]:
+    def element_fact_fields(self) -> frozenset[str]:
+        """The fields an element's fact must carry to be swept (as RelationPlan's, names in the fact)."""
         return frozenset({self.start, self.end, *(element for element, _ in self.keys)})
 
     @functools.cached_property
-    def item_fields(self) -> frozenset[str]:
+    def item_fact_fields(self) -> frozenset[str]:
         return frozenset({self.item_start, self.item_end, *(item for _, item in self.keys)})
 
     @functools.cached_property
@@ -347,7 +348,7 @@ def _sweep(relation: RelationPlan, interval: Interval, facts: list[dict]) -> dic
     """Overlaps by sorting the elements per key on their start and, for each item, reading only the slice
     that can reach it: O((n + m) log n + k) instead of durable's n × m. None when values do not compare."""
     element_type, item_type = fact_type(relation.elements), fact_type(relation.items)
-    wanted, element_key, start, end = interval.element_fields, interval.element_key, interval.start, interval.end
+    wanted, element_key, start, end = interval.element_fact_fields, interval.element_key, interval.start, interval.end
     groups: dict[Any, list[tuple[Any, Any, int]]] = {}
     for fact in facts:
         if fact["t"] == element_type and fact.keys() >= wanted:
@@ -358,7 +359,7 @@ def _sweep(relation: RelationPlan, interval: Interval, facts: list[dict]) -> dic
             ranges.sort()
             index[key] = ([r[0] for r in ranges], ranges, max(r[1] - r[0] for r in ranges))
         failing: dict[int, list[int]] = {}
-        needed, item_key, exclude_self = interval.item_fields, interval.item_key, relation.exclude_self
+        needed, item_key, exclude_self = interval.item_fact_fields, interval.item_key, relation.exclude_self
         for fact in facts:
             if fact["t"] != item_type or not fact.keys() >= needed:
                 continue
