@@ -1,4 +1,4 @@
-"""The ledger store, picked by measurement: SQLite in WAL mode (engine/ledger.py) against DuckDB doing the
+"""The ledger store, picked by measurement: SQLite in WAL mode (engine/vericarbon/screening/ledger.py) against DuckDB doing the
 same work (record each package's serial ranges and find the ranges of other packages they share credits with,
 a chunk of packages per transaction), and whether two processes can share one ledger file.
 

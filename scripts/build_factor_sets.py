@@ -1,5 +1,5 @@
 """Convert the official emission-factor publications into vericarbon's factor sets
-(engine/factors/sets/SET.json.gz), recording where each came from.
+(engine/vericarbon/factors/sets/SET.json.gz), recording where each came from.
 
     python scripts/build_factor_sets.py [DATA_DIR]    # DATA_DIR: the shared data folder (../shared/data)
 

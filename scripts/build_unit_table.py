@@ -1,4 +1,4 @@
-"""Write engine/lang/unit_table.json: pint's answer to every unit conversion the built-in factor sets, the
+"""Write engine/vericarbon/lang/unit_table.json: pint's answer to every unit conversion the built-in factor sets, the
 bundled samples, the rule tests and the bundled statement tables ask for, so a run that asks only these
 never loads pint (vericarbon.lang.units). The answers are pint's own, so results are the same with the
 table and without it.

@@ -1,4 +1,4 @@
-"""The unit table (engine/lang/unit_table.json) is pint's own answers, worked out ahead of time: it must
+"""The unit table (engine/vericarbon/lang/unit_table.json) is pint's own answers, worked out ahead of time: it must
 still be what pint gives, cover what the factor sets print, and keep pint unloaded for what it holds."""
 
 import json

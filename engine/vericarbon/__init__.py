@@ -14,9 +14,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-if __name__ != "vericarbon":  # the source folder reached from the repository root, as `import engine`
-    raise ImportError("engine/ is the source folder of the package vericarbon: `pip install .`, then `import vericarbon`")
-
 __version__ = "0.2.0"
 
 __all__ = ["Finding", "InputError", "Result", "ValidationError", "load_ruleset", "screen", "validate", "verify", "__version__"]
