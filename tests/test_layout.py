@@ -19,7 +19,7 @@ from vericarbon.run.checker import Checker
 PACKAGE = Path(vericarbon.__file__).resolve().parent
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ["errors", "resources", "evidence", "factors", "lang", "relational", "rules", "run", "render", "screening", "api", "service", "cli", "__main__"]
-RANK = {name: index for index, name in enumerate(STAGES)} | {"resources": 0, "files": 0, "_durable_rules_engine": STAGES.index("relational")}
+RANK = {name: index for index, name in enumerate(STAGES)} | {"resources": 0, "files": 0, "version": 0, "_durable_rules_engine": STAGES.index("relational")}
 GOLDEN = Path(__file__).parent / "golden-results.json"
 
 
@@ -33,7 +33,7 @@ def _imports(path: Path) -> list[tuple[int, str]]:
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("vericarbon."):
             found.append((node.lineno, node.module.removeprefix("vericarbon.")))
         elif isinstance(node, ast.ImportFrom) and node.module == "vericarbon":
-            found += [(node.lineno, alias.name) for alias in node.names if alias.name != "__version__"]
+            found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.Import):
             found += [(node.lineno, alias.name.removeprefix("vericarbon.")) for alias in node.names if alias.name.startswith("vericarbon.")]
     return found
