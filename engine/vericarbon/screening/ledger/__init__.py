@@ -59,7 +59,7 @@ class Ledger(Protocol):
         """Every recorded range: (registry, block, action, first, last, beneficiary, package_id, sha256, pointer, source)."""
 
     def integrity(self) -> str:
-        """"ok", or what the database found wrong with itself."""
+        """The database's own check: "ok", or what it found wrong."""
 
 
 def is_database_url(location: str | Path | None) -> bool:
