@@ -1,4 +1,4 @@
-"""The ledger store, picked by measurement: SQLite in WAL mode (engine/vericarbon/screening/ledger.py) against DuckDB doing the
+"""The ledger store, picked by measurement: SQLite in WAL mode (engine/vericarbon/screening/ledger/sqlite.py) against DuckDB doing the
 same work (record each package's serial ranges and find the ranges of other packages they share credits with,
 a chunk of packages per transaction), and whether two processes can share one ledger file.
 
@@ -15,7 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from vericarbon.screening.ledger import Claim, Ledger
+from vericarbon.screening.ledger.records import Claim
+from vericarbon.screening.ledger.sqlite import SQLiteLedger
 
 CHUNK = 8  # packages per transaction, as `vericarbon screen` records them
 
@@ -80,8 +81,8 @@ def second_process_opens(store: str, path: Path) -> str:
         "from pathlib import Path\n"
         f"sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})\n"
         "from ledger import DuckLedger, packages\n"
-        "from vericarbon.screening.ledger import Ledger\n"
-        f"book = {'DuckLedger' if store == 'duckdb' else 'Ledger'}(Path({str(path)!r}))\n"
+        "from vericarbon.screening.ledger.sqlite import SQLiteLedger\n"
+        f"book = {'DuckLedger' if store == 'duckdb' else 'SQLiteLedger'}(Path({str(path)!r}))\n"
         "book.record_many(packages(1, 5))\n"
         "print('wrote')\n"
     )
@@ -100,13 +101,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for label, count, ranges in (("10 000 × 5 ranges", 10_000, 5), ("200 × 500 ranges", 200, 500)):
             made = packages(count, ranges)
-            sqlite_book, duck_book = Ledger(Path(folder) / f"{count}.sqlite"), DuckLedger(Path(folder) / f"{count}.duckdb")
+            sqlite_book, duck_book = SQLiteLedger(Path(folder) / f"{count}.sqlite"), DuckLedger(Path(folder) / f"{count}.duckdb")
             (lite_ms, lite_found), (duck_ms, duck_found) = timed(sqlite_book, made), timed(duck_book, made)
             print(f"{label:<22}{lite_ms:>14.3f}{duck_ms:>15.3f}  {lite_found} / {duck_found}")
             sqlite_book.close()
             duck_book.close()
         print("\na second process opens a ledger that another process holds open:")
-        for store, suffix, opener in (("sqlite", "sqlite", Ledger), ("duckdb", "duckdb", DuckLedger)):
+        for store, suffix, opener in (("sqlite", "sqlite", SQLiteLedger), ("duckdb", "duckdb", DuckLedger)):
             path = Path(folder) / f"shared.{suffix}"
             holder = opener(path)
             holder.record_many(packages(1, 5))

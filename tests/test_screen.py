@@ -19,7 +19,9 @@ from vericarbon.cli import main
 from vericarbon.errors import InputError
 from vericarbon.run.checker import Checker
 from vericarbon.screening import batch as screen
-from vericarbon.screening.ledger import Claim, Ledger, audit, serial_key, serial_number
+from vericarbon.screening.ledger import audit
+from vericarbon.screening.ledger.records import Claim, serial_key, serial_number
+from vericarbon.screening.ledger.sqlite import SQLiteLedger
 from vericarbon.screening.overlaps import overlapping_pairs
 from vericarbon.screening.sources import Item, count
 
@@ -47,10 +49,10 @@ def claim(first, last, registry="ICR", block="", action="retired", beneficiary="
 def _book(location):
     """A ledger on `location` as a new run opens it: a SQLite file, or a postgresql:// URL."""
     if isinstance(location, str):
-        from vericarbon.screening.ledger_postgres import PostgresLedger
+        from vericarbon.screening.ledger.postgres import PostgresLedger
 
         return PostgresLedger(location)
-    return Ledger(location)
+    return SQLiteLedger(location)
 
 
 @pytest.mark.parametrize(
@@ -180,7 +182,7 @@ def test_a_ledger_of_vericarbon_0_1_is_upgraded_in_place(tmp_path):
     """)
     old.commit()
     old.close()
-    book = Ledger(path)
+    book = SQLiteLedger(path)
     assert [r[3:5] for r in book.ranges()] == [(1, 100)]
     assert [c["other"]["source"] for c in book.record("P-2", "b.json", [claim(50, 60)])] == ["a.json"]
 
@@ -189,11 +191,11 @@ def test_a_corrupted_ledger_is_an_input_error(tmp_path):
     path = tmp_path / "broken.sqlite"
     path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
     with pytest.raises(InputError, match="cannot be used as a ledger"):
-        Ledger(path).record("P-1", "a", [claim(1, 2)])
+        SQLiteLedger(path).record("P-1", "a", [claim(1, 2)])
 
 
 def test_a_failure_inside_the_transaction_leaves_the_ledger_as_it_was(tmp_path):
-    book = Ledger(tmp_path / "l.sqlite")
+    book = SQLiteLedger(tmp_path / "l.sqlite")
     book.record("P-1", "a", [claim(1, 100)])
     with pytest.raises(sqlite3.IntegrityError):
         book.record("P-1", "a", [claim(500, 600), Claim("ICR", "", "retired", 10, 5, None, "/x")])  # last < first violates a CHECK
@@ -380,7 +382,7 @@ def test_two_runs_on_one_ledger_at_once(tmp_path):
     outputs = [json.loads(line) for process in runs for line in process.communicate(timeout=300)[0].splitlines()]
     conflicts = sorted(tuple(sorted((line["id"], c["other"]["package_id"]))) for line in outputs for c in line.get("ledger_conflicts", []))
     assert conflicts == [(f"L{i:03d}", f"R{i:03d}") for i in range(0, 60, 6)]
-    book = Ledger(ledger)
+    book = SQLiteLedger(ledger)
     assert book.integrity() == "ok" and len(list(book.ranges())) == 120
 
 
@@ -398,10 +400,10 @@ def test_ctrl_c_stops_cleanly_keeping_what_finished(tmp_path):
     assert "screening interrupted" in err and "Traceback" not in err
     lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert 50 <= len(lines) < 3000
-    recorded = {row[6] for row in Ledger(ledger).ranges()}
+    recorded = {row[6] for row in SQLiteLedger(ledger).ranges()}
     assert recorded == {line["id"] for line in lines}  # each package in the ledger has its line, and no other is there
     assert all(line["status"] == "checked" for line in lines)  # every line written is whole
-    assert Ledger(ledger).integrity() == "ok" and len(list(Ledger(ledger).ranges())) == len(lines)
+    assert SQLiteLedger(ledger).integrity() == "ok" and len(list(SQLiteLedger(ledger).ranges())) == len(lines)
 
 
 def test_a_killed_run_leaves_each_package_whole_in_the_ledger(tmp_path):
@@ -415,7 +417,7 @@ def test_a_killed_run_leaves_each_package_whole_in_the_ledger(tmp_path):
         time.sleep(0.05)
     process.kill()
     process.wait(timeout=60)
-    book = Ledger(ledger)
+    book = SQLiteLedger(ledger)
     assert book.integrity() == "ok"
     per_package: dict[str, int] = {}
     for row in book.ranges():

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0"
+from vericarbon.version import __version__
 
 __all__ = ["Finding", "InputError", "Result", "ValidationError", "load_ruleset", "screen", "validate", "verify", "__version__"]
 

@@ -20,7 +20,7 @@ from typing import Any, Iterator, TextIO
 
 import orjson
 
-from vericarbon import __version__
+from vericarbon.version import __version__
 from vericarbon.errors import InputError
 from vericarbon.evidence.documents import parse_document, read_text
 from vericarbon.evidence.package import SchemaStore, load_package

@@ -15,8 +15,6 @@ import orjson
 from vericarbon.errors import InputError
 from vericarbon.resources import cache_dir
 
-MAX_NESTING = 1000  # as deep as orjson lets JSON nest
-
 
 def escape_pointer_part(part: str) -> str:
     """A key as one step of a JSON pointer (RFC 6901)."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import jsonschema_rs
 import orjson
 
-from vericarbon import __version__
+from vericarbon.version import __version__
 from vericarbon.errors import InputError
 from vericarbon.evidence.documents import escape_pointer_part, parse_document, read_text
 from vericarbon.evidence.serials import SerialError, serial_range

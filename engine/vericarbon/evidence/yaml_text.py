@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 
 from vericarbon.errors import InputError
-from vericarbon.evidence.documents import MAX_NESTING
 
+MAX_NESTING = 1000  # as deep as orjson lets JSON nest: a YAML document may nest as deep as its JSON twin
 MAX_ALIAS_GROWTH = 10  # aliases may repeat a part of a document, not multiply it (an "alias bomb")
 
 

@@ -5,13 +5,13 @@ tokens → parser → nodes → types → compiler (with functions, the built-in
 The names below are what the later stages use.
 """
 
-from vericarbon.lang.compiler import Scope, compile_expression, compile_rule
+from vericarbon.lang.compiler import compile_expression, compile_rule
 from vericarbon.lang.functions import FUNCTION_NAMES
 from vericarbon.lang.nodes import Binary, Call, ListOf, Literal, Node, Path, Unary, children
 from vericarbon.lang.parser import parse
 from vericarbon.lang.runtime import MISSING, Env, Months, as_date, escape_pointer_part, format_value
 from vericarbon.lang.tokens import ExprError
-from vericarbon.lang.types import NUMBER, Compiled, Type, type_of_shape
+from vericarbon.lang.types import NUMBER, Compiled, Scope, Type, type_of_shape
 
 __all__ = [
     "FUNCTION_NAMES", "MISSING", "NUMBER", "Binary", "Call", "Compiled", "Env", "ExprError", "ListOf", "Literal", "Months",

@@ -6,30 +6,14 @@ docs/semantics.md is the contract this module follows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from vericarbon.evidence.shapes import Shape
 from vericarbon.lang.codegen import generate_rule
 from vericarbon.lang.functions import FUNCTIONS
 from vericarbon.lang.nodes import COMPARISONS, Binary, Call, ListOf, Literal, Node, Path, Unary, children
 from vericarbon.lang.runtime import MISSING, Env, add_duration, as_date, escape_pointer_part, finite, frame_pointer, pointer_of
 from vericarbon.lang.tokens import ExprError
-from vericarbon.lang.types import BOOLEAN, DATE, NUMBER, Compiled, Fn, Type, literal_type, require, type_of_shape
-
-
-@dataclass
-class Scope:
-    """What names mean while compiling one rule."""
-
-    package: Shape
-    params: dict[str, Type]
-    item: Shape | None = None
-    item_collection: str | None = None  # the for_each path, so others(...) can tell it apart
-    elements: list[Shape] = field(default_factory=list)
-    definitions: dict[str, Node] = field(default_factory=dict)  # the ruleset's named expressions, read as defs.NAME
-    expanding: list[str] = field(default_factory=list)  # definitions being compiled, to refuse a cycle
-
+from vericarbon.lang.types import BOOLEAN, DATE, NUMBER, Compiled, Fn, Scope, Type, literal_type, require, type_of_shape
 
 
 def compile_expression(node: Node, scope: Scope, *, traced: bool = False) -> Compiled:

@@ -1,5 +1,5 @@
 """The built-in functions of the expression language, by name. Each builder checks its arguments' types
-and returns the closure; `c` is the compiler, which compiles the arguments."""
+and returns the closure; `c` is the compiler (as an ArgumentCompiler), which compiles the arguments."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from vericarbon.lang.types import (
     DURATION,
     NUMBER,
     STRING,
+    ArgumentCompiler,
     Compiled,
     Type,
     require,
@@ -42,7 +43,6 @@ from vericarbon.lang.types import (
 
 if TYPE_CHECKING:
     from vericarbon.factors import Factor
-    from vericarbon.lang.compiler import Compiler
 
 
 def _arity(node: Call, low: int, high: int | None = None) -> None:
@@ -52,13 +52,13 @@ def _arity(node: Call, low: int, high: int | None = None) -> None:
         raise ExprError(f"{node.name}() takes {wanted} argument(s), got {len(node.args)}", node.pos)
 
 
-def _collection(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+def _collection(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
     collection = c.compile(node.args[0], depth + 1, in_element)
     require(collection.type, {"list"}, node.args[0], f"{node.name}() needs a list as first argument;")
     return collection
 
 
-def _aggregate(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+def _aggregate(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
     """sum, count, min, max, median, mad, all, any, none over a list. all/any/none/count take a per-element
     condition; sum/min/max/median/mad take the per-element value to fold and, third, an optional condition
     that filters elements (mad: the median absolute deviation from the median, a spread outliers do not move)."""
@@ -166,7 +166,7 @@ def _base_pointer(node: Node) -> Callable[[Env], str]:
     return lambda env: ""
 
 
-def _others(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+def _others(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
     """The rule's own collection without the current item: "no other batch overlaps this one"."""
     _arity(node, 1)
     target = node.args[0]
@@ -202,7 +202,7 @@ def _frames(values: Any, base_pointer: str) -> Iterator[Frame]:
     return ((value, base_pointer, index) for index, value in enumerate(values))
 
 
-def _exists(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+def _exists(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
     _arity(node, 1)
     target = node.args[0]
     if not isinstance(target, Path):
@@ -219,7 +219,7 @@ def _exists(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
     return Compiled(exists, BOOLEAN)
 
 
-def _approx(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+def _approx(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
     """approx(a, b, rel): |a - b| <= rel × max(|a|, |b|); two zeros are equal."""
     _arity(node, 3)
     parts = [c.compile(arg, depth + 1, in_element) for arg in node.args]
@@ -236,7 +236,7 @@ def _approx(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
     return Compiled(approx, BOOLEAN)
 
 
-def _date(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+def _date(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
     _arity(node, 1)
     arg = node.args[0]
     if not isinstance(arg, Literal) or as_date(arg.value) is MISSING:
@@ -245,7 +245,7 @@ def _date(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
     return Compiled(lambda env: day, DATE)
 
 
-def _duration(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+def _duration(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
     _arity(node, 1)
     count = c.compile(node.args[0], depth + 1, in_element)
     require(count.type, {"number"}, node.args[0], f"{node.name}() needs")
@@ -267,7 +267,7 @@ def _duration(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled
 
 
 def _unary_function(kind_in: str, kind_out: Type, apply: Callable[[Any], Any]):
-    def build(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    def build(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
         _arity(node, 1)
         arg = c.compile(node.args[0], depth + 1, in_element)
         require(arg.type, {kind_in}, node.args[0], f"{node.name}() needs")
@@ -280,7 +280,7 @@ def _unary_function(kind_in: str, kind_out: Type, apply: Callable[[Any], Any]):
 def _string_pair_function(kind_out: Type, apply: Callable[[str, str], Any]):
     """A function of two strings: missing if either is."""
 
-    def build(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    def build(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
         _arity(node, 2)
         first, second = (c.compile(arg, depth + 1, in_element) for arg in node.args)
         for arg, part in zip(node.args, (first, second)):
@@ -296,7 +296,7 @@ def _string_pair_function(kind_out: Type, apply: Callable[[str, str], Any]):
     return build
 
 
-def _log10(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+def _log10(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
     """log10(x): the order of magnitude, for comparing figures across scales; missing, with the reason, for x <= 0."""
     _arity(node, 1)
     arg = c.compile(node.args[0], depth + 1, in_element)
@@ -315,7 +315,7 @@ def _log10(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
     return Compiled(log10, NUMBER)
 
 
-def _values(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+def _values(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
     """values(xs, .field): the list of one field of every element, for membership tests such as
     `item.leader_id in values(team.members, .id)`. An element lacking the field is left out.
     distinct(xs, .field): the same without repeats, in first-seen order (`count(distinct(group.members, .entity))`)."""
@@ -344,7 +344,7 @@ def _values(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
     return Compiled(values, Type("list", _shape_of_type(per_element.type)))
 
 
-def _without(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+def _without(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
     """without(xs, ys): the elements of xs that are not in ys, e.g. the required topics a plan leaves out."""
     _arity(node, 2)
     wanted = _collection(c, node, depth, in_element)
@@ -365,7 +365,7 @@ def _shape_of_type(value_type: Type) -> Shape:
     return value_type.shape if value_type.kind not in ("any", "null") else ANY_SHAPE
 
 
-def _if(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+def _if(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
     """if(condition, then, else): choose between two values of one type, e.g. the materiality base."""
     _arity(node, 3)
     condition, then, other = (c.compile(arg, depth + 1, in_element) for arg in node.args)
@@ -384,14 +384,14 @@ def _if(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
     return Compiled(choose, then.type if then.type.kind not in ("any", "null") else other.type)
 
 
-def _unit_argument(c: Compiler, arg: Node, depth: int, in_element: bool, name: str) -> Compiled:
+def _unit_argument(c: ArgumentCompiler, arg: Node, depth: int, in_element: bool, name: str) -> Compiled:
     """A unit: one unit string, or a list of unit strings that multiply."""
     compiled = c.compile(arg, depth + 1, in_element)
     require(compiled.type, {"string", "list"}, arg, f"{name}() needs a unit or a list of units as")
     return compiled
 
 
-def _convert(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+def _convert(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
     """convert(value, unit(s), target): `value` in the product of the units, expressed in `target`.
     An unknown or incompatible unit gives missing, with the reason (vericarbon.lang.units)."""
     _arity(node, 3)
@@ -414,7 +414,7 @@ def _convert(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
     return Compiled(convert, NUMBER)
 
 
-def _convertible(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+def _convertible(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
     """convertible(unit(s), target): true when the units are known and convert to `target`."""
     _arity(node, 2)
     units = _unit_argument(c, node.args[0], depth, in_element, "convertible")
@@ -452,7 +452,7 @@ _OFFICIAL_FIELDS: dict[str, tuple[Type, Callable[[Factor, dict[str, Any]], Any]]
 }
 
 
-def _official_factor(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+def _official_factor(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
     """official_factor(citation, "value"): a field of the official factor a line cites (vericarbon.factors);
     an unknown set, id or description gives missing with the reason."""
     _arity(node, 2)
@@ -482,7 +482,7 @@ def _official_factor(c: Compiler, node: Call, depth: int, in_element: bool) -> C
     return Compiled(official, field_type)
 
 
-def _numbers(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+def _numbers(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
     """numbers(text): the numbers written in a text, in order ("70,723" is one number), leaving out
     four-digit whole numbers from 1900 to 2100, which in statement notes are years."""
     _arity(node, 1)
@@ -492,10 +492,10 @@ def _numbers(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
     return Compiled(lambda env: MISSING if (t := tf(env)) is MISSING else written_numbers(t), Type("list", Shape({"type": "number"}, None, None)))
 
 
-def _numbers_named(parse: Callable[[str], list[int]]) -> Callable[[Compiler, Call, int, bool], Compiled]:
+def _numbers_named(parse: Callable[[str], list[int]]) -> Callable[[ArgumentCompiler, Call, int, bool], Compiled]:
     """A function of one text giving the sorted numbers it names (scopes, categories), to hold words against fields."""
 
-    def build(c: Compiler, node: Call, depth: int, in_element: bool) -> Compiled:
+    def build(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
         _arity(node, 1)
         text = c.compile(node.args[0], depth + 1, in_element)
         require(text.type, {"string"}, node.args[0], f"{node.name}() needs")
@@ -542,7 +542,7 @@ def written_numbers(text: str) -> list[float]:
     return found
 
 
-FUNCTIONS: dict[str, Callable[[Compiler, Call, int, bool], Compiled]] = {
+FUNCTIONS: dict[str, Callable[[ArgumentCompiler, Call, int, bool], Compiled]] = {
     "sum": _aggregate,
     "count": _aggregate,
     "min": _aggregate,

@@ -1,9 +1,10 @@
-"""Static types of expressions, read from the package schema's shapes, and what a compiled node gives."""
+"""Static types of expressions, read from the package schema's shapes, what a compiled node gives, and what
+names mean while compiling (Scope)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple, Protocol
 
 from vericarbon.evidence.shapes import ANY_SHAPE, Shape
 from vericarbon.lang.nodes import Node
@@ -58,6 +59,32 @@ Fn = Callable[["Env"], Any]
 class Compiled:
     fn: Fn
     type: Type
+
+
+@dataclass
+class Scope:
+    """What names mean while compiling one rule."""
+
+    package: Shape
+    params: dict[str, Type]
+    item: Shape | None = None
+    item_collection: str | None = None  # the for_each path, so others(...) can tell it apart
+    elements: list[Shape] = field(default_factory=list)
+    definitions: dict[str, Node] = field(default_factory=dict)  # the ruleset's named expressions, read as defs.NAME
+    expanding: list[str] = field(default_factory=list)  # definitions being compiled, to refuse a cycle
+
+
+class ArgumentCompiler(Protocol):
+    """What a built-in function's builder (vericarbon.lang.functions) asks of the compiler: the scope, and
+    its arguments compiled. The compiler finds the builders by name; they know it only by this shape, so
+    the two modules do not import each other."""
+
+    scope: Scope
+
+    def compile(self, node: Node, depth: int, in_element: bool = False) -> Compiled: ...
+
+    def element_expression(self, collection: Compiled, node: Node, depth: int) -> Compiled:
+        """`node` compiled once per element of `collection`, with `.field` reading that element."""
 
 
 def require(actual: Type, kinds: set[str], node: Node, what: str) -> None:

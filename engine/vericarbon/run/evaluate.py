@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Collection, Iterable
 
-from vericarbon import __version__
+from vericarbon.version import __version__
 from vericarbon.evidence.documents import field_at
 from vericarbon.evidence.package import Package
 from vericarbon.evidence.shapes import Shape

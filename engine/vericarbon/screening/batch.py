@@ -37,13 +37,14 @@ from vericarbon.run.checker import Checker
 from vericarbon.run.evaluate import screening_line
 from vericarbon.run.series import evaluate_group, group_field, link
 from vericarbon.screening import DEFAULT_TIMEOUT, Limits
-from vericarbon.screening.ledger import Ledger, claims_of
+from vericarbon.screening.ledger import Ledger
+from vericarbon.screening.ledger.records import claims_of
 from vericarbon.screening.sources import Item, items
 
 # ---------------------------------------------------------------- one package, in a worker
 
 _checker: Checker | None = None
-_book: Any = None  # the ledger this process records in (Ledger or PostgresLedger), or None: lines only
+_book: Ledger | None = None  # the ledger this process records in, or None: lines only
 _in_worker = False
 _report_dir: Path | None = None
 _timeout: float = 0.0
@@ -80,7 +81,7 @@ def _watchdog(parent: int) -> None:
             os._exit(70)
 
 
-def use(checker: Checker, book: Any, report_dir: str | None, timeout: float = DEFAULT_TIMEOUT) -> None:
+def use(checker: Checker, book: Ledger | None, report_dir: str | None, timeout: float = DEFAULT_TIMEOUT) -> None:
     """Screen with this checker in this process, recording in this ledger (None: none); 0 means no time limit."""
     global _checker, _book, _report_dir, _timeout
     _checker, _book = checker, book
@@ -208,7 +209,7 @@ def screen_chunk(chunk: list[Item]) -> list[dict]:
 
 
 def run(item_stream: Iterator[Item], jobs: int, checker: Checker, report_dir: str | None, timeout: float = DEFAULT_TIMEOUT,
-        work: Callable[[list[Item]], list[dict]] = screen_chunk, book: Any = None, stop: threading.Event | None = None) -> Iterator[list[dict]]:
+        work: Callable[[list[Item]], list[dict]] = screen_chunk, book: Ledger | None = None, stop: threading.Event | None = None) -> Iterator[list[dict]]:
     """Screen every item with `jobs` processes (in this process, with `checker`, for 1), yielding the lines of
     each chunk of packages as it is done, in completion order, its claims recorded in `book` (None: lines
     only). A few chunks per worker are read ahead, so memory stays flat however many packages the sources
@@ -239,7 +240,7 @@ def run(item_stream: Iterator[Item], jobs: int, checker: Checker, report_dir: st
             yield from _isolate(lost, worker_args, work)
 
 
-def screen(sources: list[Path], jobs: int, checker: Checker, report_dir: str | None, book: Any,
+def screen(sources: list[Path], jobs: int, checker: Checker, report_dir: str | None, book: Ledger | None,
            limits: Limits = Limits(), timeout: float = DEFAULT_TIMEOUT, stop: threading.Event | None = None) -> Iterator[list[dict]]:
     """`run` over the sources, recording in `book`: each chunk's lines carry their ledger conflicts."""
     return run(items(sources, limits), jobs, checker, report_dir, timeout, book=book, stop=stop)

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from vericarbon import __version__
+from vericarbon.version import __version__
 from vericarbon.errors import InputError
 from vericarbon.evidence.package import SchemaStore
 from vericarbon.resources import builtin_rulesets

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vericarbon import __version__
+from vericarbon.version import __version__
 
 
 def _error(description: str) -> dict:

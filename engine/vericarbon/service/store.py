@@ -27,7 +27,7 @@ from typing import Any, Iterator
 
 from vericarbon.errors import InputError
 from vericarbon.screening.ledger import is_database_url
-from vericarbon.screening.ledger_postgres import migrate
+from vericarbon.screening.ledger.postgres import migrate
 
 MAX_ATTEMPTS = 3  # a submission whose checking crashed this many times is failed, not retried for ever
 DELIVERY_ATTEMPTS = 10  # webhook deliveries: backoff 2, 4, 8 … seconds, capped at an hour

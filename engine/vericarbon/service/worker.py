@@ -19,14 +19,14 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 from vericarbon.errors import InputError
 from vericarbon.evidence.package import Package, SchemaStore, parse_package
 from vericarbon.render import renderer
 from vericarbon.run.checker import Checker
 from vericarbon.run.evaluate import intake_decision
-from vericarbon.screening.ledger import claims_of, open_ledger
+from vericarbon.screening.ledger import Ledger, open_ledger
+from vericarbon.screening.ledger.records import claims_of
 from vericarbon.service.store import Job, Store
 
 SIGNATURE_HEADER = "X-Vericarbon-Signature"  # "sha256=" + hex HMAC-SHA256 of the body with the subscriber's secret
@@ -51,7 +51,7 @@ def read_submission(name: str, body: bytes, store: SchemaStore) -> Package:
     return parse_package(Path(name), body, store)
 
 
-def check(job: Job, checker: Checker, ledger: Any) -> tuple[str | None, dict, str | None, str | None]:
+def check(job: Job, checker: Checker, ledger: Ledger) -> tuple[str | None, dict, str | None, str | None]:
     """(verdict, summary, canonical JSON result, error) of one submission."""
     try:
         package = read_submission(job.name, job.body, checker.store)

@@ -1,6 +1,5 @@
-"""The credit ledger on PostgreSQL: the same records, findings and interface as the SQLite ledger
-(vericarbon.screening.ledger, whose docstring gives the rules), for many service processes on one
-database. Overlaps are found by the database: each range is a `numrange` (any number of digits, exact)
+"""The credit ledger on PostgreSQL (vericarbon.screening.ledger gives the rules every ledger keeps): the same
+records, findings and interface as the SQLite ledger, for many service processes on one database. Overlaps are found by the database: each range is a `numrange` (any number of digits, exact)
 under a GiST index over (registry, block, action, range), queried with `&&`. Writers of one serial block
 take a transaction-scoped advisory lock on it, so two submissions recorded at once cannot both miss each
 other. Needs psycopg 3 (`pip install 'vericarbon[serve]'`)."""
@@ -14,7 +13,7 @@ from typing import Any, Iterator
 import orjson
 
 from vericarbon.errors import InputError
-from vericarbon.screening.ledger import Claim, _conflict, grouped, identity_findings
+from vericarbon.screening.ledger.records import Claim, conflict, grouped, identity_findings
 
 # Version 1: the ledger's tables (btree_gist lets one GiST index hold the equality columns and the range).
 _VERSION_1 = """
@@ -146,7 +145,7 @@ class PostgresLedger:
                 " ORDER BY lower(span), id",
                 (claim.registry, claim.block, claim.action, claim.first, claim.last, package_id, sha256),
             )
-            found += [_conflict(claim, int(first), int(last), *other) for first, last, *other in rows]
+            found += [conflict(claim, int(first), int(last), *other) for first, last, *other in rows]
         return found
 
     def series_groups(self, ruleset: str, field: str | None) -> Iterator[tuple[Any, list[dict], set[str]]]:

@@ -1,39 +1,26 @@
-"""The ledger of credits: which serial ranges each screened submission issues or retires, kept in SQLite.
+"""The credit ledger in a SQLite file (vericarbon.screening.ledger gives the rules every ledger keeps).
 
 SQLite in WAL mode rather than DuckDB, by measurement (benchmarks/ledger.py): recording a small package's
 ranges and finding their conflicts takes ~0.04 ms against DuckDB's ~3 ms (500 ranges: ~2.3 against ~87 ms),
 and a second screening process can share a SQLite ledger (one writer at a time, others wait on the lock)
 where DuckDB refuses to open a file another process holds.
 
-A submission's ranges are checked and recorded inside one transaction (shared with the few others screened
-with it): a crash leaves the ledger as it was before that submission, never with part of it. A submission is
-its id and the hash of its content: screening the same one again replaces its earlier ranges (never a
-conflict with itself, even after a run was killed between the ledger and the output); a different content
-under an id already recorded is an `id_reused` finding, and the same submission twice in one run a
-`duplicate_in_run` one; neither replaces the other's ranges.
-
 Serial numbers are integers of any size: they are stored as text that sorts as the numbers do (the count of
-digits, then the digits), so ranges beyond 2^63 are kept exactly and compared in SQLite's index.
-
-Two ranges conflict when they are on the same registry and serial block, share a number, have the same
-action (issued twice, or retired twice — for the same or for another beneficiary) and belong to different
-submissions. Issuing and then retiring the same credits is the normal lifecycle, not a conflict."""
+digits, then the digits: serial_key), so ranges beyond 2^63 are kept exactly and compared in SQLite's index."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import sqlite3
-import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator
 
 import orjson
 
 from vericarbon.errors import InputError
-from vericarbon.evidence.documents import field_at
+from vericarbon.screening.ledger.records import Claim, conflict, grouped, identity_findings, serial_key, serial_number
 
 FORMAT = 2  # PRAGMA user_version; 1 (vericarbon 0.1) is upgraded on open
 _SCHEMA = """
@@ -78,80 +65,7 @@ CREATE TABLE IF NOT EXISTS packages (
 _CLAIMS_PER_QUERY = 100  # 7 parameters each: within the 999 an SQLite before 3.32 allows a statement
 
 
-_DIGIT_COUNTS = [f"{n:04d}" for n in range(100)]  # a key's first part, written once (2x faster than formatting it per key)
-
-
-def serial_key(number: int) -> str:
-    """A non-negative integer as text that sorts as the numbers do, whatever their size."""
-    digits = str(number)
-    return (_DIGIT_COUNTS[len(digits)] if len(digits) < 100 else f"{len(digits):04d}") + digits
-
-
-def serial_number(key: str) -> int:
-    return int(key[4:])
-
-
-class Claim(NamedTuple):
-    """One serial range a submission issues or retires. (A named tuple: a package can hold thousands, and
-    one is made ~5x faster than a frozen dataclass.)"""
-
-    registry: str
-    block: str
-    action: str  # issued | retired
-    first: int
-    last: int
-    beneficiary: str | None
-    pointer: str
-
-
-# Where each package kind states the ranges it issues or retires: (collection, registry, block, first, last,
-# action, beneficiary) as field paths into each element; a registry in quotes is a constant.
-CLAIM_FIELDS: dict[str, list[tuple[tuple[str, ...], Any, tuple[str, ...], tuple[str, ...], tuple[str, ...], str, tuple[str, ...] | None]]] = {
-    "ghg-inventory": [(("offsets", "batches"), ("registry",), ("serial", "prefix"), ("serial", "start"), ("serial", "end"), "retired", ("beneficiary",))],
-    "carbon-neutrality-claim": [(("credits",), ("registry", "name"), ("serial", "prefix"), ("serial", "start"), ("serial", "end"), "retired", ("retirement", "beneficiary"))],
-    "icr-project-submission": [(("issuance_request", "serials"), "ICR", ("block",), ("start",), ("end",), "issued", None)],
-}
-
-
-def claims_of(kind: str, data: dict) -> list[Claim]:
-    """The serial ranges a validated package issues or retires."""
-    if kind == "credit-record":
-        return [_record_claim(data)]
-    found = []
-    for collection, registry, block, first, last, action, beneficiary in CLAIM_FIELDS.get(kind, []):
-        elements = field_at(data, collection)
-        base = "".join("/" + part for part in collection)
-        for index, element in enumerate(elements if isinstance(elements, list) else []):
-            start, end = field_at(element, first), field_at(element, last)
-            if type(start) is not int or type(end) is not int or start < 0 or end < start:
-                continue  # a malformed range is the rules' finding, not a ledger entry
-            found.append(
-                Claim(
-                    registry if isinstance(registry, str) else str(field_at(element, registry)),
-                    str(field_at(element, block) or ""),
-                    action,
-                    start,
-                    end,
-                    field_at(element, beneficiary) if beneficiary else None,
-                    f"{base}/{index}",
-                )
-            )
-    return found
-
-
-def _record_claim(data: dict) -> Claim:
-    """A registry record's range, in the block its registry's grammar gives (filled when the package was
-    read). A cancellation uses credits up as a retirement does, so both are `retired` here: a retirement
-    and a cancellation of the same credits conflict (as two beneficiaries, the cancellation's being its type)."""
-    serial = data["serial"]
-    if data["record_type"] == "issuance":
-        return Claim(data["registry"], serial["block"], "issued", serial["start"], serial["end"], None, "/serial")
-    beneficiary = data.get("beneficiary") if data["record_type"] == "retirement" else f"cancelled: {data.get('cancellation_type') or 'no type given'}"
-    return Claim(data["registry"], serial["block"], "retired", serial["start"], serial["end"], beneficiary, "/serial")
-
-
-
-class Ledger:
+class SQLiteLedger:
     """One SQLite ledger file; safe to share between processes. Unpickled, it is the same ledger opened
     again in the same run: how each screening worker records its own packages."""
 
@@ -209,7 +123,7 @@ class Ledger:
         db.execute(f"PRAGMA user_version = {FORMAT}")
 
     def __reduce__(self) -> tuple:
-        return Ledger, (self.path, self.run, self.durable)
+        return SQLiteLedger, (self.path, self.run, self.durable)
 
     def close(self) -> None:
         self._db.close()
@@ -293,7 +207,7 @@ class Ledger:
                 " ORDER BY c.n, r.first, r.id",
                 [value for row in part for value in row] + [package_id, sha256],
             ).fetchall()
-        return [_conflict(claims[n], serial_number(first), serial_number(last), *other) for n, first, last, *other in found]
+        return [conflict(claims[n], serial_number(first), serial_number(last), *other) for n, first, last, *other in found]
 
     def series_groups(self, ruleset: str, field: str | None) -> Iterator[tuple[Any, list[dict], set[str]]]:
         """A ruleset's records in groups sharing `field` (every record in one group when None), one group at
@@ -310,104 +224,11 @@ class Ledger:
 
     def ranges(self) -> Iterator[tuple[str, str, str, int, int, str | None, str, str, str, str]]:
         """Every recorded range: (registry, block, action, first, last, beneficiary, package_id, sha256, pointer, source)."""
-        for row in self._db.execute("SELECT registry, block, action, first, last, beneficiary, package_id, sha256, pointer, source FROM ranges"):
-            yield (*row[:3], serial_number(row[3]), serial_number(row[4]), *row[5:])
+        try:
+            for row in self._db.execute("SELECT registry, block, action, first, last, beneficiary, package_id, sha256, pointer, source FROM ranges"):
+                yield (*row[:3], serial_number(row[3]), serial_number(row[4]), *row[5:])
+        except sqlite3.DatabaseError as error:  # a file that is not (or no longer) a ledger, as in record_many
+            raise InputError(str(self.path), f"cannot be used as a ledger ({error})") from None
 
     def integrity(self) -> str:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0]
-
-
-def is_database_url(location: str | Path | None) -> bool:
-    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
-
-
-def identity_findings(recorded: Iterable[tuple[str, str, str]], package_id: str, sha256: str, source: str, this_run: str) -> list[dict]:
-    """From the submissions recorded under a package id (content hash, source, run): another content under
-    this id, or this very submission from another source earlier in this run. From the same source it is
-    the same package recorded again (its chunk checked again after its worker died), not a duplicate."""
-    found = []
-    for other_sha256, other_source, run in recorded:
-        if other_sha256 != sha256:
-            found.append({"kind": "id_reused", "other": {"package_id": package_id, "source": other_source, "sha256": other_sha256}})
-        elif run == this_run and other_source != source:
-            found.append({"kind": "duplicate_in_run", "other": {"package_id": package_id, "source": other_source, "sha256": other_sha256}})
-    return found
-
-
-def grouped(rows: Iterator[tuple[str, str, str]], field: str | None, this_run: str) -> Iterator[tuple[Any, list[dict], set[str]]]:
-    """Series rows (record JSON, source, run), sorted by `field`, as the groups series_groups yields."""
-    key, members, recent = None, [], set()
-    for text, source, run in rows:
-        record = orjson.loads(text)
-        record_key = "all" if field is None else record[field]
-        if members and record_key != key:
-            yield key, members, recent
-            members, recent = [], set()
-        key = record_key
-        members.append({**record, "source": source})
-        if run == this_run:
-            recent.add(record["package_id"])
-    if members:
-        yield key, members, recent
-
-
-@contextlib.contextmanager
-def open_ledger(path: Path | str | None) -> Iterator[Any]:
-    """The ledger at `path` (a SQLite file, or a postgresql:// URL: vericarbon.screening.ledger_postgres),
-    kept across runs, or with no path a temporary one for this run only."""
-    with contextlib.ExitStack() as stack:
-        if path is None:
-            book: Any = Ledger(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vericarbon-ledger-"))) / "ledger.sqlite", durable=False)
-        elif is_database_url(path):  # a file's path may come as text too: only a URL is a database
-            from vericarbon.screening.ledger_postgres import PostgresLedger
-
-            book = PostgresLedger(str(path))
-        else:
-            book = Ledger(Path(path))
-        stack.callback(book.close)
-        yield book
-
-
-def audit(ledger: Ledger) -> list[dict]:
-    """Every pair of recorded ranges of different submissions that conflict: one sorted sweep finds the
-    clusters of ranges that overlap anything (most ranges overlap nothing), and each cluster is walked
-    with the ranges still open, so every overlapping pair is listed, not only one per range."""
-    import numpy as np  # here, not at the top: every CLI start would pay for NumPy otherwise
-
-    from vericarbon.screening.overlaps import overlapping_pairs
-
-    try:
-        rows = list(ledger.ranges())
-    except sqlite3.DatabaseError as error:
-        raise InputError(str(ledger.path), f"cannot be used as a ledger ({error})") from None
-    if not rows:
-        return []
-    codes: dict[tuple[str, str, str], int] = {}
-    group = np.fromiter((codes.setdefault((r[0], r[1], r[2]), len(codes)) for r in rows), dtype=np.int64, count=len(rows))
-    found = []
-    for i, j in overlapping_pairs(group, [r[3] for r in rows], [r[4] for r in rows]):
-        later, earlier = rows[i], rows[j]
-        if later[6:8] == earlier[6:8]:
-            continue  # one submission's own ranges: its rules judge those
-        claim = Claim(*later[:6], pointer=later[8])
-        found.append({**_conflict(claim, earlier[3], earlier[4], earlier[5], earlier[6], earlier[8], earlier[9]), "package_id": later[6], "source": later[9]})
-    return found
-
-
-def _conflict(claim: Claim, first: int, last: int, beneficiary: str | None, package_id: str, pointer: str, source: str) -> dict:
-    if claim.action == "issued":
-        kind = "issued_twice"
-    elif (claim.beneficiary or "").casefold() != (beneficiary or "").casefold():
-        kind = "retired_for_two_beneficiaries"
-    else:
-        kind = "retired_twice"
-    shared = (max(claim.first, first), min(claim.last, last))
-    return {
-        "kind": kind,
-        "registry": claim.registry,
-        "block": claim.block,
-        "pointer": claim.pointer,
-        "range": [claim.first, claim.last],
-        "shared": [shared[0], shared[1]],
-        "other": {"package_id": package_id, "source": source, "pointer": pointer, "range": [first, last], "beneficiary": beneficiary},
-    }
