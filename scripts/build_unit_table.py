@@ -18,8 +18,7 @@ from pathlib import Path
 
 from vericarbon import factors
 from vericarbon.evidence.package import SchemaStore, load_package, validated_package
-from vericarbon.evidence.registry_exports import Tally
-from vericarbon.evidence.statement_exports import import_statements
+from vericarbon.importers import Tally, import_statements
 from vericarbon.lang import units
 from vericarbon.resources import builtin_rulesets
 from vericarbon.rules.rulesets import load_ruleset

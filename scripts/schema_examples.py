@@ -14,7 +14,7 @@ from typing import Any
 
 from vericarbon.evidence.package import SchemaStore
 from vericarbon.evidence.shapes import Shape
-from vericarbon.evidence.skeletons import samples_of
+from vericarbon.importers.skeletons import samples_of
 
 ROOT = Path(__file__).resolve().parents[1]
 HAND_WRITTEN = json.loads((Path(__file__).with_name("schema_examples.json")).read_text())

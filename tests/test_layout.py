@@ -1,7 +1,8 @@
 """The package's layout keeps data flowing one way, no two files import each other, and moving code changes
 no result.
 
-Stages, in the order data flows: errors and resources, evidence, the official factor sets, lang, relational, rules, run, render,
+Stages, in the order data flows: errors and resources, evidence, the importers (the ways data comes in
+from outside, built on evidence, which knows nothing of them), the official factor sets, lang, relational, rules, run, render,
 screening, then the public API and the command line. A module may import from its own stage or an earlier
 one, never a later one (`vericarbon/__init__.py`, the face, loads the API lazily and is not a stage)."""
 
@@ -19,7 +20,7 @@ from vericarbon.run.checker import Checker
 
 PACKAGE = Path(vericarbon.__file__).resolve().parent
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = ["errors", "resources", "evidence", "factors", "lang", "relational", "rules", "run", "render", "screening", "api", "service", "cli", "__main__"]
+STAGES = ["errors", "resources", "evidence", "importers", "factors", "lang", "relational", "rules", "run", "render", "screening", "api", "service", "cli", "__main__"]
 RANK = {name: index for index, name in enumerate(STAGES)} | {"resources": 0, "files": 0, "version": 0, "_durable_rules_engine": STAGES.index("relational")}
 GOLDEN = Path(__file__).parent / "golden-results.json"
 

@@ -12,8 +12,8 @@ import yaml
 from test_authoring import run
 
 from vericarbon.evidence.package import SchemaStore
-from vericarbon.evidence.skeletons import samples_of
-from vericarbon.evidence.workbooks import PACKAGE_SHEET, layout
+from vericarbon.importers.skeletons import samples_of
+from vericarbon.importers.workbooks import PACKAGE_SHEET, layout
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "evidence_samples").glob("*.json"))

@@ -131,11 +131,11 @@ def _ledger_options(ledger: argparse.ArgumentParser) -> None:
 def _import_options(importing: argparse.ArgumentParser) -> None:
     import_commands = importing.add_subparsers(dest="import_command", required=True, parser_class=_Parser)
     registry = import_commands.add_parser("registry", help="a registry's public export (CSV; CAD Trust unit JSON) into credit-record packages, one per record, as JSON Lines")
-    registry.add_argument("--from", dest="registry", required=True, choices=_Names("vericarbon.evidence.registry_exports", "REGISTRIES"), metavar="REGISTRY", help="the registry that published the files: %(choices)s")
+    registry.add_argument("--from", dest="registry", required=True, choices=_Names("vericarbon.importers", "REGISTRIES"), metavar="REGISTRY", help="the registry that published the files: %(choices)s")
     registry.add_argument("files", nargs="+", type=Path, metavar="FILE")
     registry.add_argument("-o", "--output", type=Path, metavar="OUT.jsonl", help="write the packages here (default: stdout)")
     statements = import_commands.add_parser("statements", help="a table of published GHG statements into ghg-statement packages, one per row, as JSON Lines")
-    statements.add_argument("--from", dest="layout", required=True, choices=_Names("vericarbon.evidence.statement_exports", "LAYOUTS"), metavar="LAYOUT", help="the table's layout: %(choices)s")
+    statements.add_argument("--from", dest="layout", required=True, choices=_Names("vericarbon.importers", "STATEMENT_LAYOUTS"), metavar="LAYOUT", help="the table's layout: %(choices)s")
     statements.add_argument("files", nargs="+", type=Path, metavar="FILE")
     statements.add_argument("-o", "--output", type=Path, metavar="OUT.jsonl", help="write the packages here (default: stdout)")
 
@@ -322,8 +322,8 @@ def _verify(args: argparse.Namespace, store: SchemaStore) -> int:
 
 def _write_document(args: argparse.Namespace, store: SchemaStore) -> int:
     """The commands that turn a kind or a package into another document: workbooks, skeletons, schema pages."""
-    from vericarbon.evidence.skeletons import samples_of, skeleton
-    from vericarbon.evidence.workbooks import read_workbook, write_workbook
+    from vericarbon.importers.skeletons import samples_of, skeleton
+    from vericarbon.importers.workbooks import read_workbook, write_workbook
     from vericarbon.render.schema_docs import schema_pages
 
     if args.command == "import":
@@ -483,8 +483,7 @@ def _open_for_writing(path: Path) -> TextIO:
 
 
 def _import(args: argparse.Namespace, store: SchemaStore) -> int:
-    from vericarbon.evidence.registry_exports import Tally, import_file, print_tally
-    from vericarbon.evidence.statement_exports import import_statements
+    from vericarbon.importers import Tally, import_file, import_statements, print_tally
 
     """Every file's packages, streamed; per file the rows read, imported and refused (each with its row
     number and reason). Exit 1 when a row was refused, so a pipeline notices."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from vericarbon.evidence.package import SchemaStore
-from vericarbon.evidence.workbooks import layout
+from vericarbon.importers.workbooks import layout
 from vericarbon.lang import format_value
 from vericarbon.render.templating import markdown_code, markdown_text
 from vericarbon.rules.rulesets import Ruleset, compile_ruleset

@@ -41,7 +41,7 @@ def read_submission(name: str, body: bytes, store: SchemaStore) -> Package:
     """A submitted body read as the CLI reads a file of that name: JSON, YAML or a filled workbook."""
     if name.lower().endswith(WORKBOOK):
         from vericarbon.evidence.package import validated_package
-        from vericarbon.evidence.workbooks import read_workbook
+        from vericarbon.importers.workbooks import read_workbook
 
         with tempfile.TemporaryDirectory(prefix="vericarbon-submission-") as folder:
             path = Path(folder) / Path(name).name
