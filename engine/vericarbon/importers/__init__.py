@@ -3,13 +3,13 @@ exports, tables of published statements, filled workbooks); gives packages, each
 JSON Schema, and per file a `Tally` of the rows read and imported and each row refused, naming the file,
 the row and the reason. The core (`vericarbon.evidence`) knows nothing of this stage; this stage builds on it.
 
-The contract: rows in, packages out. A registry export's module gives `records(path, tally)`, the file's
+The contract (`tally`): rows in, packages out. A registry export's module gives `records(path, tally)`, the file's
 records with their row numbers; a statement table's module gives `LAYOUT` (a `statements.StatementLayout`).
 A row that cannot be a package raises `RowError` in the module, and the rest of the file goes on.
 `REGISTRIES` and `STATEMENT_LAYOUTS` name the layouts (`import registry --from NAME`, `import statements
 --from NAME`); a layout's module is imported only when a file of it is read.
 
-exports (registry table rows: the machinery every registry layout shares) → verra, gold_standard, acr, car,
+tally (the contract) ; exports (registry table rows: the machinery every registry layout shares) → verra, gold_standard, acr, car,
 art_trees, cercarbono, isometric, cadt ; statements → rosehill, eutl ; workbooks (xlsx both ways) ;
 skeletons (`vericarbon init` YAML).
 """
@@ -17,48 +17,19 @@ skeletons (`vericarbon init` YAML).
 from __future__ import annotations
 
 import importlib
-import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Iterator
 
 from vericarbon.errors import InputError
 from vericarbon.evidence.package import SchemaStore, validated_package
+from vericarbon.importers.tally import Refusal, RowError, Tally, print_tally
+
+__all__ = ["REGISTRIES", "STATEMENT_LAYOUTS", "Refusal", "RowError", "Tally", "import_file", "import_statements", "print_tally"]
 
 # a layout's name as the command line takes it -> its module in this package
 REGISTRIES = {"verra": "verra", "gold-standard": "gold_standard", "acr": "acr", "car": "car", "art-trees": "art_trees",
               "cercarbono": "cercarbono", "isometric": "isometric", "cadt": "cadt"}
 STATEMENT_LAYOUTS = {"rosehill": "rosehill", "eutl": "eutl"}
-
-
-class RowError(ValueError):
-    """Why one row is not a package."""
-
-
-class Refusal(NamedTuple):
-    """A row an import left out, and why."""
-
-    file: str
-    row: int
-    reason: str
-
-
-@dataclass
-class Tally:
-    """What an import did with one file."""
-
-    file: str
-    layout: str = ""
-    rows: int = 0
-    records: int = 0
-    refused: list[Refusal] = field(default_factory=list)
-
-    def refuse(self, row: int, reason: str) -> None:
-        self.refused.append(Refusal(self.file, row, reason))
-
-    def refuse_invalid(self, row: int, error: InputError) -> None:
-        """The row made a package its schema rejects: the schema's reasons."""
-        self.refuse(row, "; ".join(f"{pointer}: {message}" for pointer, message in error.problems))
 
 
 def import_file(registry: str, path: Path, tally: Tally, store: SchemaStore) -> Iterator[dict]:
@@ -84,10 +55,3 @@ def import_statements(layout_name: str, path: Path, tally: Tally, store: SchemaS
 
 def _layout_module(layouts: dict[str, str], name: str) -> Any:
     return importlib.import_module(f"{__name__}.{layouts[name]}")
-
-
-def print_tally(tally: Tally, out: Any = None) -> None:
-    out = out or sys.stderr
-    print(f"{tally.file}: {tally.layout or 'not read'}: {tally.rows} row(s) read, {tally.records} record(s) imported, {len(tally.refused)} row(s) refused", file=out)
-    for refusal in tally.refused:
-        print(f"  row {refusal.row}: {refusal.reason}", file=out)

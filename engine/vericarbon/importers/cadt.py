@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 from vericarbon.errors import InputError
 from vericarbon.evidence.serials import SerialError, serial_range
-from vericarbon.importers import RowError, Tally
+from vericarbon.importers.tally import RowError, Tally
 from vericarbon.importers.exports import iso_date, named
 
 _STATUS = {"retired": "retirement", "cancelled": "cancellation"}

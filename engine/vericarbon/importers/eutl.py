@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vericarbon.importers import RowError
+from vericarbon.importers.tally import RowError
 from vericarbon.importers.statements import StatementLayout
 
 SOURCE = {"id": "eutl", "title": "European Commission, EU Transaction Log (EUTL) verified emissions, via OSUKED Power Station Dictionary",

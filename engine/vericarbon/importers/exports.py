@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from vericarbon.errors import InputError
-from vericarbon.importers import RowError, Tally
+from vericarbon.importers.tally import RowError, Tally
 from vericarbon.importers.workbooks import open_workbook
 
 Records = Callable[[Path, Tally], Iterator[tuple[int, dict]]]  # a file's records, each with its row number

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from vericarbon.importers import RowError
+from vericarbon.importers.tally import RowError
 from vericarbon.importers.statements import StatementLayout
 
 DATASET = "https://github.com/danielrosehill/GHG-Emissions-Data-Pipeline"

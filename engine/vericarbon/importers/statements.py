@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 
 from vericarbon.errors import InputError
 from vericarbon.evidence.package import SchemaStore, validated_package
-from vericarbon.importers import RowError, Tally
+from vericarbon.importers.tally import RowError, Tally
 from vericarbon.importers.exports import csv_rows
 
 
