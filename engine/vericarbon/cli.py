@@ -24,7 +24,7 @@ from vericarbon import __version__
 from vericarbon.errors import InputError
 from vericarbon.evidence.documents import parse_document, read_text
 from vericarbon.evidence.package import SchemaStore, load_package
-from vericarbon.files import open_atomically, write_atomically
+from vericarbon.files import make_folder, open_atomically, open_for_writing, write_atomically
 from vericarbon.lang import format_value
 from vericarbon.render import FORMATS, renderer
 from vericarbon.rules.rulesets import compile_ruleset, resolve_rulesets
@@ -398,11 +398,11 @@ def _screen(args: argparse.Namespace, store: SchemaStore) -> int:
         raise InputError("--timeout/--max-package-mb/--max-zip-ratio", "need a positive number (--timeout 0: no limit)")
     limits = Limits(int(args.max_package_mb * 1048576), args.max_zip_ratio)
     if args.report_dir:
-        _make_folder(args.report_dir)
+        make_folder(args.report_dir)
     checker = Checker(store, args.ruleset, args.param, args.profile)  # refuses bad options before any worker starts
     with contextlib.ExitStack() as stack:
         book = stack.enter_context(open_ledger(args.ledger))
-        out = stack.enter_context(_open_for_writing(args.output)) if args.output else sys.stdout
+        out = stack.enter_context(open_for_writing(args.output)) if args.output else sys.stdout
         # a progress bar on a terminal; else quiet: no bar, no first pass to count the packages, and no tqdm
         # to import (22 ms)
         progress = stack.enter_context(_progress_bar(count(args.sources))) if sys.stderr.isatty() else None
@@ -466,20 +466,6 @@ def _unspool(spool: TextIO, out: TextIO, findings: list[dict]) -> None:
                                           "message": f["message"], "packages": f["packages"]} for f in involving[line["id"]]]
                 text = batch.jsonl(line) + "\n"
         out.write(text)
-
-
-def _make_folder(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise InputError(str(folder), f"cannot be created ({error.strerror})") from None
-
-
-def _open_for_writing(path: Path) -> TextIO:
-    try:
-        return path.open("w", encoding="utf-8")
-    except OSError as error:
-        raise InputError(str(path), f"cannot be written ({error.strerror})") from None
 
 
 def _import(args: argparse.Namespace, store: SchemaStore) -> int:
@@ -689,7 +675,7 @@ def _write_pages(written: dict[Path, str], out: Path, check: bool, command: str)
             print(f"{page}: out of date; run {command}", file=sys.stderr)
         return EXIT_FINDINGS if stale else EXIT_OK
     for name, text in written.items():
-        _make_folder((out / name).parent)
+        make_folder((out / name).parent)
         write_atomically(out / name, text)
     print(f"wrote {len(written)} page(s) to {out} ({len(stale)} changed)")
     return EXIT_OK
