@@ -268,7 +268,8 @@ def test_the_readme_answers_example_applies_one_waiver_on_its_date(samples, caps
 def test_verify_does_not_import_what_only_other_commands_use(tmp_path):
     """Start-up: `verify` pays for neither the registry and statement importers, nor screening, nor the
     progress bar (an option's choices are read only when argparse checks a value or writes help), nor the
-    factor sets or an auditor's answers when its rules and options use none."""
+    factor sets or an auditor's answers when its rules and options use none; nor any other command's
+    module of vericarbon.cli."""
     sample = Path(__file__).resolve().parent.parent / "evidence_samples" / "inventory-conforming.json"
     script = (
         "import sys\n"
@@ -276,10 +277,11 @@ def test_verify_does_not_import_what_only_other_commands_use(tmp_path):
         f"main(['verify', {str(sample)!r}, '--format', 'json', '-o', {str(tmp_path / 'r.json')!r}])\n"
         "print(sorted(m for m in sys.modules if m.startswith(('vericarbon.importers', "
         "'vericarbon.rules.matrix', 'vericarbon.screening.batch', 'vericarbon.screening.ledger', 'vericarbon.factors', 'vericarbon.run.answers', 'tqdm'))))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('vericarbon.cli.')))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert done.stdout.splitlines() == ["[]", "['vericarbon.cli.output', 'vericarbon.cli.verify']"]
 
 
 ONE_PER_COMMAND = [  # a command line of each command, with options

@@ -1,6 +1,7 @@
 """Writing output files so that a failure never leaves a partial one and nothing the user did not name is
 replaced: a regular file (or a new path) is replaced atomically, a symlink keeps pointing where it did
-(its target is replaced), and a device or FIFO such as /dev/null is written through."""
+(its target is replaced), and a device or FIFO such as /dev/null is written through. Here too the two
+plain operations around them, a folder made and a file opened to stream into, with the same errors."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, TextIO
 
 from vericarbon.errors import InputError
 
@@ -67,3 +68,20 @@ def _temporary_beside(target: Path, mode: int) -> Iterator[BinaryIO]:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def make_folder(folder: Path) -> None:
+    """`folder` and its parents, if missing; InputError names it when it cannot be made."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(str(folder), f"cannot be created ({error.strerror})") from None
+
+
+def open_for_writing(path: Path) -> TextIO:
+    """`path` opened to stream text into, in place (what was written stays if the run stops); InputError
+    names it when it cannot be opened."""
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as error:
+        raise InputError(str(path), f"cannot be written ({error.strerror})") from None
