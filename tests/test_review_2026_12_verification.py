@@ -160,3 +160,9 @@ def test_the_samples_are_the_engagement_types_they_say():
     assert types["verification-validation.json"]["type"] == "validation" and "level_of_assurance" not in types["verification-validation.json"]
     assert types["verification-aup.json"]["type"] == "agreed_upon_procedures" and "materiality" not in types["verification-aup.json"]
     assert "verification" not in json.loads((SAMPLES / "inventory-before-verification.json").read_text())
+
+
+def test_a_serial_range_holding_its_quantity_cites_the_records_clause():
+    ruleset = yaml.safe_load((SAMPLES.parent / "rulesets" / "inventory-basics.yaml").read_text())
+    rule = next(r for r in ruleset["rules"] if r["id"] == "CR-SERIAL-QUANTITY")
+    assert [(c["document"], c["clause"]) for c in rule["clauses"]] == [("ISO 14068-1:2023", "11.4")]
