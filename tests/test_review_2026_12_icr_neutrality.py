@@ -153,6 +153,7 @@ CONFORMING = {
     "icr-registration": ("icr-registration.json", ICR_FIGURES),
     "icr-issuance": ("icr-removal-issuance.json", ICR_FIGURES),
     "claim-organization": ("neutrality-company-2024.json", {}),
+    "claim-product": ("neutrality-product-2025.json", {}),
     "claim-event": ("neutrality-event-2025.json", {}),
 }
 
@@ -191,7 +192,7 @@ def test_an_icr_sample_gives_no_nonconformity_after_a_workbook_round_trip(kind, 
     assert check(round_trip(name, tmp_path, capsys), figures)["verdict"] == "no_nonconformity"
 
 
-@pytest.mark.parametrize("kind", ["claim-organization", "claim-event"])
+@pytest.mark.parametrize("kind", ["claim-organization", "claim-product", "claim-event"])
 def test_a_claim_sample_gives_no_nonconformity_after_a_workbook_round_trip(kind, tmp_path, capsys):
     name, figures = CONFORMING[kind]
     assert check(round_trip(name, tmp_path, capsys), figures)["verdict"] == "no_nonconformity"
