@@ -72,7 +72,7 @@ def test_a_cdm_accredited_vvb_takes_the_icr_approved_programme_route():
 
 
 def test_the_methodology_list_moving_on_fails_neither_icr_nor_iso_14064_3():
-    package = sample("icr-removal-issuance.json")
+    package = sample("icr-removal-issuance.json")  # records validated_version 1.0, the version it applies
     package["project"]["methodology"]["approved_version"] = "1.1"
     got = statuses(package)
     assert got["ICR-METHODOLOGY-APPROVED"] == "pass" and got["VER-PROJECT-METHODOLOGY-AS-VALIDATED"] == "pass"
