@@ -3,23 +3,23 @@ rule's expressions are parsed and type-checked against the schema of every packa
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from vericarbon.errors import InputError
-from vericarbon.evidence.documents import parse_document_cached, read_text
 from vericarbon.evidence.package import SchemaStore
 from vericarbon.evidence.shapes import Shape
 from vericarbon.lang import MISSING, Call, Compiled, Env, ExprError, Node, Scope, Type, as_date, children, compile_expression, compile_rule, parse, type_of_shape
 from vericarbon.lang import Path as FieldPath
 from vericarbon.relational import relations
-from vericarbon.resources import builtin_rulesets
+from vericarbon.resources import builtin_rulesets, ruleset_name
 from vericarbon.rules.batch import CompiledBatchRule, CompiledSeries, compile_batch_rules, compile_series
 from vericarbon.rules.overlays import apply_overlay
 from vericarbon.rules.reports import CompiledReport, compile_report
+from vericarbon.rules.sources import Source, read_source
 from vericarbon.rules.templates import Template, TemplateError, template
 
 _PARAM_TYPES = {"number": Type("number"), "string": Type("string"), "boolean": Type("boolean"), "date": Type("date")}
@@ -27,11 +27,12 @@ _PARAM_TYPES = {"number": Type("number"), "string": Type("string"), "boolean": T
 
 @dataclass
 class Ruleset:
-    """A loaded, schema-valid ruleset file: data plus where it came from."""
+    """A loaded, schema-valid ruleset (a file or a folder, rules/sources.py): data plus where it came from."""
 
     path: str
     sha256: str
     data: dict
+    source: Source | None = None  # where in a folder each rule lies (None: one file, or an overlay's merged rules)
     overlays: list[dict] = field(default_factory=list)  # what each tailoring overlay changed, base first
     package_date: dict[tuple[str, str], Callable[[Env], Any]] = field(default_factory=dict)  # effective.selects_by, per kind
     compiled: dict[tuple[str, str], "CompiledRuleset"] = field(default_factory=dict)  # with its own parameter values
@@ -54,11 +55,19 @@ class Ruleset:
         if not self.data.get("batch_rules"):
             return []
         param_types = {name: _PARAM_TYPES[spec["type"]] for name, spec in self.data.get("parameters", {}).items()}
-        return compile_batch_rules(self.path, self.data["series"], self.data["batch_rules"], param_types)
+        with located(self):
+            return compile_batch_rules(self.path, self.data["series"], self.data["batch_rules"], param_types)
 
     def __getstate__(self) -> dict:
         """Pickled for a worker process without its compiled closures: the worker compiles on first use."""
         return {**{k: v for k, v in self.__dict__.items() if k != "batch_rules"}, "package_date": {}, "compiled": {}}
+
+    def where(self, pointer: str) -> str:
+        """A pointer into the ruleset as a reader finds it: in a folder, the file and line too."""
+        if self.source is None or not self.source.parts:
+            return pointer
+        file, location = self.source.locate(pointer)
+        return f"{Path(file).name} {location}"
 
     def params(self) -> dict[str, Any]:
         return {name: spec.get("value") for name, spec in self.data.get("parameters", {}).items()}
@@ -109,19 +118,29 @@ class CompiledRuleset:
         self.relation_engine = relations.RelationEngine([r.relation for r in self.rules if r.relation])
 
 
+@contextlib.contextmanager
+def located(ruleset: Ruleset) -> Iterator[None]:
+    """An error about a folder ruleset's merged document names the file and line it concerns instead."""
+    try:
+        yield
+    except InputError as error:
+        if ruleset.source is None or not ruleset.source.parts or error.file != ruleset.path:
+            raise
+        raise ruleset.source.relocated(error) from None
+
+
 def load_ruleset(path: Path, store: SchemaStore, _extending: tuple[Path, ...] = (), *, compile_now: bool = True) -> Ruleset:
-    """A ruleset file, or an overlay file applied to the ruleset it extends. Its rules are compiled for every
-    package kind it applies to, which type-checks every expression, unless `compile_now` is false: the
-    built-in rulesets (checked in CI by `rules test --strict`) compile on first use, so a run pays only for
-    the kinds it meets (~0.15 s less at every start)."""
-    raw = read_text(path)
-    data = parse_document_cached(path, raw)
-    name = str(path)
+    """A ruleset file or folder, or an overlay file applied to the ruleset it extends. Its rules are compiled
+    for every package kind it applies to, which type-checks every expression, unless `compile_now` is false:
+    the built-in rulesets (checked in CI by `rules test --strict`) compile on first use, so a run pays only
+    for the kinds it meets (~0.15 s less at every start)."""
+    source = read_source(path)
+    data, digest, name = source.data, source.sha256, str(path)
     is_overlay = isinstance(data, dict) and "overlay" in data
-    digest = hashlib.sha256(raw).hexdigest()
-    problems = store.file_errors("urn:vericarbon:schema:" + ("overlay" if is_overlay else "ruleset"), data, digest)
-    if problems:
-        raise InputError(name, problems)
+    with located(Ruleset(name, digest, data, source)):  # the marker's name is the hash of every file of a folder
+        problems = store.file_errors("urn:vericarbon:schema:" + ("overlay" if is_overlay else "ruleset"), data, digest)
+        if problems:
+            raise InputError(name, problems)
     if is_overlay:
         base = load_ruleset(_extended(path, data["extends"], _extending), store, _extending + (path.resolve(),))
         merged, record = apply_overlay(data, name, digest, base.data)
@@ -129,21 +148,22 @@ def load_ruleset(path: Path, store: SchemaStore, _extending: tuple[Path, ...] = 
         if problems:
             raise InputError(name, problems)
         record["extends"] = {"id": base.id, "file": base.path, "sha256": base.sha256}
-        ruleset = Ruleset(name, digest, merged, base.overlays + [record])
+        ruleset = Ruleset(name, digest, merged, overlays=base.overlays + [record])
     else:
-        ruleset = Ruleset(name, digest, data)
-    _lint(ruleset)
-    if compile_now:
-        ruleset.batch_rules  # noqa: B018 (type-checks them now)
-    for kind in ruleset.data["applies_to"]:
-        versions = sorted(v for k, v in store.kinds if k == kind)
-        if not versions:
-            raise InputError(name, f"applies to unknown package kind {kind!r} (known: {store.known_kinds()})", "/applies_to")
-        if not compile_now:
-            continue
-        for version in versions:
-            compile_ruleset(ruleset, kind, version, store)
-            _check_selects_by(ruleset, store, kind, version)
+        ruleset = Ruleset(name, digest, data, source)
+    with located(ruleset):
+        _lint(ruleset)
+        if compile_now:
+            ruleset.batch_rules  # noqa: B018 (type-checks them now)
+        for kind in ruleset.data["applies_to"]:
+            versions = sorted(v for k, v in store.kinds if k == kind)
+            if not versions:
+                raise InputError(name, f"applies to unknown package kind {kind!r} (known: {store.known_kinds()})", "/applies_to")
+            if not compile_now:
+                continue
+            for version in versions:
+                compile_ruleset(ruleset, kind, version, store)
+                _check_selects_by(ruleset, store, kind, version)
     return ruleset
 
 
@@ -187,12 +207,12 @@ def parameter_problem(spec: dict, value: Any) -> str | None:
 
 
 def _extended(overlay: Path, extends: str, chain: tuple[Path, ...]) -> Path:
-    """The file an overlay extends: a built-in ruleset id, or a path relative to the overlay."""
+    """The ruleset an overlay extends: a built-in ruleset id, or a path (a file or a folder) relative to the overlay."""
     relative = overlay.parent / extends
-    builtin = {p.stem: p for p in builtin_rulesets()}
-    target = relative if relative.suffix in (".yaml", ".yml") else builtin.get(extends)
+    builtin = {ruleset_name(p): p for p in builtin_rulesets()}
+    target = relative if relative.suffix in (".yaml", ".yml") or relative.is_dir() else builtin.get(extends)
     if target is None:
-        raise InputError(str(overlay), f"extends {extends!r}, which is neither a built-in ruleset ({', '.join(builtin)}) nor a YAML file", "/extends")
+        raise InputError(str(overlay), f"extends {extends!r}, which is neither a built-in ruleset ({', '.join(builtin)}) nor a YAML file or ruleset folder", "/extends")
     if target.resolve() in chain + (overlay.resolve(),):
         raise InputError(str(overlay), f"extends {extends!r}, which extends this overlay again", "/extends")
     return target
@@ -209,7 +229,7 @@ def _lint(ruleset: Ruleset) -> None:
         for index, item in enumerate(ruleset.data.get(section, [])):
             where = f"/{section}/{index}/id"
             if item["id"] in seen:
-                problems.append((where, f"duplicate rule id {item['id']!r} (first at {seen[item['id']]})"))
+                problems.append((where, f"duplicate rule id {item['id']!r} (first at {ruleset.where(seen[item['id']])})"))
             seen.setdefault(item["id"], where)
     index_ids: dict[str, int] = {}
     for position, entry in enumerate(ruleset.data.get("index", [])):
@@ -240,16 +260,20 @@ def compile_ruleset(ruleset: Ruleset, kind: str, version: str, store: SchemaStor
     compilation (done once when the ruleset loads) is reused."""
     if params is None and (kind, version) in ruleset.compiled:
         return ruleset.compiled[(kind, version)]
-    values = ruleset.params() if params is None else params
+    with located(ruleset):
+        compiled = _compile_ruleset(ruleset, kind, version, store, ruleset.params() if params is None else params)
+    if params is None:
+        ruleset.compiled[(kind, version)] = compiled
+    return compiled
+
+
+def _compile_ruleset(ruleset: Ruleset, kind: str, version: str, store: SchemaStore, values: dict[str, Any]) -> CompiledRuleset:
     param_types = {name: _PARAM_TYPES[spec["type"]] for name, spec in ruleset.data.get("parameters", {}).items()}
     shape = store.shape(kind, version)
     definitions = _definitions(ruleset, shape, param_types)
     report = compile_report(ruleset.data["report"], ruleset.path, shape, param_types, definitions) if "report" in ruleset.data else None
     series = compile_series(ruleset.data["series"], ruleset.path, shape, param_types, definitions) if "series" in ruleset.data else None
-    compiled = CompiledRuleset(ruleset, kind, values, [_compile_rule(ruleset, index, rule, shape, param_types, values, definitions, kind == ruleset.data.get("test_base", {}).get("kind")) for index, rule in enumerate(ruleset.rules)], report, series, shape)
-    if params is None:
-        ruleset.compiled[(kind, version)] = compiled
-    return compiled
+    return CompiledRuleset(ruleset, kind, values, [_compile_rule(ruleset, index, rule, shape, param_types, values, definitions, kind == ruleset.data.get("test_base", {}).get("kind")) for index, rule in enumerate(ruleset.rules)], report, series, shape)
 
 
 def _definitions(ruleset: Ruleset, package: Shape, param_types: dict[str, Type]) -> dict[str, Node]:
@@ -442,7 +466,7 @@ def _located_error(ruleset: Ruleset, what: str, location: str, source: str, erro
 
 
 def resolve_rulesets(selectors: list[str], store: SchemaStore) -> list[Ruleset]:
-    """Each selector is a path to a YAML file, a built-in ruleset id (every installed version of it) or
+    """Each selector is a path to a YAML file or a ruleset folder, a built-in ruleset id (every installed version of it) or
     ID@VERSION (that version only); none means every built-in ruleset."""
     builtins = [load_ruleset(path, store, compile_now=False) for path in builtin_rulesets()]
     if not selectors:
@@ -465,7 +489,7 @@ def resolve_rulesets(selectors: list[str], store: SchemaStore) -> list[Ruleset]:
 def profile_view(ruleset: Ruleset, profile: str) -> Ruleset:
     """The ruleset narrowed to the rules of one profile (e.g. intake), without manual checks."""
     data = {**ruleset.data, "rules": [rule for rule in ruleset.rules if profile in rule.get("profiles", [])], "manual_checks": []}
-    return Ruleset(ruleset.path, ruleset.sha256, data, ruleset.overlays)
+    return Ruleset(ruleset.path, ruleset.sha256, data, None, ruleset.overlays)
 
 
 def select_versions(rulesets: list[Ruleset], package: Any, kind: str, version: str, store: SchemaStore) -> list[tuple[Ruleset, str]]:
