@@ -20,21 +20,22 @@ from pathlib import Path
 from typing import Any
 
 from vericarbon.errors import InputError
-from vericarbon.evidence.documents import parse_document_cached, read_text
+from vericarbon.evidence.documents import cached_by_key, parse_document_cached, read_text
 from vericarbon.resources import RULESET_HEADER
 
 RULE_SECTIONS = ("rules", "manual_checks", "batch_rules")
+_FORMAT = 1  # of the cached merged document: a change to _merged's output takes another number
 _ITEM_POINTER = re.compile(r"^/(rules|manual_checks|batch_rules)/(\d+)(.*)$")
 
 
 @dataclass(frozen=True)
 class Part:
-    """One rule file's share of one section: the items at [start, start + len(lines)) of the merged list."""
+    """One rule file's share of one section: the items at [start, start + count) of the merged list."""
 
     file: str
     section: str
     start: int
-    lines: tuple[int, ...]  # the line each item starts on in its file
+    count: int
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,9 @@ class Source:
         if found:
             section, index, rest = found.group(1), int(found.group(2)), found.group(3)
             for part in self.parts:
-                if part.section == section and part.start <= index < part.start + len(part.lines):
-                    return part.file, f"line {part.lines[index - part.start]}, /{section}/{index - part.start}{rest}"
+                if part.section == section and part.start <= index < part.start + part.count:
+                    lines = _item_lines(Path(part.file).read_text(encoding="utf-8", errors="replace"), section, part.count)  # only for an error
+                    return part.file, f"line {lines[index - part.start]}, /{section}/{index - part.start}{rest}"
         return self.header, pointer
 
     def relocated(self, error: InputError) -> InputError:
@@ -80,6 +82,14 @@ def read_source(path: Path) -> Source:
         texts[file] = read_text(file)
         digest.update(f"{file.name}\0{len(texts[file])}\0".encode())
         digest.update(texts[file])
+    # the merged document is cached as a whole: one cached read instead of one per file (~15 ms a folder)
+    merged = cached_by_key(f"ruleset-folder-{_FORMAT}-{digest.hexdigest()}", lambda: _merged(header_path, rule_files, texts))
+    parts = tuple(Part(str(path / name), section, start, count) for name, section, start, count in merged["parts"])
+    return Source(merged["data"], digest.hexdigest(), parts, str(header_path))
+
+
+def _merged(header_path: Path, rule_files: list[Path], texts: dict[Path, bytes]) -> dict[str, Any]:
+    """A folder's files as one document, and each rule file's share of each section (by file name)."""
     header = parse_document_cached(header_path, texts[header_path])
     if not isinstance(header, dict):
         raise InputError(str(header_path), "must be a mapping: the ruleset's header (ruleset, title, version, ...)")
@@ -96,13 +106,12 @@ def read_source(path: Path) -> Source:
         wrong += [(f"/{key}", f"{key} must be a list") for key in RULE_SECTIONS if key in content and not isinstance(content[key], list)]
         if wrong:
             raise InputError(str(file), wrong)
-        text = texts[file].decode("utf-8", errors="replace")
         for section in RULE_SECTIONS:
             if section in content:
                 items = data.setdefault(section, [])
-                parts.append(Part(str(file), section, len(items), _item_lines(text, section, len(content[section]))))
+                parts.append([file.name, section, len(items), len(content[section])])
                 items += content[section]
-    return Source(data, digest.hexdigest(), tuple(parts), str(header_path))
+    return {"data": data, "parts": parts}
 
 
 def _item_lines(text: str, section: str, count: int) -> tuple[int, ...]:
