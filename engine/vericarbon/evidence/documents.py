@@ -8,7 +8,7 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -43,17 +43,22 @@ def field_at(value: Any, path: tuple[str, ...]) -> Any:
 
 def parse_document_cached(path: Path, raw: bytes) -> Any:
     """parse_document, remembered by the content's hash (rulesets are parsed at every start; their YAML
-    costs ~50 ms each, the cached JSON well under 1 ms). Only plain JSON data is cached, so what comes back
-    is exactly what parsing gave; a cache file that cannot be read is parsed again."""
+    costs ~50 ms each, the cached JSON well under 1 ms)."""
+    return cached_by_key(hashlib.sha256(raw).hexdigest(), lambda: parse_document(path, raw))
+
+
+def cached_by_key(key: str, compute: Callable[[], Any]) -> Any:
+    """compute(), remembered in the cache folder under `key` (a content hash, so never stale). Only plain
+    JSON data is cached, so what comes back is exactly what compute gave; a cache file that cannot be read
+    is computed again."""
     folder = cache_dir("documents")
-    key = hashlib.sha256(raw).hexdigest()
     cached = folder / f"{key}.json" if folder else None
     if cached is not None:
         try:
             return orjson.loads(cached.read_bytes())
         except (OSError, orjson.JSONDecodeError):
             pass
-    data = parse_document(path, raw)
+    data = compute()
     if cached is not None:
         try:
             text = orjson.dumps(data)
