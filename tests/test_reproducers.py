@@ -180,3 +180,75 @@ def test_a_pdf_is_the_same_a_second_later():
     first = pdf.render(result, moment)
     time.sleep(1.1)  # fontTools stamped the wall clock, by the second, into each embedded font
     assert pdf.render(result, moment) == first and "SOURCE_DATE_EPOCH" not in os.environ
+
+
+# ---------------------------------------------------------------- 6. hostile rulesets
+
+RULESET_HEAD = """ruleset: hostile
+title: Hostile
+version: 0.1.0
+document: {id: X, title: X, edition: "1"}
+applies_to: [ghg-inventory]
+test_base: {kind: ghg-inventory, schema_version: "1.0", id: T, organisation: {name: A, country: GB}, period: {start: "2024-01-01", end: "2024-12-31"}, lines: [], totals: {total_tco2e: 1}}
+"""
+
+
+def hostile_ruleset(check: str = "totals.total_tco2e > 0", message: str = "m", definitions: str = "") -> str:
+    return RULESET_HEAD + definitions + f"""rules:
+  - id: H-1
+    title: A rule
+    requirement: Something holds.
+    verb: shall
+    finding_type: minor_nonconformity
+    clauses: [{{document: X, clause: "1", confidence: verified}}]
+    check: {json.dumps(check)}
+    message: {json.dumps(message)}
+    remediation: Fix it.
+    tests:
+      - {{name: holds, expect: pass}}
+      - {{name: fails, set: {{/totals/total_tco2e: 0}}, expect: fail, pointer: /totals/total_tco2e}}
+"""
+
+
+HOSTILE_RULESETS = {
+    "parentheses 10 000 deep": (hostile_ruleset("(" * 10_000 + "1" + ")" * 10_000 + " == 1"), "/rules/0/check: rule H-1, check, column 65: nested more than 64 levels deep"),
+    "not 10 000 times": (hostile_ruleset("not " * 10_000 + "true"), "nested more than 64 levels deep"),
+    "minus 10 000 times": (hostile_ruleset("-" * 10_000 + "1 == 1"), "nested more than 64 levels deep"),
+    "a chain of 10 000 sums": (hostile_ruleset(" + ".join(["1"] * 10_000) + " == 1"), "nested more than 64 levels deep"),
+    "calls 5 000 deep": (hostile_ruleset("abs(" * 5000 + "1" + ")" * 5000 + " == 1"), "nested more than 64 levels deep"),
+    "lists 5 000 deep": (hostile_ruleset("[" * 5000 + "1" + "]" * 5000 + " == 1"), "nested more than 64 levels deep"),
+    "a 100 000-digit number": (hostile_ruleset("9" * 100_000 + " > 0"), "/rules/0/check: rule H-1, check, column 1: a number of more than 100 characters"),
+    "definitions doubling 60 times": (hostile_ruleset("defs.d59 > 0", definitions="definitions: {" + ", ".join(["d0: '1'"] + [f"d{i}: defs.d{i - 1} + defs.d{i - 1}" for i in range(1, 60)]) + "}\n"),
+                                      "definitions expand into more than 10000 uses"),
+    "a chain of 500 definitions": (hostile_ruleset("defs.d499 > 0", definitions="definitions: {" + ", ".join(["d0: '1'"] + [f"d{i}: defs.d{i - 1} + 1" for i in range(1, 500)]) + "}\n"),
+                                   "definitions expand into more than 10000 uses or 160 levels"),
+    "a template of 10**6 placeholders": (hostile_ruleset(message="{1}" * 10**6), "at most 2 MiB; not read"),
+    "a template of 2 000 placeholders": (hostile_ruleset(message="{1}" * 2000), "/rules/0/message: rule H-1: more than 1000 {expression} parts"),
+    "a 20 MB message": (hostile_ruleset(message="x" * (20 << 20)), "20.0 MiB: a ruleset or overlay may be at most 2 MiB"),
+    "YAML nested 900 deep": (RULESET_HEAD + "rules:\n  - " + "[" * 900 + "]" * 900 + "\n", "/rules/0: "),
+    "YAML nested 1 200 deep": (RULESET_HEAD + "rules:\n  - " + "[" * 1200 + "]" * 1200 + "\n", "line 8, column 1003: malformed YAML: exceeded maximum nesting depth"),
+    "an alias bomb": (RULESET_HEAD + "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdef", "bcdefg")) + "rules: *g\n", "alias bomb"),
+    "a check that is a mapping": (hostile_ruleset().replace('check: "totals.total_tco2e > 0"', "check: {a: 1}"), "/rules/0/check: {'a': 1} is not of type 'string'"),
+    "a check that is a number": (hostile_ruleset().replace('check: "totals.total_tco2e > 0"', "check: 42"), "/rules/0/check: 42 is not of type 'string'"),
+    "an unknown function": (hostile_ruleset("nosuch(1) > 0"), "/rules/0/check: rule H-1, check, column 1: unknown function 'nosuch'"),
+    "a definition that uses itself": (hostile_ruleset("defs.a > 0", definitions="definitions: {a: defs.b, b: defs.a}\n"), "refers to itself"),
+    "rules as text": (RULESET_HEAD + "rules: nope\n", "/rules: 'nope' is not of type 'array'"),
+    "a rule that is a number": (RULESET_HEAD + "rules: [42]\n", "/rules/0: 42 is not of type 'object'"),
+    "an id that is a number": (hostile_ruleset().replace("id: H-1", "id: 17"), "/rules/0/id: 17 is not of type 'string'"),
+    "a version that is a list": (hostile_ruleset().replace("version: 0.1.0", "version: [1]"), "/version: [1] is not of type 'string'"),
+    "a parameter of no type": (hostile_ruleset().replace("rules:\n", "parameters: {p: {type: [1], value: {}}}\nrules:\n"), "/parameters/p"),
+    "a key that is a number": (hostile_ruleset().replace("rules:\n", "definitions: {1: x}\nrules:\n"), "a mapping key must be text; write '1' in quotes"),
+    "a document that is a list": ("- 1\n- 2\n", "/: [1, 2] is not of type 'object'"),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_RULESETS)
+def test_a_hostile_ruleset_is_a_located_input_error_in_bounded_time(tmp_path, capsys, name):
+    text, problem = HOSTILE_RULESETS[name]
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text)
+    started = time.monotonic()
+    code = main(["verify", str(SAMPLES / "inventory-defects.json"), "--ruleset", str(path), "--format", "json"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{path}: " in err and problem in err, err[:2000]
+    assert time.monotonic() - started < 2

@@ -24,6 +24,8 @@ from vericarbon.rules.templates import Template, TemplateError, template
 
 _PARAM_TYPES = {"number": Type("number"), "string": Type("string"), "boolean": Type("boolean"), "date": Type("date")}
 
+MAX_RULESET_BYTES = 2 << 20  # ten times the largest built-in ruleset: a longer file is a mistake or hostile (a 20 MB message took 9 s)
+
 
 @dataclass
 class Ruleset:
@@ -115,8 +117,10 @@ def load_ruleset(path: Path, store: SchemaStore, _extending: tuple[Path, ...] = 
     built-in rulesets (checked in CI by `rules test --strict`) compile on first use, so a run pays only for
     the kinds it meets (~0.15 s less at every start)."""
     raw = read_text(path)
-    data = parse_document_cached(path, raw)
     name = str(path)
+    if len(raw) > MAX_RULESET_BYTES:
+        raise InputError(name, f"{len(raw) / 1048576:.1f} MiB: a ruleset or overlay may be at most {MAX_RULESET_BYTES >> 20} MiB; not read")
+    data = parse_document_cached(path, raw)
     is_overlay = isinstance(data, dict) and "overlay" in data
     digest = hashlib.sha256(raw).hexdigest()
     problems = store.file_errors("urn:vericarbon:schema:" + ("overlay" if is_overlay else "ruleset"), data, digest)
