@@ -15,9 +15,9 @@ import orjson
 
 from vericarbon.errors import InputError
 from vericarbon.resources import cache_dir
-from vericarbon.screening import Limits
 
 MAX_NESTING = 1000  # as deep as orjson lets JSON nest
+MAX_FILE_BYTES = 64 * 1024 * 1024  # the largest package, ruleset or answers file read; `screen --max-package-mb` defaults to it
 
 
 def escape_pointer_part(part: str) -> str:
@@ -29,7 +29,7 @@ def read_text(path: Path) -> bytes:
     """The bytes of a package, ruleset, overlay or answers file: a regular file of at most the package
     limit (`screen --max-package-mb`'s default). Anything else is refused before it is opened: a FIFO would
     block, and /dev/zero never ends."""
-    limit = Limits().max_bytes
+    limit = MAX_FILE_BYTES
     try:
         status = os.stat(path)
         if stat.S_ISDIR(status.st_mode):
