@@ -21,7 +21,7 @@ from vericarbon.run.checker import Checker
 PACKAGE = Path(vericarbon.__file__).resolve().parent
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ["errors", "resources", "evidence", "importers", "factors", "lang", "relational", "rules", "run", "render", "screening", "api", "service", "cli", "__main__"]
-RANK = {name: index for index, name in enumerate(STAGES)} | {"resources": 0, "files": 0, "version": 0, "_durable_rules_engine": STAGES.index("relational")}
+RANK = {name: index for index, name in enumerate(STAGES)} | {"resources": 0, "files": 0, "limits": 0, "version": 0, "_durable_rules_engine": STAGES.index("relational")}
 GOLDEN = Path(__file__).parent / "golden-results.json"
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from vericarbon.errors import InputError
+from vericarbon.limits import MAX_RULESET_BYTES
 from vericarbon.evidence.documents import cached_by_key, parse_document_cached, read_text
 from vericarbon.resources import RULESET_HEADER
 
@@ -67,10 +68,17 @@ class Source:
         return InputError(error.file, [(f"{Path(file).name} {location}", message) for file, location, message in placed])
 
 
+def _read_bounded(path: Path, read_so_far: int = 0) -> bytes:
+    raw = read_text(path)
+    if read_so_far + len(raw) > MAX_RULESET_BYTES:
+        raise InputError(str(path), f"{(read_so_far + len(raw)) / 1048576:.1f} MiB: a ruleset (all its files) or overlay may be at most {MAX_RULESET_BYTES >> 20} MiB; not read")
+    return raw
+
+
 def read_source(path: Path) -> Source:
     """The document of a ruleset (or overlay) file, or of a ruleset folder."""
     if not path.is_dir():
-        raw = read_text(path)
+        raw = _read_bounded(path)
         return Source(parse_document_cached(path, raw), hashlib.sha256(raw).hexdigest())
     header_path = path / RULESET_HEADER
     if not header_path.is_file():
@@ -79,7 +87,7 @@ def read_source(path: Path) -> Source:
     digest = hashlib.sha256()
     texts = {}
     for file in sorted([header_path, *rule_files], key=lambda p: p.name):
-        texts[file] = read_text(file)
+        texts[file] = _read_bounded(file, sum(map(len, texts.values())))
         digest.update(f"{file.name}\0{len(texts[file])}\0".encode())
         digest.update(texts[file])
     # the merged document is cached as a whole: one cached read instead of one per file (~15 ms a folder)
