@@ -27,10 +27,12 @@ from vericarbon.service import worker  # noqa: E402
 from vericarbon.service.app import create_app  # noqa: E402
 from vericarbon.service.openapi import document  # noqa: E402
 from vericarbon.service.store import Store  # noqa: E402
+from vericarbon.service.webhooks import Policy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = (ROOT / "evidence_samples" / "inventory-defects.json").read_bytes()
 CHECKER = Checker(SchemaStore(), [], [], None)
+LOCAL = Policy(frozenset({"127.0.0.1"}))  # as `serve --webhook-allow-http 127.0.0.1`: the tests' receiver is on this machine
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -42,7 +44,7 @@ def location(request, tmp_path):
 
 @pytest.fixture
 def service(location):
-    app = create_app(location, max_body=200_000)
+    app = create_app(location, max_body=200_000, webhook_policy=LOCAL)
     store: Store = app.state.store
     keys = {
         "registry": store.create_key("ICR"),
@@ -144,11 +146,14 @@ def test_overlapping_credits_across_submissions_are_found_and_returned(service):
 class _Receiver(http.server.BaseHTTPRequestHandler):
     received: list = []
     status = 200
+    location = ""  # where a 3xx points
 
     def do_POST(self):  # noqa: N802 (http.server's name)
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((dict(self.headers), body))
         self.send_response(type(self).status)
+        if type(self).location:
+            self.send_header("Location", type(self).location)
         self.end_headers()
 
     def log_message(self, *args):
@@ -157,7 +162,7 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver():
-    _Receiver.received, _Receiver.status = [], 200
+    _Receiver.received, _Receiver.status, _Receiver.location = [], 200, ""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server, f"http://127.0.0.1:{server.server_address[1]}/hook"
@@ -171,22 +176,22 @@ def test_decisions_reach_webhooks_signed_and_a_failed_delivery_is_retried_with_b
     _Receiver.status = 500  # the subscriber is down at first
     submission = _submit(client, keys["acme"]).json()["id"]
     work(location)
-    assert worker.deliver_due(store) == 1 and len(_Receiver.received) == 1
+    assert worker.deliver_due(store, LOCAL) == 1 and len(_Receiver.received) == 1
     attempts, next_at = store.read_one("SELECT attempts, next_at FROM deliveries")
     assert attempts == 1 and next_at > time.time() + 1  # backed off
-    assert worker.deliver_due(store) == 0  # not due yet
+    assert worker.deliver_due(store, LOCAL) == 0  # not due yet
     _Receiver.status = 200
     store_db = store.transaction()
     with store_db as db:
         db.execute("UPDATE deliveries SET next_at = 0")  # time passes
-    assert worker.deliver_due(store) == 1
+    assert worker.deliver_due(store, LOCAL) == 1
     headers, body = _Receiver.received[-1]
     expected = "sha256=" + hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
     assert headers["X-Vericarbon-Signature"] == expected
     event = json.loads(body)
     assert (event["event"], event["submission"], event["decision"], event["proponent"]) == ("submission.decided", submission, "return_to_proponent", "Acme Ltd")
     assert store.read_one("SELECT count(*) FROM deliveries WHERE delivered IS NOT NULL")[0] == 1
-    assert worker.deliver_due(store) == 0  # delivered once
+    assert worker.deliver_due(store, LOCAL) == 0  # delivered once
 
 
 def test_a_crashed_workers_job_is_checked_again_and_recorded_once(service):

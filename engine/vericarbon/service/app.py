@@ -29,6 +29,7 @@ from vericarbon.resources import builtin_rulesets
 from vericarbon.rules.rulesets import load_ruleset
 from vericarbon.service.openapi import document as openapi_document
 from vericarbon.service.store import Identity, Store
+from vericarbon.service.webhooks import Policy, RefusedTarget, check_target
 from vericarbon.service.worker import WORKBOOK, read_submission
 
 DEFAULT_MAX_BODY = 64 * 1024 * 1024  # as `screen --max-package-mb`
@@ -36,8 +37,9 @@ _SUFFIX = {"application/json": ".json", "application/yaml": ".yaml", "applicatio
            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": WORKBOOK}
 
 
-def create_app(location: str, max_body: int = DEFAULT_MAX_BODY) -> Starlette:
-    """The service on the database at `location` (a SQLite file or a postgresql:// URL)."""
+def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: Policy = Policy()) -> Starlette:
+    """The service on the database at `location` (a SQLite file or a postgresql:// URL); webhooks are
+    vetted under `webhook_policy` (webhooks.py)."""
     store = Store(location)
     schemas = SchemaStore()
 
@@ -125,9 +127,13 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY) -> Starlette:
             return problem(403, "webhooks are registered with the registry's own key")
         try:
             url = (await request.json())["url"]
-            assert isinstance(url, str) and url.startswith(("http://", "https://"))
-        except (ValueError, KeyError, TypeError, AssertionError):
+        except (ValueError, KeyError, TypeError):
             return problem(422, 'a webhook is {"url": "https://…"}')
+        try:
+            await run_in_threadpool(check_target, url, webhook_policy)  # resolves the host: in a thread
+        except RefusedTarget as refused:
+            await run_in_threadpool(store.audit, who, "webhook refused", None, f"{str(url)[:200]}: {refused}")
+            return problem(422, f"this webhook is refused: {refused}")
         hook, secret = await run_in_threadpool(store.add_webhook, who, url)
         return JSONResponse({"id": hook, "url": url, "secret": secret, "signature": "X-Vericarbon-Signature: sha256=HMAC-SHA256(secret, body) in hex"}, status_code=201)
 

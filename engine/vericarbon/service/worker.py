@@ -11,13 +11,10 @@ nothing counted twice.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import signal
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +25,9 @@ from vericarbon.run.checker import Checker
 from vericarbon.run.evaluate import intake_decision
 from vericarbon.screening.ledger import claims_of, open_ledger
 from vericarbon.service.store import Job, Store
+from vericarbon.service.webhooks import SIGNATURE_HEADER, Policy, post, signature
 
-SIGNATURE_HEADER = "X-Vericarbon-Signature"  # "sha256=" + hex HMAC-SHA256 of the body with the subscriber's secret
 WORKBOOK = ".xlsx"
-
-
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def read_submission(name: str, body: bytes, store: SchemaStore) -> Package:
@@ -91,21 +84,14 @@ def run(location: str, lease_seconds: float = 60.0, idle_seconds: float = 0.05, 
     store.close()
 
 
-def deliver_due(store: Store, timeout: float = 5.0) -> int:
-    """Send the webhook deliveries that are due; a failed one is tried again later with backoff."""
+def deliver_due(store: Store, policy: Policy = Policy(), timeout: float = 5.0) -> int:
+    """Send the webhook deliveries that are due (webhooks.post vets each target again); a failed one is
+    tried again later with backoff."""
     sent = 0
     for delivery, url, secret, body, attempts in store.due_deliveries():
         if not store.claim_delivery(delivery, attempts, hold_seconds=timeout * 2):
             continue  # another worker is sending it
         payload = body.encode()
-        request = urllib.request.Request(url, data=payload, method="POST", headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature(secret, payload), "X-Vericarbon-Delivery": delivery})
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (a URL the registry registered)
-                error = None if 200 <= response.status < 300 else f"HTTP {response.status}"
-        except urllib.error.HTTPError as failure:
-            error = f"HTTP {failure.code}"
-        except (urllib.error.URLError, OSError, ValueError) as failure:
-            error = str(getattr(failure, "reason", failure))
-        store.delivered(delivery, error)
+        store.delivered(delivery, post(url, payload, {SIGNATURE_HEADER: signature(secret, payload), "X-Vericarbon-Delivery": delivery}, policy, timeout))
         sent += 1
     return sent
