@@ -3,6 +3,7 @@ isolation, bad input, a submission's way through a worker, signed webhooks, a cr
 ledger across submissions, the append-only audit log and the OpenAPI document."""
 
 import copy
+import datetime as dt
 import hashlib
 import hmac
 import http.server
@@ -23,7 +24,7 @@ from test_screen import inventory  # noqa: E402
 from vericarbon.evidence.package import SchemaStore  # noqa: E402
 from vericarbon.run.checker import Checker  # noqa: E402
 from vericarbon.screening.ledger import open_ledger  # noqa: E402
-from vericarbon.service import worker  # noqa: E402
+from vericarbon.service import delivery, worker  # noqa: E402
 from vericarbon.service.app import create_app  # noqa: E402
 from vericarbon.service.openapi import document  # noqa: E402
 from vericarbon.service.store import Store  # noqa: E402
@@ -85,6 +86,10 @@ def test_a_submission_goes_through_a_worker_to_a_decision_and_a_report(service):
     status = client.get(f"/v1/submissions/{submission}", headers=_as(keys["acme"])).json()
     assert (status["status"], status["verdict"], status["decision"], status["package_id"]) == ("done", "nonconformities", "return_to_proponent", "NORTHWIND-2024-DEFECTS")
     assert status["counts"]["fail"] == 5
+    assert [item["number"] for item in status["to_fix"]] == list(range(1, len(status["to_fix"]) + 1)) and len(status["to_fix"]) >= 5
+    assert "INV-LINE-ARITH" in {item["rule"] for item in status["to_fix"]} and all(item["fix"] for item in status["to_fix"])
+    received, decided = dt.datetime.fromisoformat(status["received"]), dt.datetime.fromisoformat(status["decided"])
+    assert received.utcoffset() == dt.timedelta(0) and received <= decided  # ISO 8601, UTC
     result = client.get(f"/v1/submissions/{submission}/result", headers=_as(keys["acme"])).json()
     assert result["verdict"] == "nonconformities" and result["evidence"]["sha256"] == hashlib.sha256(SAMPLE).hexdigest()
     report = client.get(f"/v1/submissions/{submission}/report", headers=_as(keys["registry"]))
@@ -176,22 +181,22 @@ def test_decisions_reach_webhooks_signed_and_a_failed_delivery_is_retried_with_b
     _Receiver.status = 500  # the subscriber is down at first
     submission = _submit(client, keys["acme"]).json()["id"]
     work(location)
-    assert worker.deliver_due(store, LOCAL) == 1 and len(_Receiver.received) == 1
+    assert delivery.deliver_due(store, LOCAL) == 1 and len(_Receiver.received) == 1
     attempts, next_at = store.read_one("SELECT attempts, next_at FROM deliveries")
     assert attempts == 1 and next_at > time.time() + 1  # backed off
-    assert worker.deliver_due(store, LOCAL) == 0  # not due yet
+    assert delivery.deliver_due(store, LOCAL) == 0  # not due yet
     _Receiver.status = 200
     store_db = store.transaction()
     with store_db as db:
         db.execute("UPDATE deliveries SET next_at = 0")  # time passes
-    assert worker.deliver_due(store, LOCAL) == 1
+    assert delivery.deliver_due(store, LOCAL) == 1
     headers, body = _Receiver.received[-1]
     expected = "sha256=" + hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
     assert headers["X-Vericarbon-Signature"] == expected
     event = json.loads(body)
     assert (event["event"], event["submission"], event["decision"], event["proponent"]) == ("submission.decided", submission, "return_to_proponent", "Acme Ltd")
     assert store.read_one("SELECT count(*) FROM deliveries WHERE delivered IS NOT NULL")[0] == 1
-    assert worker.deliver_due(store, LOCAL) == 0  # delivered once
+    assert delivery.deliver_due(store, LOCAL) == 0  # delivered once
 
 
 def test_a_crashed_workers_job_is_checked_again_and_recorded_once(service):
@@ -263,7 +268,7 @@ def test_a_real_worker_process_takes_over_when_one_is_killed(location, tmp_path)
     app = create_app(location)
     with TestClient(app) as client:
         ids = [_submit(client, key, json.dumps(inventory(f"P-{n}", [(n * 1000 + 1, n * 1000 + 100)])).encode()).json()["id"] for n in range(30)]
-    workers = [subprocess.Popen([sys.executable, "-m", "vericarbon", "worker", "--database", location, "--lease", "2"]) for _ in range(2)]
+    workers = [subprocess.Popen([sys.executable, "-m", "vericarbon", "worker", "--database", location, "--lease", "2", "--job-timeout", "0"]) for _ in range(2)]
     try:
         deadline = time.time() + 60
         while time.time() < deadline and store.read_one("SELECT count(*) FROM submissions WHERE status = 'done'")[0] < 3:

@@ -12,7 +12,7 @@ pytest.importorskip("starlette")
 from starlette.testclient import TestClient  # noqa: E402
 from test_service import LOCAL, _as, _Receiver, _submit, location, receiver, service, work  # noqa: E402,F401 (fixtures)
 
-from vericarbon.service import worker  # noqa: E402
+from vericarbon.service import delivery  # noqa: E402
 from vericarbon.service.app import create_app  # noqa: E402
 from vericarbon.service.webhooks import Policy, RefusedTarget, check_target  # noqa: E402
 
@@ -84,7 +84,7 @@ def test_a_host_that_resolves_elsewhere_at_delivery_is_not_called(service, recei
     _submit(client, keys["acme"])
     work(location)
     answers["now"] = "127.0.0.1"
-    assert worker.deliver_due(store, LOCAL) == 1
+    assert delivery.deliver_due(store, LOCAL) == 1
     assert _Receiver.received == []
     assert "resolves to an address of the service's own machine" in store.read_one("SELECT last_error FROM deliveries")[0]
 
@@ -96,6 +96,6 @@ def test_a_redirect_is_not_followed(service, receiver):
     client.post("/v1/webhooks", json={"url": url}, headers=_as(keys["registry"]))
     _submit(client, keys["acme"])
     work(location)
-    assert worker.deliver_due(store, LOCAL) == 1
+    assert delivery.deliver_due(store, LOCAL) == 1
     assert len(_Receiver.received) == 1  # the redirect's target was never asked
     assert store.read_one("SELECT last_error, delivered FROM deliveries") == ("HTTP 302 (redirects are not followed)", None)

@@ -191,12 +191,16 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes started with it (default: one per core; 0: the API alone)")
     serve.add_argument("--max-body-mb", type=float, default=64, metavar="MB", help="largest submission read (default %(default)g)")
     serve.add_argument("--lease", type=float, default=60, metavar="SECONDS", help="how long a worker holds a submission before another may take it over (default %(default)g)")
+    serve.add_argument("--job-timeout", type=float, metavar="SECONDS", help="a submission checked longer than this is failed with that reason (default: half the lease; 0: no limit)")
+    serve.add_argument("--webhook-allow-http", action="append", default=[], metavar="HOST",
+                       help="allow http webhooks, and addresses of this machine or network, for this host exactly as written in the URL (repeatable; default: https to public addresses only)")
     serve.add_argument("--openapi", type=Path, metavar="FILE", help="write the OpenAPI document to FILE and exit")
 
 
 def _worker_options(worker: argparse.ArgumentParser) -> None:
     worker.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL")
     worker.add_argument("--lease", type=float, default=60, metavar="SECONDS")
+    worker.add_argument("--job-timeout", type=float, metavar="SECONDS", help="a submission checked longer than this is failed (default: half the lease; 0: no limit)")
 
 
 def _keys_options(keys: argparse.ArgumentParser) -> None:
@@ -343,11 +347,9 @@ def _service(args: argparse.Namespace) -> int:
     """serve, worker and keys: the intake service (vericarbon.service)."""
     try:
         import starlette  # noqa: F401
-        import uvicorn
+        import uvicorn  # noqa: F401
     except ImportError:
         raise InputError(args.command, "the intake service needs its extra: pip install 'vericarbon[serve]'") from None
-    import subprocess
-
     from vericarbon.service import worker
     from vericarbon.service.store import Store
 
@@ -366,23 +368,16 @@ def _service(args: argparse.Namespace) -> int:
                 print(f"{key['registry']}\t{key['proponent'] or '(registry key)'}\t{created}\tsha256 {key['hash']}…")
         return EXIT_OK
     if args.command == "worker":
-        worker.run(args.database, lease_seconds=args.lease)
+        worker.run(args.database, lease_seconds=args.lease, job_seconds=args.job_timeout)
         return EXIT_OK
     if args.openapi:
         from vericarbon.service.openapi import document
 
         return _write_out(args.openapi, json.dumps(document(), indent=1, sort_keys=True) + "\n", "--openapi")
-    from vericarbon.service.app import create_app
+    from vericarbon.service.supervisor import serve
+    from vericarbon.service.webhooks import Policy
 
-    app = create_app(args.database, int(args.max_body_mb * 1048576))  # creates or migrates the database before any worker opens it
-    workers = [subprocess.Popen([sys.executable, "-m", "vericarbon", "worker", "--database", args.database, "--lease", str(args.lease)]) for _ in range(args.workers)]
-    try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-    finally:
-        for process in workers:
-            process.terminate()
-        for process in workers:
-            process.wait()
+    serve(args.database, args.host, args.port, args.workers, args.lease, args.job_timeout, int(args.max_body_mb * 1048576), Policy(frozenset(args.webhook_allow_http)))
     return EXIT_OK
 
 

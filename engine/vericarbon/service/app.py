@@ -1,6 +1,6 @@
 """The HTTP API (Starlette): submissions in, status, results and reports out, per tenant.
 
-Every request but /healthz and /openapi.json carries `Authorization: Bearer KEY`; a registry's key sees all
+Every request but /healthz, /readyz and /openapi.json carries `Authorization: Bearer KEY`; a registry's key sees all
 of its registry's submissions, a proponent's key only its own (another's is 404, as if it did not exist).
 A submission is read and validated when it arrives, in a thread, with the CLI's limits and messages, so a
 malformed or hostile body gets its 4xx at once and a valid one is queued for the workers. Every request
@@ -9,10 +9,13 @@ and its outcome goes to the append-only audit log. The routes and their shapes a
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
+import logging
+import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -28,18 +31,23 @@ from vericarbon.evidence.package import SchemaStore
 from vericarbon.resources import builtin_rulesets
 from vericarbon.rules.rulesets import load_ruleset
 from vericarbon.service.openapi import document as openapi_document
-from vericarbon.service.store import Identity, Store
+from vericarbon.service.store import Identity, Store, Unavailable
 from vericarbon.service.webhooks import Policy, RefusedTarget, check_target
 from vericarbon.service.worker import WORKBOOK, read_submission
 
+if TYPE_CHECKING:
+    from vericarbon.service.supervisor import Supervisor
+
+LOG = logging.getLogger("vericarbon.service")
 DEFAULT_MAX_BODY = 64 * 1024 * 1024  # as `screen --max-package-mb`
 _SUFFIX = {"application/json": ".json", "application/yaml": ".yaml", "application/x-yaml": ".yaml", "text/yaml": ".yaml",
            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": WORKBOOK}
 
 
-def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: Policy = Policy()) -> Starlette:
+def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: Policy = Policy(), supervisor: Supervisor | None = None) -> Starlette:
     """The service on the database at `location` (a SQLite file or a postgresql:// URL); webhooks are
-    vetted under `webhook_policy` (webhooks.py)."""
+    vetted under `webhook_policy` (webhooks.py); /readyz counts the `supervisor`'s children (none: the API
+    alone, its workers elsewhere)."""
     store = Store(location)
     schemas = SchemaStore()
 
@@ -89,7 +97,10 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: 
         if found is None:
             return problem(404, "no such submission")
         summary = json.loads(found.pop("summary") or "{}")
-        return JSONResponse({**found, "counts": summary.get("counts"), "decision": summary.get("decision"), "statement": summary.get("statement"),
+        to_fix = summary.get("to_fix")
+        return JSONResponse({**found, "received": _iso(found["received"]), "decided": _iso(found["decided"]), "counts": summary.get("counts"),
+                             "decision": summary.get("decision"), "statement": summary.get("statement"),
+                             "to_fix": to_fix if isinstance(to_fix, list) else [],  # a count, not the items, in rows decided before they were kept
                              "ledger_conflicts": summary.get("ledger_conflicts", [])})
 
     async def result(request: Request, who: Identity) -> Response:
@@ -146,11 +157,21 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: 
         return JSONResponse({"rulesets": await run_in_threadpool(_rulesets)})
 
     async def health(request: Request) -> Response:
+        """Liveness: the process answers (a restart would not mend a database that is down)."""
+        return JSONResponse({"ok": True, "version": __version__})
+
+    async def ready(request: Request) -> Response:
+        """Readiness: the database answers, every child is running, and how long the oldest queued job has waited."""
+        found: dict[str, Any] = {"version": __version__, "database": store.dialect}
         try:
-            await run_in_threadpool(store.read_one, "SELECT 1")
-        except Exception as error:  # noqa: BLE001 (any database failure is "not ready")
-            return problem(503, f"the database cannot be reached ({type(error).__name__})")
-        return JSONResponse({"ok": True, "version": __version__, "database": store.dialect})
+            oldest = (await run_in_threadpool(store.read_one, "SELECT min(received) FROM submissions WHERE status = 'queued'"))[0]
+            found["database_reachable"], found["oldest_queued_seconds"] = True, None if oldest is None else round(time.time() - oldest, 3)
+        except Unavailable as fault:
+            found["database_reachable"], found["database_error"] = False, fault.cause
+        if supervisor is not None:
+            found["processes"] = {role: {"running": supervisor.alive().get(role, 0), "expected": count} for role, count in supervisor.expected().items()}
+        found["ok"] = found["database_reachable"] and all(p["running"] == p["expected"] for p in found.get("processes", {}).values())
+        return JSONResponse(found, status_code=200 if found["ok"] else 503)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document())
@@ -162,12 +183,19 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: 
             failure = None
             try:
                 response = await call_next(request)
+            except Unavailable as fault:  # down, restarting or full: the client may try again, and is told why
+                failure = fault.cause[:2000]
+                response = problem(503, f"the service database is unavailable: {fault.cause}; try again later", retry=True)
+                response.headers["Retry-After"] = "5"
             except Exception as error:  # never a traceback to the client (the CLI's rule); the audit log keeps what happened
                 failure = f"{type(error).__name__}: {error}"[:2000]
                 response = problem(500, f"internal error ({type(error).__name__}); it is in the audit log")
-            if request.url.path not in ("/healthz", "/openapi.json"):
+            if request.url.path not in ("/healthz", "/readyz", "/openapi.json"):
                 who = getattr(request.state, "who", None)
-                await run_in_threadpool(store.audit, who, "request", f"{request.method} {request.url.path}", str(response.status_code) + (f" {failure}" if failure else ""))
+                try:
+                    await run_in_threadpool(store.audit, who, "request", f"{request.method} {request.url.path}", str(response.status_code) + (f" {failure}" if failure else ""))
+                except Unavailable as fault:  # the audit log is in the database that failed: the service's log keeps it
+                    LOG.warning("not audited (%s): %s %s %d", fault.cause, request.method, request.url.path, response.status_code)
             return response
 
     routes = [
@@ -180,11 +208,17 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: 
         Route("/v1/audit", authenticated(audit), methods=["GET"]),
         Route("/v1/rulesets", authenticated(rulesets), methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
+        Route("/readyz", ready, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(Audited)])
     app.state.store = store
     return app
+
+
+def _iso(moment: float | None) -> str | None:
+    """A stored Unix time as the API gives every time: ISO 8601 in UTC, to the millisecond."""
+    return None if moment is None else dt.datetime.fromtimestamp(moment, dt.timezone.utc).isoformat(timespec="milliseconds")
 
 
 @functools.cache

@@ -21,6 +21,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import urllib.parse
 from dataclasses import dataclass
 
@@ -116,18 +117,24 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
 
 
 def post(url: str, body: bytes, headers: dict[str, str], policy: Policy, timeout: float) -> str | None:
-    """POST `body` to a webhook; None when it answered 2xx, else why not (the URL is checked again first)."""
+    """POST `body` to a webhook within `timeout` seconds; None when it answered 2xx, else why not (the
+    URL is vetted again first)."""
     try:
         target = check_target(url, policy)
     except RefusedTarget as refused:
         return f"refused: {refused}"
     connection = (_PinnedHTTPS if target.scheme == "https" else _PinnedHTTP)(target, timeout)
+    # the socket's timeout bounds each wait; this bounds the whole exchange (an endpoint that answers a
+    # byte at a time): shutting the socket down wakes the thread blocked on it
+    deadline = threading.Timer(timeout, lambda: connection.sock and connection.sock.shutdown(socket.SHUT_RDWR))
+    deadline.start()
     try:
         connection.request("POST", target.path, body=body, headers={"Content-Type": "application/json", **headers})
         status = connection.getresponse().status
     except (OSError, http.client.HTTPException) as failure:
         return f"{type(failure).__name__}: {failure}"[:500]
     finally:
+        deadline.cancel()
         connection.close()
     if 300 <= status < 400:
         return f"HTTP {status} (redirects are not followed)"
