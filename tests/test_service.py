@@ -307,12 +307,12 @@ def test_a_revoked_key_is_refused_and_the_command_line_manages_keys(service, cap
 
 def test_the_schema_is_migrated_version_by_version(location):
     store = Store(location)
-    assert sorted(r[0] for r in store.read_all("SELECT version FROM vericarbon_migrations WHERE name = 'service'")) == [1, 2]
+    assert sorted(r[0] for r in store.read_all("SELECT version FROM vericarbon_migrations WHERE name = 'service'")) == [1, 2, 3]
     with store.transaction() as db:  # a database left at version 1 by an earlier vericarbon
         db.execute("DROP INDEX submissions_leases")
         db.execute("DELETE FROM vericarbon_migrations WHERE name = 'service' AND version = 2")
     store.close()
     again = Store(location)  # opening it applies version 2, once
-    assert sorted(r[0] for r in again.read_all("SELECT version FROM vericarbon_migrations WHERE name = 'service'")) == [1, 2]
+    assert sorted(r[0] for r in again.read_all("SELECT version FROM vericarbon_migrations WHERE name = 'service'")) == [1, 2, 3]
     submission = again.submit(again.identity(again.create_key("ICR")), "a.json", b"{}", None, None)
     assert again.take("w", 60).id == submission

@@ -95,6 +95,7 @@ def test_sigterm_stops_serve_and_all_its_children(served):
     _wait(lambda: all(_gone(child) for child in children), 20)
     text = log.read_text()
     assert "vericarbon serve on http://127.0.0.1:" in text and f"database {database}" in text and "stopped" in text
+    assert '"GET /readyz HTTP/1.1" 200' in text  # requests are logged
 
 
 def test_children_exit_when_serve_is_killed(served):

@@ -216,6 +216,11 @@ def _keys_options(keys: argparse.ArgumentParser) -> None:
     listing.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL")
 
 
+def _audit_options(audit: argparse.ArgumentParser) -> None:
+    verify = audit.add_subparsers(dest="audit_command", required=True, parser_class=_Parser).add_parser("verify", help="exit 1 if an entry was edited or cut out")
+    verify.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL")
+
+
 def _rules_options(rules: argparse.ArgumentParser) -> None:
     rule_commands = rules.add_subparsers(dest="rules_command", required=True, parser_class=_Parser)
     rule_commands.add_parser("list", help="every rule and manual check of the built-in rulesets")
@@ -249,6 +254,7 @@ _COMMANDS = {
     "serve": ("the intake service: an HTTP API and worker processes on one database (pip install 'vericarbon[serve]')", _serve_options),
     "worker": ("a worker process of the intake service, for more machines on the same database", _worker_options),
     "keys": ("API keys of the intake service", _keys_options),
+    "audit": ("the intake service's audit log: verify checks its hash chain for edits and cuts", _audit_options),
     "rules": ("list, show and test rules", _rules_options),
 }
 
@@ -266,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             return _import(args, store)
         if args.command in ("import", "export", "template", "init", "schemas"):
             return _write_document(args, store)
-        if args.command in ("serve", "worker", "keys"):
+        if args.command in ("serve", "worker", "keys", "audit"):
             return _service(args)
         if args.command == "factors":
             return {"list": _factors_list, "search": _factors_search, "show": _factors_show}[args.factors_command](args)
@@ -367,6 +373,11 @@ def _service(args: argparse.Namespace) -> int:
                 created = dt.datetime.fromtimestamp(key["created"], dt.timezone.utc).isoformat(timespec="seconds")
                 print(f"{key['registry']}\t{key['proponent'] or '(registry key)'}\t{created}\tsha256 {key['hash']}…")
         return EXIT_OK
+    if args.command == "audit":
+        checked = Store(args.database).verify_audit()
+        print("\n".join(checked["problems"]) or f"the audit log's chain is whole: {checked['checked']} entries, head {checked['head']}"
+              + (f" ({checked['before_the_chain']} older entries predate the chain)" if checked["before_the_chain"] else ""))
+        return EXIT_OK if checked["ok"] else EXIT_FINDINGS
     if args.command == "worker":
         worker.run(args.database, lease_seconds=args.lease, job_seconds=args.job_timeout)
         return EXIT_OK

@@ -9,6 +9,7 @@ and its outcome goes to the append-only audit log. The routes and their shapes a
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import json
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("vericarbon.service")
 DEFAULT_MAX_BODY = 64 * 1024 * 1024  # as `screen --max-package-mb`
+BODY_SECONDS = 120  # a body that takes longer to arrive is refused (408): a slow sender cannot hold a connection
+AUDIT_FIELD = 200  # characters of a path or header kept in the audit log
 _SUFFIX = {"application/json": ".json", "application/yaml": ".yaml", "application/x-yaml": ".yaml", "text/yaml": ".yaml",
            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": WORKBOOK}
 
@@ -78,10 +81,14 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: 
         if declared and declared.isdigit() and int(declared) > max_body:
             return problem(413, f"the body is {int(declared)} bytes; at most {max_body} are read")
         body = bytearray()
-        async for chunk in request.stream():  # counted as it arrives: a body that lies about its length stops here too
-            body += chunk
-            if len(body) > max_body:
-                return problem(413, f"the body is over {max_body} bytes; at most {max_body} are read")
+        try:
+            async with asyncio.timeout(BODY_SECONDS):
+                async for chunk in request.stream():  # counted as it arrives: a body that lies about its length stops here too
+                    body += chunk
+                    if len(body) > max_body:
+                        return problem(413, f"the body is over {max_body} bytes; at most {max_body} are read")
+        except TimeoutError:
+            return problem(408, f"the body did not arrive within {BODY_SECONDS} s")
         name = Path(request.query_params.get("name", "submission")).name + _SUFFIX[kind]
         try:
             package = await run_in_threadpool(read_submission, name, bytes(body), schemas)
@@ -176,6 +183,8 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: 
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document())
 
+    anonymous = RateLimit(per_second=5, burst=20)
+
     class Audited(BaseHTTPMiddleware):
         """Every request, with who made it and how it ended, into the audit log."""
 
@@ -192,8 +201,14 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: 
                 response = problem(500, f"internal error ({type(error).__name__}); it is in the audit log")
             if request.url.path not in ("/healthz", "/readyz", "/openapi.json"):
                 who = getattr(request.state, "who", None)
+                outcome = str(response.status_code) + (f" {failure}" if failure else "")
+                if who is None:  # anyone can send these: bounded in size and in rate, so they cannot flood the log
+                    peer = request.client.host if request.client else "?"
+                    if not anonymous.allow(peer):
+                        return response
+                    outcome += f" from {peer}, user agent {request.headers.get('user-agent', '')[:AUDIT_FIELD]!r}"
                 try:
-                    await run_in_threadpool(store.audit, who, "request", f"{request.method} {request.url.path}", str(response.status_code) + (f" {failure}" if failure else ""))
+                    await run_in_threadpool(store.audit, who, "request", f"{request.method} {request.url.path[:AUDIT_FIELD]}", outcome[:2000])
                 except Unavailable as fault:  # the audit log is in the database that failed: the service's log keeps it
                     LOG.warning("not audited (%s): %s %s %d", fault.cause, request.method, request.url.path, response.status_code)
             return response
@@ -214,6 +229,31 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: 
     app = Starlette(routes=routes, middleware=[Middleware(Audited)])
     app.state.store = store
     return app
+
+
+class RateLimit:
+    """A token bucket per client address: `burst` at once, then `per_second`. Past it, unauthenticated
+    requests still get their answer but are counted, not each written to the audit log."""
+
+    def __init__(self, per_second: float, burst: int, clients: int = 10_000) -> None:
+        self.per_second, self.burst, self.clients = per_second, burst, clients
+        self.buckets: dict[str, tuple[float, float]] = {}  # address -> (tokens, when counted)
+        self.dropped = 0
+
+    def allow(self, client: str) -> bool:
+        now = time.monotonic()
+        if len(self.buckets) >= self.clients and client not in self.buckets:
+            self.buckets.clear()  # bounded memory: forget every address rather than grow without end
+        tokens, then = self.buckets.get(client, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.per_second)
+        if tokens < 1:
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                LOG.warning("unauthenticated requests over the audit rate limit: %d not audited so far (latest from %s)", self.dropped, client)
+            self.buckets[client] = (tokens, now)
+            return False
+        self.buckets[client] = (tokens - 1, now)
+        return True
 
 
 def _iso(moment: float | None) -> str | None:

@@ -28,6 +28,8 @@ from typing import Any, Callable, Iterator
 from vericarbon.errors import InputError
 from vericarbon.screening.ledger import is_database_url
 from vericarbon.screening.ledger_postgres import migrate
+from vericarbon.service.audit import GENESIS, entry_hash
+from vericarbon.service.audit import verify as verify_chain
 
 MAX_ATTEMPTS = 3  # a submission whose checking crashed this many times is failed, not retried for ever
 DELIVERY_ATTEMPTS = 10  # webhook deliveries: backoff 2, 4, 8 … seconds, capped at an hour
@@ -117,6 +119,8 @@ MIGRATIONS = {
         [s for s in _SCHEMA.format(blob=blob, serial=serial, real=real).split(";") if s.strip()] + _APPEND_ONLY[dialect],
         # 2: leases that ran out are found by an index, so taking a job stays cheap however many are done
         ["CREATE INDEX submissions_leases ON submissions (status, lease_until)"],
+        # 3: the audit log is hash-chained (audit.py): each entry holds the previous entry's hash and its own
+        ["ALTER TABLE audit ADD COLUMN prev_hash TEXT", "ALTER TABLE audit ADD COLUMN hash TEXT"],
     ]
     for dialect, blob, serial, real in (("sqlite", "BLOB", "INTEGER", "REAL"), ("postgresql", "BYTEA", "BIGSERIAL", "DOUBLE PRECISION"))
 }
@@ -396,6 +400,17 @@ class Store:
         with self.transaction() as db:
             db.audit(who, action, subject, detail)
 
+    def verify_audit(self) -> dict:
+        """The audit log's hash chain checked from its first entry (audit.verify)."""
+        return verify_chain(self.read_all("SELECT seq, at, registry, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY seq"))
+
+    def owns_tables(self) -> bool:
+        """PostgreSQL: whether this connection's role owns the service's tables, and so could TRUNCATE, DROP or
+        ALTER them (the audit log's triggers included). SQLite: a file's writer can do anything; False."""
+        if self.dialect != "postgresql":
+            return False
+        return bool(self.read_one("SELECT count(*) FROM pg_tables WHERE tablename IN ('audit', 'submissions') AND tableowner = current_user")[0])
+
     def audit_log(self, who: Identity, limit: int = 1000) -> list[dict]:
         rows = self.read_all("SELECT seq, at, actor, action, subject, detail FROM audit WHERE registry = ? ORDER BY seq DESC LIMIT ?", (who.registry, limit))
         return [dict(zip(("seq", "at", "actor", "action", "subject", "detail"), row)) for row in rows]
@@ -436,5 +451,12 @@ class _Statements:
         return self.execute(sql, parameters).fetchall()
 
     def audit(self, who: Identity | None, action: str, subject: str | None, detail: str | None, actor: str | None = None) -> None:
-        self.execute("INSERT INTO audit (at, registry, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                     (time.time(), who.registry if who else None, actor or (who.name if who else "anonymous"), action, subject, detail))
+        """Append an entry to the hash chain. Writers take turns (SQLite: BEGIN IMMEDIATE already; PostgreSQL:
+        a lock held to the commit), so each entry chains to the one committed before it."""
+        if self.dialect == "postgresql":
+            self.execute("SELECT pg_advisory_xact_lock(hashtext('vericarbon audit'))")
+        last = self.one("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1")
+        fields = (time.time(), who.registry if who else None, actor or (who.name if who else "anonymous"), action, subject, detail)
+        previous = last[0] if last and last[0] else GENESIS
+        self.execute("INSERT INTO audit (at, registry, actor, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     (*fields, previous, entry_hash(previous, *fields)))

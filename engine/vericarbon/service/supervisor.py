@@ -164,6 +164,9 @@ def serve(location: str, host: str, port: int, workers: int, lease: float, job_s
     server = Server(uvicorn.Config(app, host=host, port=port, log_level="info", timeout_keep_alive=5, limit_concurrency=max_connections,
                                     log_config=None))
     LOG.info("vericarbon serve on http://%s:%d, database %s, %d workers and a delivery process", host, port, _where(location), workers)
+    if app.state.store.owns_tables():
+        LOG.warning("the service's database role owns its tables, so it could TRUNCATE, DROP or ALTER them, the audit log's included: "
+                    "run serve as a role with only SELECT, INSERT, UPDATE and DELETE on them (README, the intake service)")
     supervisor.start()
     try:
         server.run()
