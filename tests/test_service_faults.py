@@ -57,6 +57,8 @@ def test_a_full_disk_is_a_503_with_its_cause_and_is_over_when_space_returns(tmp_
         refused = _submit(client, key)
         assert refused.status_code == 503 and "database or disk is full" in refused.json()["error"], refused.json()
         assert refused.headers["Retry-After"] and client.get("/healthz").status_code == 200
+        not_ready = client.get("/readyz")
+        assert not_ready.status_code == 503 and "database or disk is full" in not_ready.json()["database_error"]
         room["pages"] = None
         for connection in opened:  # space returns (the simulated limit lives in each connection still open)
             with contextlib.suppress(sqlite3.ProgrammingError):

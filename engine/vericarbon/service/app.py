@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("vericarbon.service")
 DEFAULT_MAX_BODY = 64 * 1024 * 1024  # as `screen --max-package-mb`
 BODY_SECONDS = 120  # a body that takes longer to arrive is refused (408): a slow sender cannot hold a connection
+FAULT_SECONDS = 10.0
 AUDIT_FIELD = 200  # characters of a path or header kept in the audit log
 _SUFFIX = {"application/json": ".json", "application/yaml": ".yaml", "application/x-yaml": ".yaml", "text/yaml": ".yaml",
            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": WORKBOOK}
@@ -175,6 +176,8 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: 
             found["database_reachable"], found["oldest_queued_seconds"] = True, None if oldest is None else round(time.time() - oldest, 3)
         except Unavailable as fault:
             found["database_reachable"], found["database_error"] = False, fault.cause
+        if faults and time.monotonic() - faults[-1][0] < FAULT_SECONDS:  # reads may work while writes fail (a full disk)
+            found["database_reachable"], found["database_error"] = False, faults[-1][1]
         if supervisor is not None:
             found["processes"] = {role: {"running": supervisor.alive().get(role, 0), "expected": count} for role, count in supervisor.expected().items()}
         found["ok"] = found["database_reachable"] and all(p["running"] == p["expected"] for p in found.get("processes", {}).values())
@@ -184,6 +187,7 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: 
         return JSONResponse(openapi_document())
 
     anonymous = RateLimit(per_second=5, burst=20)
+    faults: list[tuple[float, str]] = []  # the last database fault a request met: /readyz reports it for FAULT_SECONDS
 
     class Audited(BaseHTTPMiddleware):
         """Every request, with who made it and how it ended, into the audit log."""
@@ -193,6 +197,7 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: 
             try:
                 response = await call_next(request)
             except Unavailable as fault:  # down, restarting or full: the client may try again, and is told why
+                faults[:] = [(time.monotonic(), fault.cause)]
                 failure = fault.cause[:2000]
                 response = problem(503, f"the service database is unavailable: {fault.cause}; try again later", retry=True)
                 response.headers["Retry-After"] = "5"
