@@ -4,8 +4,8 @@ workers; queued work is decided after the outage, none lost and none decided twi
 
 import contextlib
 import json
-import sqlite3
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("starlette")
 from test_screen import inventory  # noqa: E402
-from test_service import _as, _submit, location, service, work  # noqa: E402,F401 (fixtures)
+from test_service import _submit, work  # noqa: E402
 
 from vericarbon.service import worker  # noqa: E402
 from vericarbon.service.store import Store, Unavailable  # noqa: E402

@@ -17,7 +17,6 @@ pytest.importorskip("starlette")
 from test_service import CHECKER, _submit, service, location  # noqa: E402,F401 (fixtures)
 
 from vericarbon.service import worker  # noqa: E402
-from vericarbon.service.store import Store  # noqa: E402
 
 
 def _free_port() -> int:

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from vericarbon.service.webhooks import Policy
@@ -46,7 +46,6 @@ class Child:
     started: float = 0.0
     failures: int = 0
     start_at: float = 0.0
-    exits: list[int] = field(default_factory=list)
 
 
 class Supervisor:
@@ -90,7 +89,6 @@ class Supervisor:
                 for child in self.children:
                     if child.process is not None and child.process.poll() is not None:  # poll() reaps it: no zombie
                         code = child.process.returncode
-                        child.exits.append(code)
                         child.failures = 0 if now - child.started >= QUICK_EXIT else child.failures + 1
                         child.start_at = now + min(0.5 * 2 ** (child.failures - 1), 30.0) if child.failures else now
                         LOG.warning("%s process %d exited (%s); starting another in %.1f s", child.role, child.process.pid, code, child.start_at - now)
