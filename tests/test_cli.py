@@ -299,6 +299,7 @@ ONE_PER_COMMAND = [  # a command line of each command, with options
     ["serve", "--port", "9000", "--workers", "0"],
     ["worker", "--lease", "5"],
     ["keys", "create", "--registry", "ICR"],
+    ["audit", "verify", "--database", "s.sqlite"],
     ["rules", "matrix", "icr", "--format", "table", "--strict"],
 ]
 

@@ -42,6 +42,7 @@ _COMMANDS = {
     "serve": _Command("the intake service: an HTTP API and worker processes on one database (pip install 'vericarbon[serve]')", "service", "serve_options", "serve"),
     "worker": _Command("a worker process of the intake service, for more machines on the same database", "service", "worker_options", "worker"),
     "keys": _Command("API keys of the intake service", "service", "keys_options", "keys"),
+    "audit": _Command("the intake service's audit log: verify checks its hash chain for edits and cuts", "service", "audit_options", "audit"),
     "rules": _Command("list, show and test rules", "rules", "rules_options", "rules"),
 }
 
