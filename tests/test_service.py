@@ -316,3 +316,22 @@ def test_the_schema_is_migrated_version_by_version(location):
     assert sorted(r[0] for r in again.read_all("SELECT version FROM vericarbon_migrations WHERE name = 'service'")) == [1, 2, 3]
     submission = again.submit(again.identity(again.create_key("ICR")), "a.json", b"{}", None, None)
     assert again.take("w", 60).id == submission
+
+
+def test_an_unknown_key_is_told_apart_from_no_key_and_the_default_database_is_the_users(tmp_path, monkeypatch):
+    """A key made in one folder was refused by a server started in another with "an API key is needed",
+    although a key was sent: the default database was a file in the working folder."""
+    from starlette.testclient import TestClient
+
+    from vericarbon.resources import service_database
+    from vericarbon.service.app import create_app
+
+    monkeypatch.delenv("VERICARBON_DATABASE", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert service_database() == str(tmp_path / "data" / "vericarbon" / "service.sqlite")
+    monkeypatch.setenv("VERICARBON_DATABASE", str(tmp_path / "chosen.sqlite"))
+    assert service_database() == str(tmp_path / "chosen.sqlite")
+    client = TestClient(create_app(str(tmp_path / "new" / "service.sqlite")))
+    assert client.get("/v1/submissions/x").json()["error"].startswith("an API key is needed")
+    unknown = client.get("/v1/submissions/x", headers={"Authorization": "Bearer not-a-key"}).json()["error"]
+    assert unknown == f"this API key is not known to the service's database ({tmp_path / 'new' / 'service.sqlite'})"

@@ -31,6 +31,17 @@ def builtin_schema_dir() -> Path:
     return _HERE / "schemas"
 
 
+def service_database() -> str:
+    """The intake service's default database, one per user rather than one per working folder (a key made
+    in one folder was refused by a server started in another): $VERICARBON_DATABASE, else
+    $XDG_DATA_HOME/vericarbon/service.sqlite or ~/.local/share/vericarbon/service.sqlite."""
+    chosen = os.environ.get("VERICARBON_DATABASE")
+    if chosen:
+        return chosen
+    folder = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "vericarbon"
+    return str(folder / "service.sqlite")
+
+
 def cache_dir(part: str) -> Path | None:
     """A folder for what vericarbon can compute again (parsed rulesets, compiled templates), keyed by
     content so it is never stale: $VERICARBON_CACHE_DIR, else $XDG_CACHE_HOME/vericarbon or

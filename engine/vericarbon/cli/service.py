@@ -14,8 +14,8 @@ from vericarbon.cli import EXIT_FINDINGS, EXIT_OK
 from vericarbon.cli.output import write_out
 from vericarbon.errors import InputError
 from vericarbon.evidence.package import SchemaStore
+from vericarbon.resources import service_database
 
-DEFAULT_DATABASE = "vericarbon-service.sqlite"
 
 
 def _require_extra(command: str) -> None:
@@ -28,7 +28,7 @@ def _require_extra(command: str) -> None:
 
 
 def serve_options(serve: argparse.ArgumentParser) -> None:
-    serve.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL", help=f"a SQLite file or a postgresql:// URL (default {DEFAULT_DATABASE})")
+    serve.add_argument("--database", default=service_database(), metavar="PATH|URL", help="a SQLite file or a postgresql:// URL (default: $VERICARBON_DATABASE, else service.sqlite in the user's data folder: %(default)s)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes started with it (default: one per core; 0: the API alone)")
@@ -54,7 +54,7 @@ def serve(args: argparse.Namespace, store: SchemaStore) -> int:
 
 
 def worker_options(worker: argparse.ArgumentParser) -> None:
-    worker.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL")
+    worker.add_argument("--database", default=service_database(), metavar="PATH|URL")
     worker.add_argument("--lease", type=float, default=60, metavar="SECONDS")
     worker.add_argument("--job-timeout", type=float, metavar="SECONDS", help="a submission checked longer than this is failed (default: half the lease; 0: no limit)")
 
@@ -70,14 +70,14 @@ def worker(args: argparse.Namespace, store: SchemaStore) -> int:
 def keys_options(keys: argparse.ArgumentParser) -> None:
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
     create = key_commands.add_parser("create", help="a new key for a registry, or for one proponent of it; printed once, stored hashed")
-    create.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL")
+    create.add_argument("--database", default=service_database(), metavar="PATH|URL")
     create.add_argument("--registry", required=True)
     create.add_argument("--proponent", help="the proponent's name: the key sees only its own submissions")
     revoke = key_commands.add_parser("revoke", help="remove a key: requests with it are refused from then on")
-    revoke.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL")
+    revoke.add_argument("--database", default=service_database(), metavar="PATH|URL")
     revoke.add_argument("--key", required=True, help="the key, as printed when it was created")
     listing = key_commands.add_parser("list", help="every key's registry, proponent and creation time (keys themselves are not stored)")
-    listing.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL")
+    listing.add_argument("--database", default=service_database(), metavar="PATH|URL")
 
 
 def keys(args: argparse.Namespace, store: SchemaStore) -> int:
@@ -101,7 +101,7 @@ def keys(args: argparse.Namespace, store: SchemaStore) -> int:
 
 def audit_options(audit: argparse.ArgumentParser) -> None:
     verify = audit.add_subparsers(dest="audit_command", required=True).add_parser("verify", help="exit 1 if an entry was edited or cut out")
-    verify.add_argument("--database", default=DEFAULT_DATABASE, metavar="PATH|URL")
+    verify.add_argument("--database", default=service_database(), metavar="PATH|URL")
 
 
 def audit(args: argparse.Namespace, store: SchemaStore) -> int:

@@ -32,7 +32,7 @@ from vericarbon.evidence.package import SchemaStore
 from vericarbon.resources import builtin_rulesets
 from vericarbon.rules.rulesets import load_ruleset
 from vericarbon.service.openapi import document as openapi_document
-from vericarbon.service.store import Identity, Store, Unavailable
+from vericarbon.service.store import Identity, Store, Unavailable, shown_location
 from vericarbon.service.webhooks import Policy, RefusedTarget, check_target
 from vericarbon.service.worker import WORKBOOK, read_submission
 
@@ -75,7 +75,8 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: 
         async def endpoint(request: Request) -> Response:
             who = await caller(request)
             if who is None:
-                return problem(401, "an API key is needed: Authorization: Bearer KEY")
+                sent = request.headers.get("authorization", "").lower().startswith("bearer ")
+                return problem(401, f"this API key is not known to the service's database ({shown_location(store.location)})" if sent else "an API key is needed: Authorization: Bearer KEY")
             request.state.who = who
             return await handler(request, who)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import secrets
 import sqlite3
 import threading
@@ -167,6 +168,11 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def shown_location(location: str) -> str:
+    """A database's location to show in logs and messages: a URL without its password."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", location)
+
+
 class Store:
     """The service database at `location`: a SQLite file or a postgresql:// URL. One connection per
     thread (the web process answers requests from a thread pool)."""
@@ -204,10 +210,11 @@ class Store:
             except psycopg.Error as error:
                 raise Unavailable(f"the database cannot be reached ({error})".strip()) from None
         try:
+            Path(self.location).parent.mkdir(parents=True, exist_ok=True)  # the default lives in the user's data folder, made on first use
             connection = sqlite3.connect(self.location, timeout=60, isolation_level=None, check_same_thread=False)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:
             raise InputError(self.location, f"cannot be used as the service database ({error})") from None
         return connection
 

@@ -20,7 +20,6 @@ import ctypes
 import json
 import logging
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -29,6 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from vericarbon.service.store import shown_location
 from vericarbon.service.webhooks import Policy
 
 LOG = logging.getLogger("vericarbon.service")
@@ -127,11 +127,6 @@ def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
 
 
-def _where(location: str) -> str:
-    """The database's location to log: a URL without its password."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", location)
-
-
 def serve(location: str, host: str, port: int, workers: int, lease: float, job_seconds: float | None, max_body: int, policy: Policy,
           per_tenant: int = 2, delivery_timeout: float = 10.0, max_connections: int = 200) -> None:
     """Run the API on host:port and supervise `workers` workers and one delivery process until SIGTERM/SIGINT."""
@@ -161,7 +156,7 @@ def serve(location: str, host: str, port: int, workers: int, lease: float, job_s
 
     server = Server(uvicorn.Config(app, host=host, port=port, log_level="info", timeout_keep_alive=5, limit_concurrency=max_connections,
                                     log_config=None))
-    LOG.info("vericarbon serve on http://%s:%d, database %s, %d workers and a delivery process", host, port, _where(location), workers)
+    LOG.info("vericarbon serve on http://%s:%d, database %s, %d workers and a delivery process", host, port, shown_location(location), workers)
     if app.state.store.owns_tables():
         LOG.warning("the service's database role owns its tables, so it could TRUNCATE, DROP or ALTER them, the audit log's included: "
                     "run serve as a role with only SELECT, INSERT, UPDATE and DELETE on them (README, the intake service)")
