@@ -1,4 +1,4 @@
-"""The `vericarbon` command, the last stage (it may use any other). Exit codes: 0 no failing finding, 1 failing findings (or failing rule tests), 2 usage or input error.
+"""Stage 11: the `vericarbon` command (it may use any other stage). Exit codes: 0 no failing finding, 1 failing findings (or failing rule tests), 2 usage or input error.
 
 This module builds the parser and dispatches; each command group's module (verify.py, screen.py,
 documents.py, factors.py, rules.py, service.py) declares its options beside its handler and is imported

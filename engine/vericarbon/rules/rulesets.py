@@ -1,4 +1,4 @@
-"""Stage 3: rulesets. A YAML ruleset is checked against schemas/ruleset.schema.json, linted, and each
+"""Rulesets. A YAML ruleset is checked against schemas/ruleset.schema.json, linted, and each
 rule's expressions are parsed and type-checked against the schema of every package kind it applies to."""
 
 

@@ -1,5 +1,5 @@
-"""Stage 7: batch screening. Takes folders, zip archives and JSON-Lines files of packages; checks them in
-worker processes, records their serial ranges in the SQLite ledger, and gives one JSON line per package and
+"""Stage 9: batch screening. Takes folders, zip archives and JSON-Lines files of packages; checks them in
+worker processes, records their serial ranges in the credit ledger (SQLite, or PostgreSQL by URL), and gives one JSON line per package and
 a summary; the ledger finds ranges issued or retired twice across submissions.
 """
 
