@@ -22,7 +22,6 @@ from starlette.testclient import TestClient  # noqa: E402
 from test_screen import inventory  # noqa: E402
 
 from vericarbon.evidence.package import SchemaStore  # noqa: E402
-from vericarbon.run.checker import Checker  # noqa: E402
 from vericarbon.screening.ledger import open_ledger  # noqa: E402
 from vericarbon.service import delivery, worker  # noqa: E402
 from vericarbon.service.app import create_app  # noqa: E402
@@ -32,7 +31,7 @@ from vericarbon.service.webhooks import Policy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = (ROOT / "evidence_samples" / "inventory-defects.json").read_bytes()
-CHECKER = Checker(SchemaStore(), [], [], None)
+CHECKER = worker.IntakeChecker(SchemaStore())
 LOCAL = Policy(frozenset({"127.0.0.1"}))  # as `serve --webhook-allow-http 127.0.0.1`: the tests' receiver is on this machine
 
 
@@ -335,3 +334,26 @@ def test_an_unknown_key_is_told_apart_from_no_key_and_the_default_database_is_th
     assert client.get("/v1/submissions/x").json()["error"].startswith("an API key is needed")
     unknown = client.get("/v1/submissions/x", headers={"Authorization": "Bearer not-a-key"}).json()["error"]
     assert unknown == f"this API key is not known to the service's database ({tmp_path / 'new' / 'service.sqlite'})"
+
+
+@pytest.mark.parametrize("sample", ["icr-removal-issuance-defects.json", "inventory-defects.json"])
+def test_the_service_decides_as_verify_profile_intake_does_on_the_same_file(service, sample, tmp_path, capsys):
+    """The service decided on the full rulesets (icr-removal-issuance-defects: 7 failing, 38 awaiting
+    judgement, 7 not evaluated) while `verify --profile intake` of the same file reported 7 failing and
+    nothing open: one file, two answers."""
+    from vericarbon.cli import main
+
+    client, store, keys, location = service
+    body = (ROOT / "evidence_samples" / sample).read_bytes()
+    submission = _submit(client, keys["registry"], body=body).json()["id"]
+    work(location)
+    status = client.get(f"/v1/submissions/{submission}", headers=_as(keys["registry"])).json()
+    profile = ["--profile", status["profile"]] if status["profile"] else []  # an inventory has no intake rule: every rule decides it
+    assert status["profile"] == ("intake" if sample.startswith("icr") else None)
+    assert main(["verify", str(ROOT / "evidence_samples" / sample), *profile, "--format", "json", "-o", str(tmp_path / "r.json")]) == 1
+    capsys.readouterr()
+    cli = json.loads((tmp_path / "r.json").read_text())
+    assert (status["verdict"], status["counts"]) == (cli["verdict"], cli["summary"]["by_status"])
+    if profile:  # plain verify gives no intake decision to compare
+        assert status["decision"] == cli["decision"]["outcome"] and status["counts"]["manual"] == 0
+        assert [item["rule"] for item in status["to_fix"]] == [item["rule"] for item in cli["decision"]["to_fix"]]

@@ -114,8 +114,8 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: 
             return problem(404, "no such submission")
         summary = json.loads(found.pop("summary") or "{}")
         to_fix = summary.get("to_fix")
-        return JSONResponse({**found, "received": _iso(found["received"]), "decided": _iso(found["decided"]), "counts": summary.get("counts"),
-                             "decision": summary.get("decision"), "statement": summary.get("statement"),
+        return JSONResponse({**found, "received": _iso(found["received"]), "decided": _iso(found["decided"]), "profile": summary.get("profile"),
+                             "counts": summary.get("counts"), "decision": summary.get("decision"), "statement": summary.get("statement"),
                              "to_fix": to_fix if isinstance(to_fix, list) else [],  # a count, not the items, in rows decided before they were kept
                              "ledger_conflicts": summary.get("ledger_conflicts", [])})
 

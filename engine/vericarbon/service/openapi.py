@@ -34,6 +34,7 @@ def document() -> dict[str, Any]:
                 "Status": {"type": "object", "required": ["id", "status"], "properties": {
                     "id": {"type": "string"}, "status": {"enum": ["queued", "checking", "done", "failed"]}, "received": {"type": "string", "format": "date-time"}, "decided": {"type": ["string", "null"], "format": "date-time"},
                     "package_id": {"type": ["string", "null"]}, "kind": {"type": ["string", "null"]}, "verdict": {"type": ["string", "null"]}, "attempts": {"type": "integer"},
+                    "profile": {"type": ["string", "null"], "description": "the profile that decided (intake where the package's kind has intake rules, else null: every rule): `verify --profile` of the same file gives the same answer"},
                     "counts": {"type": ["object", "null"]}, "decision": {"enum": ["accept", "return_to_proponent", None]}, "statement": {"type": ["string", "null"]},
                     "to_fix": {"type": "array", "description": "what the proponent must fix, numbered from 1", "items": {"type": "object", "required": ["number", "rule", "fix"], "properties": {
                         "number": {"type": "integer"}, "rule": {"type": "string"}, "title": {"type": "string"}, "status": {"enum": ["fail", "not_evaluated"]}, "fix": {"type": "string"},

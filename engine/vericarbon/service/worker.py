@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from vericarbon.errors import InputError
+from vericarbon.errors import InputError, OutOfScope
 from vericarbon.evidence.package import Package, SchemaStore, parse_package
 from vericarbon.render import renderer
 from vericarbon.run.checker import Checker
@@ -30,6 +30,25 @@ from vericarbon.screening.ledger.records import claims_of
 from vericarbon.service.store import Backoff, Job, Store, Unavailable
 
 WORKBOOK = ".xlsx"
+PROFILE = "intake"
+
+
+class IntakeChecker:
+    """How the service decides, so that the same file gives the same answer on the command line: as `verify
+    --profile intake` where the package's kind has intake rules (on the full rulesets the service answered
+    with checks awaiting an auditor, which intake leaves out), else as plain `verify`. The status names the
+    profile that decided."""
+
+    def __init__(self, store: SchemaStore) -> None:
+        self.store = store
+        self.intake = Checker(store, [], [], PROFILE)
+        self.full = Checker(store, [], [], None)
+
+    def check(self, package: Package) -> dict:
+        try:
+            return self.intake.check(package)
+        except OutOfScope:  # no intake rule for this kind: every rule, and the decision from them
+            return intake_decision(self.full.check(package))
 LOG = logging.getLogger("vericarbon.service")
 
 
@@ -47,18 +66,18 @@ def read_submission(name: str, body: bytes, store: SchemaStore) -> Package:
     return parse_package(Path(name), body, store)
 
 
-def check(job: Job, checker: Checker, ledger: Ledger) -> tuple[str | None, dict, str | None, str | None]:
+def check(job: Job, checker: IntakeChecker, ledger: Ledger) -> tuple[str | None, dict, str | None, str | None]:
     """(verdict, summary, canonical JSON result, error) of one submission."""
     try:
         package = read_submission(job.name, job.body, checker.store)
-        result = intake_decision(checker.check(package))
+        result = checker.check(package)
     except InputError as error:
         return None, {}, None, error.render()
     conflicts = ledger.record(package.data.get("id") or job.id, f"submission {job.id}", claims_of(package.kind, package.data), package.sha256)
     decision = result["decision"]["outcome"]
     if conflicts and decision == "accept":
         decision = "return_to_proponent"  # credits counted twice across submissions are returned even when every rule passed
-    summary = {"counts": result["summary"]["by_status"], "statement": result["summary"]["statement"], "decision": decision,
+    summary = {"profile": result.get("profile"), "counts": result["summary"]["by_status"], "statement": result["summary"]["statement"], "decision": decision,
                "to_fix": [{"number": number, "rule": item["rule"], "title": item["title"], "status": item["status"], "fix": item["fix"],
                            "where": [place["pointer"] for place in item["where"]]} for number, item in enumerate(result["decision"]["to_fix"], 1)],
                "ledger_conflicts": conflicts}
@@ -75,7 +94,7 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise JobTimeout
 
 
-def timed_check(job: Job, checker: Checker, ledger: Any, job_seconds: float, faults: tuple[type[Exception], ...] = ()) -> tuple[str | None, dict, str | None, str | None]:
+def timed_check(job: Job, checker: IntakeChecker, ledger: Any, job_seconds: float, faults: tuple[type[Exception], ...] = ()) -> tuple[str | None, dict, str | None, str | None]:
     """`check` within `job_seconds` (0: no limit): a job over it, or one that crashes, is failed with
     the reason, never left to loop or lost. A database fault (`faults`, in the ledger) is no fault of the
     submission: it is raised as Unavailable, and the job taken up again once the database is back."""
@@ -104,7 +123,7 @@ def run(location: str, lease_seconds: float = 60.0, job_seconds: float | None = 
         raise InputError("--job-timeout", f"must be shorter than the lease ({lease_seconds:g} s), or another worker takes the job over while it runs")
     name = f"{os.uname().nodename}:{os.getpid()}"
     store = Store(location)
-    checker = Checker(SchemaStore(), [], [], None)
+    checker = IntakeChecker(SchemaStore())
     stopping = []
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stopping.append(True))
