@@ -44,8 +44,9 @@ def _at(document: dict, path: tuple[str, ...]) -> list:
 
 
 def _grow(document: dict, path: tuple[str, ...], size: int, repeated: bool) -> None:
-    """`size` elements copied from the sample's, each with its own id, activity and serial range; their
-    sources distinct, or 31 repeated (and every serial range in the first one's block)."""
+    """`size` elements copied from the sample's, each with its own id, activity (the sample's times the
+    round of copies) and serial range; their sources distinct, or 31 repeated (and every serial range in
+    the first one's block)."""
     parent = _at(document, path[:-1]) if len(path) > 1 else document
     originals = parent[path[-1]]
     grown = []
@@ -56,7 +57,10 @@ def _grow(document: dict, path: tuple[str, ...], size: int, repeated: bool) -> N
         if "source_id" in element:
             element["source_id"] = f"S{n % REPEATED_SOURCES if repeated else n}"
         if isinstance(element.get("activity"), dict) and isinstance(element["activity"].get("value"), (int, float)):
-            element["activity"]["value"] = 1000 + n
+            scale = 1 + n // len(originals)  # each round of copies its own activity, the arithmetic still right
+            element["activity"]["value"] *= scale
+            if isinstance(element.get("reported_tco2e"), (int, float)):
+                element["reported_tco2e"] *= scale
         serial = element.get("serial") if isinstance(element.get("serial"), dict) else element
         first, last = ("from", "to") if "from" in serial else ("start", "end")
         if isinstance(serial.get(first), int):
