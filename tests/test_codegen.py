@@ -246,3 +246,33 @@ def test_an_indexed_aggregate_answers_as_the_walk_over_every_element(before, con
             assert repr(_traced(traced[0], package, index)) == repr(_traced(traced[1], package, index)), (package, index)
         statuses = [run(Env(package, {}), package["lines"], "/lines", None, frozenset(), "not_evaluated") for run in generated]
         assert statuses[0] == statuses[1], package
+
+
+class _CountedList(list):
+    """A package list that counts the walks over it."""
+
+    walks = 0
+
+    def __iter__(self):
+        _CountedList.walks += 1
+        return super().__iter__()
+
+
+def test_explaining_computes_an_item_independent_subexpression_once_for_all_occurrences():
+    """VER-SCOPE-SOURCES-COVERED reads values(statement.lines, .source_id) for each source in scope: the
+    occurrences of the sources not reported share one walk of the lines (not one each, n per failing
+    item), and each occurrence's trace is what computing it afresh gives."""
+    from vericarbon.run.evaluate import _occurrence, evaluate_rule
+
+    ruleset = next(r for r in RULESETS if r.id == "iso-14064-3")
+    compiled = compile_ruleset(ruleset, "ghg-verification", "1.0", STORE)
+    rule = next(r for r in compiled.rules if r.id == "VER-SCOPE-SOURCES-COVERED")
+    package = json.loads((SAMPLES[0].parent / "verification-organisation.json").read_text())
+    package["engagement"]["scope"]["sources_sinks"] = [{"id": f"X{n}", "name": f"unreported {n}"} for n in range(20)]
+    package["statement"]["lines"] = _CountedList(package["statement"]["lines"])
+    _CountedList.walks = 0
+    result = evaluate_rule(rule, package, compiled.params, None)
+    assert [o["status"] for o in result["occurrences"]] == ["fail"] * 20
+    assert _CountedList.walks <= 3  # the run's once, the explaining's once (and no walk per occurrence)
+    alone = [_occurrence(rule, package, compiled.params, item, f"/engagement/scope/sources_sinks/{n}", "fail", False, False, {}) for n, item in enumerate(package["engagement"]["scope"]["sources_sinks"])]
+    assert result["occurrences"] == alone
