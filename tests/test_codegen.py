@@ -15,7 +15,7 @@ from helpers import SHAPE, STORE
 from vericarbon.errors import InputError
 from vericarbon.evidence.documents import field_at
 from vericarbon.evidence.package import parse_package
-from vericarbon.lang import MISSING, Env, Scope, compile_expression, compile_rule, parse
+from vericarbon.lang import MISSING, Call, Env, Scope, compile_expression, compile_rule, parse
 from vericarbon.resources import builtin_rulesets
 from vericarbon.rules.rulesets import compile_ruleset, load_ruleset
 from vericarbon.run.ruletests import merge_patch, set_pointers
@@ -169,3 +169,110 @@ def test_generated_aggregates_fold_as_the_closures_do(check):
         expected = "pass" if value is True else "fail" if value is False else "not_evaluated"
         status, env = _run(check, package)
         assert (status, env.absent) == (expected, expected_env.absent), (check, lines)
+
+
+# Conditions an index serves (vericarbon.lang.elements), as (before, condition, after): the reference is the
+# same aggregate with `true and (condition)`, which opens on no equality and so walks every element.
+INDEXED = [
+    ("none(others(lines), ", ".source == item.source and .activity.value == item.activity.value and .activity.unit == item.activity.unit", ")"),
+    ("any(others(lines), ", ".scope == item.scope and .reported_tco2e > 0", ")"),
+    ("count(lines, ", ".activity.value == item.activity.value and .scope == 1", ") >= 2"),
+    ("sum(lines, .reported_tco2e, ", ".scope == item.scope and item.source == .source", ") > 5"),
+    ("none(others(lines), ", "item.activity.unit == .activity.unit and (.scope == item.scope or .reported_tco2e > 1)", ")"),
+    ("max(lines, .reported_tco2e, ", ".source == item.source and .scope == item.scope", ") > 2"),
+]
+_ABSENT = object()
+_POOLS = {  # duplicates, missing fields, nulls, mixed int and float, case, a boolean, a string that looks like a number, NaN
+    "source": ["a", "a", "A", "b", None, _ABSENT, ["a"]],
+    "scope": [1, 1.0, 2, True, "1", None, _ABSENT, float("nan")],
+    "reported_tco2e": [0, 1, 2.5, 7, None, _ABSENT],
+    "value": [1, 1.0, 2, None, _ABSENT, {"v": 1}],
+    "unit": ["kWh", "kwh", "t", None, _ABSENT],
+}
+
+
+def _random_lines(rng: random.Random) -> list:
+    lines = []
+    for _ in range(rng.randrange(0, 9)):
+        if rng.random() < 0.05:
+            lines.append(rng.choice([7, None, "line"]))  # not an object: what an unvalidated document could hold
+            continue
+        line = {field: rng.choice(_POOLS[field]) for field in ("source", "scope", "reported_tco2e")}
+        activity = {field: rng.choice(_POOLS[field]) for field in ("value", "unit")}
+        line["activity"] = rng.choice([activity, activity, activity, "not an object", _ABSENT])
+        lines.append(_drop_absent(line))
+    return lines
+
+
+def _drop_absent(value):
+    if isinstance(value, dict):
+        return {key: _drop_absent(inner) for key, inner in value.items() if inner is not _ABSENT}
+    return value
+
+
+def _traced(fn, package, index):
+    env = Env(package, {}, package["lines"][index], f"/lines/{index}")
+    env.trace, env.memo = [], {}
+    value = fn(env)
+    return value, env.absent, [(entry.get("value"), entry.get("elements"), entry.get("pointer")) for entry in env.trace]
+
+
+@pytest.mark.parametrize("before, condition, after", INDEXED)
+def test_an_indexed_aggregate_answers_as_the_walk_over_every_element(before, condition, after):
+    """Per item, the indexed aggregate gives the walk's value, missing fields (in order) and deciding
+    elements, untraced, traced and as generated code, over random lists."""
+    from vericarbon.lang import key_plan
+
+    indexed, walked = parse(before + condition + after, item_name="item"), parse(f"{before}true and ({condition}){after}", item_name="item")
+    aggregate = indexed if isinstance(indexed, Call) else indexed.left
+    assert key_plan(aggregate, lambda side: "any") is not None and key_plan(walked if isinstance(walked, Call) else walked.left, lambda side: "any") is None
+    scope = lambda: Scope(SHAPE, {}, item=SHAPE.field("lines").items(), item_collection="lines")  # noqa: E731
+    plain = [compile_expression(tree, scope()).fn for tree in (indexed, walked)]
+    traced = [compile_expression(tree, scope(), traced=True).fn for tree in (indexed, walked)]
+    generated = [compile_rule(None, tree, scope, "T", per_item=True) for tree in (indexed, walked)]
+    rng = random.Random(20261204)
+    for _ in range(300):
+        package = {"lines": _random_lines(rng)}
+        shared = [Env(package, {}), Env(package, {})]
+        for env in shared:
+            env.memo = {}  # one index for all the items, as a rule's run keeps it
+        for index, item in enumerate(package["lines"]):
+            answers = []
+            for fn, env in zip(plain, shared):
+                env.item, env.item_pointer = item, f"/lines/{index}"
+                env.absent.clear()
+                answers.append((fn(env), list(env.absent)))
+            assert answers[0] == answers[1], (package, index)
+            assert repr(_traced(traced[0], package, index)) == repr(_traced(traced[1], package, index)), (package, index)
+        statuses = [run(Env(package, {}), package["lines"], "/lines", None, frozenset(), "not_evaluated") for run in generated]
+        assert statuses[0] == statuses[1], package
+
+
+class _CountedList(list):
+    """A package list that counts the walks over it."""
+
+    walks = 0
+
+    def __iter__(self):
+        _CountedList.walks += 1
+        return super().__iter__()
+
+
+def test_explaining_computes_an_item_independent_subexpression_once_for_all_occurrences():
+    """VER-SCOPE-SOURCES-COVERED reads values(statement.lines, .source_id) for each source in scope: the
+    occurrences of the sources not reported share one walk of the lines (not one each, n per failing
+    item), and each occurrence's trace is what computing it afresh gives."""
+    from vericarbon.run.evaluate import _occurrence, evaluate_rule
+
+    ruleset = next(r for r in RULESETS if r.id == "iso-14064-3")
+    compiled = compile_ruleset(ruleset, "ghg-verification", "1.0", STORE)
+    rule = next(r for r in compiled.rules if r.id == "VER-SCOPE-SOURCES-COVERED")
+    package = json.loads((SAMPLES[0].parent / "verification-organisation.json").read_text())
+    package["engagement"]["scope"]["sources_sinks"] = [{"id": f"X{n}", "name": f"unreported {n}"} for n in range(20)]
+    package["statement"]["lines"] = _CountedList(package["statement"]["lines"])
+    _CountedList.walks = 0
+    result = evaluate_rule(rule, package, compiled.params, None)
+    assert [o["status"] for o in result["occurrences"]] == ["fail"] * 20
+    assert _CountedList.walks <= 3  # the run's once, the explaining's once (and no walk per occurrence)
+    alone = [_occurrence(rule, package, compiled.params, item, f"/engagement/scope/sources_sinks/{n}", "fail", False, False, {}) for n, item in enumerate(package["engagement"]["scope"]["sources_sinks"])]
+    assert result["occurrences"] == alone

@@ -5,6 +5,8 @@ import copy
 import pytest
 from helpers import STORE
 
+from vericarbon.lang import parse
+from vericarbon.relational import relations
 from vericarbon.resources import builtin_rulesets
 from vericarbon.rules.rulesets import load_ruleset
 from vericarbon.run.evaluate import evaluate_rule
@@ -18,11 +20,11 @@ def compiled():
     return compile_ruleset(ruleset, "ghg-inventory", "1.0", STORE)
 
 
-def test_join_and_absence_rules_run_on_durable(compiled):
+def test_overlap_joins_sweep_and_equality_joins_take_the_hash_index(compiled):
     engines = {rule.id: rule.engine_note for rule in compiled.rules}
     assert engines["CR-NO-OVERLAP"].startswith("python sort-and-sweep")  # the overlap join
     assert compiled.rules[[r.id for r in compiled.rules].index("CR-NO-OVERLAP")].relation.interval is not None
-    assert engines["CR-RETIREMENT-EVIDENCE"].startswith("durable-rules (absence")
+    assert engines["CR-RETIREMENT-EVIDENCE"].startswith("python (an equality join")  # durable would test every pair
     assert engines["INV-LINE-ARITH"].startswith("python")
 
 
@@ -67,21 +69,20 @@ def test_an_answer_stands_for_the_items_whose_facts_carry_the_join_fields(compil
     package["offsets"]["batches"] = [_batch(n, "ICR", n * 10 + 1, n * 10 + 5) for n in range(3)]
     package["documents"] = [{"id": f"D{n}", "kind": "retirement_certificate", "refers_to": f"B{n}"} for n in range(3)]
     del package["offsets"]["batches"][1]["id"]
-    answers = compiled.relation_engine.run(package)
-    assert answers["CR-RETIREMENT-EVIDENCE"].settled == {0, 2}  # batch 1 has no id to join on: the closure decides it
+    # a join durable still takes: `in` opens it, so no index serves it
+    check = parse('any(documents, .kind in ["retirement_certificate"] and .refers_to == item.id)', item_name="item")
+    engine = relations.RelationEngine([relations.plan("CR-JOIN", "offsets.batches", check, {}, set())])
+    assert engine.run(package)["CR-JOIN"].settled == {0, 2}  # batch 1 has no id to join on: the closure decides it
     del package["documents"][0]["kind"]
-    assert compiled.relation_engine.run(package)["CR-RETIREMENT-EVIDENCE"].settled == set()  # an element durable cannot see
+    assert engine.run(package)["CR-JOIN"].settled == set()  # an element durable cannot see
 
 
-def test_equality_joins_still_run_on_durable():
+def test_equality_joins_run_on_the_hash_index_not_durable():
     from vericarbon.rules.rulesets import compile_ruleset
 
     ruleset = load_ruleset(next(p for p in builtin_rulesets() if p.stem == "iso-14064-3"), STORE)
     engines = {rule.id: rule.engine_note for rule in compile_ruleset(ruleset, "ghg-verification", "1.0", STORE).rules}
-    assert engines["VER-DI-NO-DOUBLE-COUNT"].startswith("durable-rules (join")
-    # the techniques it accepts depend on the level of assurance (a definition), which durable-rules cannot join on;
-    # CR-RETIREMENT-EVIDENCE keeps the absence pattern on durable (test_join_and_absence_rules_run_on_durable)
-    assert engines["VER-SIGNIFICANT-LINES-EVIDENCED"].startswith("python")
+    assert engines["VER-DI-NO-DOUBLE-COUNT"].startswith("python (an equality join")
 
 
 def test_sweep_gives_the_closure_its_say_when_values_do_not_compare(compiled, base_package):

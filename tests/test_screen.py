@@ -448,3 +448,31 @@ def test_screen_keeps_its_ledger_in_postgresql(tmp_path, capsys, postgres_url, j
     capsys.readouterr()
     assert main(["ledger", "audit", postgres_url]) == 1
     assert "1 overlapping pair" in capsys.readouterr().err
+
+
+def test_lines_are_the_same_whatever_the_worker_count(tmp_path):
+    """Two submissions claiming the same serials: the later one in the input carries the finding, turned
+    round when the later one was recorded first (its chunk done before the earlier chunk, held back here),
+    and the lines come in input order, for 1, 2 or 3 workers."""
+    from helpers import screen_first_chunk_last
+
+    from vericarbon.screening import Limits
+    from vericarbon.screening.sources import items
+
+    first = [inventory("FIRST" if i == 0 else f"P{i:03d}", [(i * 1000 + 1, i * 1000 + 500)]) for i in range(screen.CHUNK)]
+    again = [inventory(f"Q{i:03d}", [(i * 1000 + 1, i * 1000 + 500)], beneficiary="Acme Ltd" if i % 2 else "Other plc") for i in range(screen.CHUNK)]
+    again[5]["id"] = "P007"  # another content under a used id
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(package) + "\n" for package in first + again + first[:3]))  # and three submissions again
+    screened = {}
+    for jobs in (1, 2, 3):
+        book = SQLiteLedger(tmp_path / f"ledger-{jobs}.sqlite")
+        screened[jobs] = [line for chunk in screen.run(items([source], Limits()), jobs, Checker(STORE, [], [], None), None, book=book, work=screen_first_chunk_last) for line in chunk]
+        book.close()
+    assert [line["source"] for line in screened[1]] == [f"{source}:{n}" for n in range(1, 2 * screen.CHUNK + 4)]  # input order
+    assert screened[2] == screened[1] and screened[3] == screened[1]
+    by_id = {line["id"]: line for line in screened[1][: 2 * screen.CHUNK]}
+    assert not by_id["P010"]["ledger_conflicts"]  # the earlier submission carries nothing
+    assert [(c["kind"], c["other"]["package_id"]) for c in by_id["Q010"]["ledger_conflicts"]] == [("retired_for_two_beneficiaries", "P010")]
+    assert [(c["kind"], c["other"]["package_id"]) for c in by_id["Q011"]["ledger_conflicts"]] == [("retired_twice", "P011")]
+    assert by_id["Q010"]["ledger_conflicts"][0]["other"]["beneficiary"] == "Acme Ltd"

@@ -6,6 +6,7 @@ The names below are what the later stages use.
 """
 
 from vericarbon.lang.compiler import compile_expression, compile_rule
+from vericarbon.lang.elements import key_plan
 from vericarbon.lang.functions import FUNCTION_NAMES
 from vericarbon.lang.nodes import Binary, Call, ListOf, Literal, Node, Path, Unary, children
 from vericarbon.lang.parser import parse
@@ -16,5 +17,5 @@ from vericarbon.lang.types import NUMBER, Compiled, Scope, Type, type_of_shape
 __all__ = [
     "FUNCTION_NAMES", "MISSING", "NUMBER", "Binary", "Call", "Compiled", "Env", "ExprError", "ListOf", "Literal", "Months",
     "Node", "Path", "Scope", "Type", "Unary", "as_date", "children", "compile_expression", "compile_rule", "escape_pointer_part",
-    "format_value", "parse", "type_of_shape",
+    "format_value", "key_plan", "parse", "type_of_shape",
 ]

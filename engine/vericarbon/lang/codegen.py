@@ -25,6 +25,7 @@ import sys
 import types
 from typing import Any, Mapping
 
+from vericarbon.lang.elements import key_plan
 from vericarbon.lang.nodes import COMPARISONS, Binary, Call, ListOf, Literal, Node, Path, Unary, children
 from vericarbon.lang.runtime import MISSING, as_date, escape_pointer_part, finite
 from vericarbon.lang.types import Fn, Type
@@ -360,10 +361,12 @@ class _Writer:
 
     def generated_aggregate(self, node: Call) -> bool:
         """An aggregate over a field's list (not others(), a computed list or a nested aggregate's elements),
-        whose per-element expressions this module writes in full."""
+        whose per-element expressions this module writes in full, and which no index serves."""
         collection = node.args[0]
         if not (isinstance(collection, Path) and collection.root in ("package", "item")) or len(node.args) > (2 if node.name != "sum" else 3):
             return False
+        if key_plan(node, lambda side: getattr(self.types.get(side), "kind", "any")) is not None:
+            return False  # its closure reads only the elements an index gives (vericarbon.lang.elements)
         if node.name == "sum" and len(node.args) < 2:
             return False
         return all(_writable(arg) for arg in node.args[1:])

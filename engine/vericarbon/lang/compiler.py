@@ -61,11 +61,13 @@ class Compiler:
         finally:
             if hoist:
                 self.hoisting = False
-        if hoist:
+        if hoist and not self.traced:
             compiled = Compiled(_once_per_package(compiled.fn, node), compiled.type)
             self.hoisted.add(node)
         if self.traced and not in_element and not isinstance(node, (Literal, ListOf)):
             compiled = Compiled(_tracing(compiled.fn, node, depth), compiled.type)
+        if hoist and self.traced:
+            compiled = Compiled(_replayed(compiled.fn, node), compiled.type)
         self.types[node] = compiled.type
         if not in_element:
             self.closures[node] = compiled.fn
@@ -74,8 +76,9 @@ class Compiler:
     def _hoistable(self, node: Node, in_element: bool) -> bool:
         """A computed subexpression of a per-item check that reads no item (`period.end + months(12)`,
         `sum(lines, .tco2e)`, `defs.NAME`): its value is the same for every item of the package, so it is
-        computed once, not once per item (which would make an aggregate quadratic)."""
-        if self.scope.item is None or self.traced or self.hoisting or in_element:
+        computed once, not once per item (which would make an aggregate quadratic). Traced (each occurrence
+        explained), its value and trace entries are kept and given again (_replayed)."""
+        if self.scope.item is None or self.hoisting or in_element:
             return False
         computed = isinstance(node, (Unary, Binary, Call)) or (isinstance(node, Path) and node.root == "defs")
         return computed and not _reads_item(node)
@@ -242,6 +245,32 @@ def _once_per_package(fn: Fn, node: Node) -> Fn:
         return value
 
     return once
+
+
+def _replayed(fn: Fn, node: Node) -> Fn:
+    """Traced, an item-independent subexpression (see _hoistable) computed once per rule and package
+    when env.memo is kept (the rule's occurrences share one): what it appended to the trace and to
+    env.absent is appended again at each later use, so every occurrence's trace is what computing it
+    gives. A missing value is computed again, as _once_per_package does."""
+
+    def replay(env: Env) -> Any:
+        memo = env.memo
+        if memo is None:
+            return fn(env)
+        kept = memo.get(node)
+        if kept is not None:
+            value, entries, absent = kept
+            env.trace.extend(dict(entry) for entry in entries)  # type: ignore[union-attr]
+            env.absent.extend(absent)
+            env.deciding = []
+            return value
+        traced, missing = len(env.trace), len(env.absent)  # type: ignore[arg-type]
+        value = fn(env)
+        if value is not MISSING:
+            memo[node] = (value, [dict(entry) for entry in env.trace[traced:]], env.absent[missing:])  # type: ignore[index]
+        return value
+
+    return replay
 
 
 def _tracing(fn: Fn, node: Node, depth: int) -> Fn:

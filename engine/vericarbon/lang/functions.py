@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import itertools
 import math
 import operator
 import re
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from vericarbon.evidence.shapes import ANY_SHAPE, Shape
 from vericarbon.lang import units as units_module
+from vericarbon.lang.elements import KeyPlan, Others, all_frames, frames, indexed_frames, key_plan
 from vericarbon.lang.nodes import Call, Literal, Node, Path
 from vericarbon.lang.parties import party_match, same_person
 from vericarbon.lang.runtime import (
@@ -88,14 +88,16 @@ def _aggregate(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) ->
     result_type = NUMBER if name in ("sum", "count", "median", "mad") else BOOLEAN
     if name in ("min", "max"):
         result_type = per_element.type if per_element else type_of_shape(collection.type.shape)
+    plan = key_plan(node, lambda side: c.element_expression(collection, side, depth).type.kind)
+    frames_of = all_frames(collect, pointer_fn) if plan is None else _indexed(c, node, depth, collect, pointer_fn, plan)
 
     def aggregate(env: Env) -> Any:
-        values = collect(env)
-        if values is MISSING:
+        frames = frames_of(env)
+        if frames is MISSING:
             return MISSING
         tested: list[tuple[Any, Frame]] = []  # (condition result, element) for all/any/none/count
         folded: list[Any] = []
-        for frame in _frames(values, pointer_fn(env)):
+        for frame in frames:
             env.elements.append(frame)
             value = frame[0]
             try:
@@ -181,25 +183,29 @@ def _others(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Co
         if values is MISSING:
             return MISSING
         skip = env.item_pointer
-        return _Others(values, base, skip)
+        return Others(values, base, skip)
 
     return Compiled(others, collection.type)
 
 
-class _Others(list):
-    """A list that keeps the original positions of its elements, so pointers stay true."""
+def _indexed(c: ArgumentCompiler, node: Call, depth: int, collect: Callable[[Env], Any], pointer_fn: Callable[[Env], str], plan: KeyPlan) -> Callable[[Env], Any]:
+    """The elements the index leaves for this item (vericarbon.lang.elements). others(C) reads C itself,
+    not the list of the others built per item (an n² of its own), except while explaining, where others()
+    and C leave their trace entries as before."""
+    target = node.args[0]
+    within = c.compile(target.args[0], depth + 2, True).fn if isinstance(target, Call) else None  # True: untraced
 
-    def __init__(self, values: list, base: str, skip: str) -> None:
-        kept = [(v, f"{base}/{i}") for i, v in enumerate(values) if f"{base}/{i}" != skip]
-        super().__init__(v for v, _ in kept)
-        self.pointers = [p for _, p in kept]
+    def frames_of(env: Env) -> Any:
+        values = within(env) if within is not None and env.trace is None else collect(env)
+        if values is MISSING:
+            return MISSING
+        whole = values.whole if isinstance(values, Others) else values
+        found = indexed_frames(plan, whole, pointer_fn(env), env.item_pointer if within is not None else None, env)
+        if found is None:  # not a list, as an unvalidated document could hold: walked as before
+            found = frames(values if within is None or isinstance(values, Others) else collect(env), pointer_fn(env))
+        return found
 
-
-def _frames(values: Any, base_pointer: str) -> Iterator[Frame]:
-    """The elements an aggregate walks, with where each is; its pointer is only spelt out when it is needed."""
-    if isinstance(values, _Others):
-        return zip(values, values.pointers, itertools.repeat(-1))
-    return ((value, base_pointer, index) for index, value in enumerate(values))
+    return frames_of
 
 
 def _exists(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Compiled:
@@ -330,7 +336,7 @@ def _values(c: ArgumentCompiler, node: Call, depth: int, in_element: bool) -> Co
             return MISSING
         found = []
         mark = len(env.absent)
-        for frame in _frames(items, pointer_fn(env)):
+        for frame in frames(items, pointer_fn(env)):
             env.elements.append(frame)
             try:
                 picked = value_fn(env)

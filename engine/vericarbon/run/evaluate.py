@@ -206,10 +206,11 @@ def evaluate_rule(rule: CompiledRule, package: Any, params: dict, answer: relati
     base = rule.base
     occurrences: list[dict] = []
     counts: dict[str, int] = {}
+    memo: dict = {}  # the indexes the traced conditions build, once for all of the rule's occurrences (vericarbon.lang.elements)
     for index, status in enumerate(statuses):
         counts[status] = counts.get(status, 0) + 1
         if status == "fail" or status == "not_evaluated" or (explain and status == "pass"):
-            occurrences.append(_occurrence(rule, package, params, items[index], f"{base}/{index}" if rule.for_each is not None else "", status, explain, explain_all))
+            occurrences.append(_occurrence(rule, package, params, items[index], f"{base}/{index}" if rule.for_each is not None else "", status, explain, explain_all, memo))
     result["status"] = _overall(counts)
     if result["status"] == "not_evaluated":
         result["reason"] = "; ".join(sorted({o["reason"] for o in occurrences if o["status"] == "not_evaluated"}))
@@ -257,10 +258,11 @@ def _overall(statuses: Collection[str]) -> str:
     return "not_applicable"
 
 
-def _occurrence(rule: CompiledRule, package: Any, params: dict, item: Any, pointer: str, status: str, explain: bool, explain_all: bool) -> dict:
+def _occurrence(rule: CompiledRule, package: Any, params: dict, item: Any, pointer: str, status: str, explain: bool, explain_all: bool, memo: dict) -> dict:
     """Re-run the rule traced for one item: its message, the values that decided it, and the trace."""
     traced = Env(package, params, item, pointer)
     traced.trace = []
+    traced.memo = memo
     value = rule.explain_when.fn(traced) if rule.explain_when is not None else True
     if value is True:
         value = rule.explain_check.fn(traced)

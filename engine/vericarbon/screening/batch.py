@@ -39,6 +39,7 @@ from vericarbon.run.series import evaluate_group, group_field, link
 from vericarbon.screening import DEFAULT_TIMEOUT, Limits
 from vericarbon.screening.ledger import Ledger
 from vericarbon.screening.ledger.records import claims_of
+from vericarbon.screening.ordering import BENEFICIARIES, InputOrder
 from vericarbon.screening.sources import Item, items
 
 # ---------------------------------------------------------------- one package, in a worker
@@ -203,15 +204,17 @@ def screen_chunk(chunk: list[Item]) -> list[dict]:
     recorded = [(line.get("id") or line["source"], line["source"], line.pop("claims"), line["sha256"], line.pop("series")) for line in checked]
     if _book is not None:
         found = _book.record_many(recorded)
-        for line, conflicts in zip(checked, found):
+        for line, (_, _, claims, _, _), conflicts in zip(checked, recorded, found):
             line["ledger_conflicts"] = conflicts
+            if conflicts:  # to turn a finding round onto the other submission's line (ordering)
+                line[BENEFICIARIES] = {claim.pointer: claim.beneficiary for claim in claims}
     return lines
 
 
 def run(item_stream: Iterator[Item], jobs: int, checker: Checker, report_dir: str | None, timeout: float = DEFAULT_TIMEOUT,
         work: Callable[[list[Item]], list[dict]] = screen_chunk, book: Ledger | None = None, stop: threading.Event | None = None) -> Iterator[list[dict]]:
     """Screen every item with `jobs` processes (in this process, with `checker`, for 1), yielding the lines of
-    each chunk of packages as it is done, in completion order, its claims recorded in `book` (None: lines
+    each chunk of packages in input order (screening.ordering), its claims recorded in `book` (None: lines
     only). A few chunks per worker are read ahead, so memory stays flat however many packages the sources
     hold. Each worker gets a copy of `checker`, its rulesets loaded and linted once here, compiles the rules
     it needs on first use, and opens `book` again for itself.
@@ -222,10 +225,11 @@ def run(item_stream: Iterator[Item], jobs: int, checker: Checker, report_dir: st
     the culprit."""
     stop = stop or threading.Event()
     chunks = _chunked(item_stream)
+    order = InputOrder()  # the lines whatever the worker count (ordering)
     if jobs == 1:
         use(checker, book, report_dir, timeout)
         for chunk in chunks:
-            yield work(chunk)
+            yield from order.finished(order.add([item.source for item in chunk]), work(chunk))
             if stop.is_set():
                 return
         return
@@ -236,7 +240,7 @@ def run(item_stream: Iterator[Item], jobs: int, checker: Checker, report_dir: st
         shipped = Path(folder) / "checker.pickle"
         shipped.write_bytes(pickle.dumps((checker, book)))
         worker_args = (str(shipped), report_dir, timeout, os.getpid())  # the parent: a worker started after it died ends too
-        while lost := (yield from _screen_in_pool(chunks, jobs, worker_args, work, stop)):
+        while lost := (yield from _screen_in_pool(chunks, jobs, worker_args, work, stop, order)):
             yield from _isolate(lost, worker_args, work)
 
 
@@ -295,29 +299,34 @@ def _pool(jobs: int, worker_args: tuple) -> ProcessPoolExecutor:
 
 
 def _screen_in_pool(chunks: Iterator[list[Item]], jobs: int, worker_args: tuple,
-                    work: Callable[[list[Item]], list[dict]], stop: threading.Event) -> Generator[list[dict], None, list[Item]]:
+                    work: Callable[[list[Item]], list[dict]], stop: threading.Event, order: InputOrder) -> Generator[list[dict], None, list[Item]]:
     """Screen chunks until they run out or `stop` is set (returns []), or a worker dies (returns the
-    packages it left unchecked)."""
+    packages it left unchecked), handing lines on in input order: a chunk done early waits, and counts
+    against the read-ahead, so memory stays bounded."""
     executor = _pool(jobs, worker_args)
-    in_flight: dict[Future, list[Item]] = {}
+    in_flight: dict[Future, tuple[int, list[Item]]] = {}
     try:
         while True:
             if stop.is_set():  # chunks no worker has taken are dropped, never recorded
-                in_flight = {future: chunk for future, chunk in in_flight.items() if not future.cancel()}
-            while not stop.is_set() and len(in_flight) < jobs * CHUNKS_PER_JOB and (chunk := next(chunks, None)):
-                in_flight[executor.submit(work, chunk)] = chunk
+                for future, (number, _) in list(in_flight.items()):
+                    if future.cancel():
+                        del in_flight[future]
+                        yield from order.finished(number, [])
+            while not stop.is_set() and order.waiting() + len(in_flight) < jobs * CHUNKS_PER_JOB and (chunk := next(chunks, None)):
+                in_flight[executor.submit(work, chunk)] = (order.add([item.source for item in chunk]), chunk)
             if not in_flight:
                 return []
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             if any(isinstance(future.exception(), BrokenProcessPool) for future in done):
                 done, _ = wait(in_flight)  # the pool is broken: every other chunk ends at once
             lost: list[Item] = []
-            for future in done:
-                chunk = in_flight.pop(future)
+            for future in sorted(done, key=lambda future: in_flight[future][0]):
+                number, chunk = in_flight.pop(future)
                 if isinstance(future.exception(), BrokenProcessPool):
                     lost += chunk
+                    yield from order.finished(number, [])  # its packages' lines come from _isolate
                 else:
-                    yield future.result()
+                    yield from order.finished(number, future.result())
             if lost:
                 return lost
     finally:
