@@ -129,7 +129,7 @@ def _clause_index(ruleset: dict) -> dict:
 
 def _requirement_verdict(items: list[dict]) -> str:
     statuses = {item["status"] for item in items}
-    for status in ("fail", "not_evaluated", "manual", "waived", "pass"):
+    for status in ("fail", "engine_error", "not_evaluated", "manual", "waived", "pass"):
         if status in statuses:
             return status
     return "not_applicable" if statuses else "not_covered"

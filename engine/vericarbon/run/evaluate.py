@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Collection, Iterable
+from typing import Any, Callable, Collection, Iterable
 
 from vericarbon.version import __version__
+from vericarbon.errors import EngineError, contained
 from vericarbon.evidence.documents import field_at
 from vericarbon.evidence.package import Package
 from vericarbon.evidence.shapes import Shape
 from vericarbon.lang import MISSING, Env, Months
 from vericarbon.relational import relations
-from vericarbon.rules.reports import evaluate_report
+from vericarbon.rules.reports import evaluate_report, report_facts
 from vericarbon.rules.rulesets import CompiledRule, CompiledRuleset
 from vericarbon.rules.templates import render_message
 
 STATUSES = ("fail", "not_evaluated", "manual", "waived", "pass", "not_applicable")
+ENGINE_ERROR = "engine_error"  # a rule that raised inside vericarbon: counted only where one did, so results without one read as before
 _SEVERITY = {"shall": "nonconformity", "should": "observation"}
 _NONE_SETTLED: frozenset[int] = frozenset()
 
@@ -25,8 +27,9 @@ def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str
     explain = explain or set()
     rulesets = []
     for ruleset in compiled:
-        answers = ruleset.relation_engine.run(package.data)
-        results = [evaluate_rule(rule, package.data, ruleset.params, answers.get(rule.id), rule.id in explain, explain_all) for rule in ruleset.rules]
+        answers, relational_error = _answers(ruleset, package)
+        results = [_isolated(rule, relational_error, lambda rule=rule: evaluate_rule(rule, package.data, ruleset.params, answers.get(rule.id), rule.id in explain, explain_all))
+                   for rule in ruleset.rules]
         results += [_manual(check) for check in ruleset.ruleset.manual_checks]
         source = ruleset.ruleset
         rulesets.append(
@@ -55,6 +58,28 @@ def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str
     return result
 
 
+def _answers(ruleset: CompiledRuleset, package: Package) -> tuple[dict[str, relations.Answer], EngineError | None]:
+    """The ruleset's relational answers, or none and the engine error that stopped them (the rules they
+    stand for are then engine errors: the closures could decide them, but a fault must not pass unseen)."""
+    answers, error = contained(lambda: ruleset.relation_engine.run(package.data))
+    return answers or {}, error
+
+
+def _isolated(rule: CompiledRule, relational_error: EngineError | None, work: Callable[[], dict]) -> dict:
+    """The rule's result from `work`, or its engine error (its own, or that of the relational answers it
+    depends on): one rule that raises costs that rule's result, not the package's."""
+    error = relational_error if relational_error is not None and rule.relation is not None else None
+    if error is not None:
+        error = EngineError("relational answers: " + error.reason, error.elapsed_s)
+    else:
+        result, error = contained(work)
+        if error is None:
+            return result  # type: ignore[return-value]
+    spec = rule.spec
+    return {**_common(spec), "kind": "rule", "finding_type": spec["finding_type"], "check": spec["check"], "engine": rule.engine_note, "remediation": spec["remediation"],
+            "reads": rule.reads, "status": ENGINE_ERROR, "reason": error.reason, "elapsed_s": error.elapsed_s, "occurrences": []}
+
+
 def describe(shape: Shape, pointer: str) -> str:
     """What the schema says a field is (list positions skipped), or "" where it says nothing."""
     for part in pointer.strip("/").split("/"):
@@ -69,11 +94,12 @@ def describe(shape: Shape, pointer: str) -> str:
 
 def intake_decision(result: dict) -> dict:
     """Accept, or return to the proponent with the list of what to fix: every failing requirement (shall) and
-    every check that could not run for missing data; failing recommendations (should) are listed as notes."""
+    every check that could not run for missing data or for an engine error (never accepted unchecked);
+    failing recommendations (should) are listed as notes."""
     to_fix, notes = [], []
     for ruleset in result["rulesets"]:
         for item in ruleset["results"]:
-            if item["status"] not in ("fail", "not_evaluated"):
+            if item["status"] not in ("fail", "not_evaluated", "engine_error"):
                 continue
             occurrences = [o for o in item["occurrences"] if o["status"] == item["status"]]
             entry = {
@@ -82,16 +108,22 @@ def intake_decision(result: dict) -> dict:
                 "clauses": item["clauses"],
                 "status": item["status"],
                 "where": [{"pointer": o["pointer"], "what": o.get("message") or o.get("reason", "")} for o in occurrences],
-                "fix": item["remediation"] if item["status"] == "fail" else "Supply the missing information: " + item.get("reason", ""),
+                "fix": _fix(item),
             }
             (to_fix if _to_fix(item) else notes).append(entry)
     result["decision"] = {"outcome": _outcome(to_fix), "to_fix": to_fix, "notes": notes}
     return result
 
 
+def _fix(item: dict) -> str:
+    if item["status"] == ENGINE_ERROR:
+        return f"vericarbon could not run this check ({item['reason']}), a fault in vericarbon rather than in the package: submit again once it is fixed"
+    return item["remediation"] if item["status"] == "fail" else "Supply the missing information: " + item.get("reason", "")
+
+
 def _to_fix(item: dict) -> bool:
     """Whether a result stops intake: a failing requirement, or a check that could not run."""
-    return item["status"] == "not_evaluated" or (item["status"] == "fail" and item["severity"] != "observation")
+    return item["status"] in ("not_evaluated", "engine_error") or (item["status"] == "fail" and item["severity"] != "observation")
 
 
 def _outcome(to_fix: list) -> str:
@@ -101,10 +133,21 @@ def _outcome(to_fix: list) -> str:
 def summarize(result: dict) -> dict:
     """Set the verdict and tallies from the statuses of every result (again after answers are merged)."""
     summary, by_finding_type, observations = _tally(item for ruleset in result["rulesets"] for item in ruleset["results"])
-    result["verdict"] = _verdict(summary, observations)
-    result["summary"] = {"by_status": summary, "failures_by_finding_type": dict(sorted(by_finding_type.items())), "statement": _statement(summary, observations),
+    errors = engine_errors(result)
+    result["verdict"] = _verdict(summary, observations, len(errors))
+    result["summary"] = {"by_status": summary, "failures_by_finding_type": dict(sorted(by_finding_type.items())), "statement": _statement(summary, observations, errors),
                          "missing_inputs": _missing_inputs(result)}
+    if errors:
+        result["summary"]["engine_errors"] = errors
     return result
+
+
+def engine_errors(result: dict) -> list[dict]:
+    """Every rule and report fact that raised, with the reason: why the result is incomplete."""
+    found = [{"ruleset": ruleset["id"], "rule": item["id"], "reason": item["reason"]} for ruleset in result["rulesets"] for item in ruleset["results"] if item["status"] == ENGINE_ERROR]
+    for ruleset in result["rulesets"]:
+        found += [{"ruleset": ruleset["id"], "fact": fact["label"], "reason": fact["engine_error"]} for fact in report_facts(ruleset.get("report", {})) if "engine_error" in fact]
+    return found
 
 
 def screening_line(results: list[dict], decide: bool) -> dict:
@@ -114,11 +157,13 @@ def screening_line(results: list[dict], decide: bool) -> dict:
     by_status, _, observations = _tally(results)
     failed = [item for item in results if item["status"] == "fail"]
     line = {
-        "verdict": _verdict(by_status, observations),
+        "verdict": _verdict(by_status, observations, by_status.get(ENGINE_ERROR, 0)),
         "counts": by_status,
         "failing": [item["id"] for item in failed if item["severity"] != "observation"],
         "observations": [item["id"] for item in failed if item["severity"] == "observation"],
     }
+    if ENGINE_ERROR in by_status:
+        line["engine_errors"] = [{"rule": item["id"], "reason": item["reason"]} for item in results if item["status"] == ENGINE_ERROR]
     if decide:
         line["decision"] = _outcome([item for item in results if _to_fix(item)])
     return line
@@ -131,15 +176,17 @@ def _tally(results: Iterable[dict]) -> tuple[dict[str, int], dict[str, int], int
     by_finding_type: dict[str, int] = {}
     observations = 0
     for item in results:
-        by_status[item["status"]] += 1
+        by_status[item["status"]] = by_status.get(item["status"], 0) + 1  # engine_error the one status not always counted
         if item["status"] == "fail":
             by_finding_type[item["finding_type"]] = by_finding_type.get(item["finding_type"], 0) + 1
             observations += item["severity"] == "observation"
     return by_status, by_finding_type, observations
 
 
-def _verdict(by_status: dict[str, int], observations: int) -> str:
-    return "nonconformities" if by_status["fail"] - observations else ("incomplete" if by_status["not_evaluated"] else "no_nonconformity")
+def _verdict(by_status: dict[str, int], observations: int, engine_errors: int) -> str:
+    """Nonconformities stand whatever else; else a check not evaluated or not run (an engine error) leaves
+    the result incomplete."""
+    return "nonconformities" if by_status["fail"] - observations else ("incomplete" if by_status["not_evaluated"] or engine_errors else "no_nonconformity")
 
 
 def _missing_inputs(result: dict) -> list[dict]:
@@ -161,12 +208,15 @@ def _missing_inputs(result: dict) -> list[dict]:
             for pointer, rules in sorted(waiting.items())]
 
 
-def _statement(by_status: dict[str, int], observations: int) -> str:
+def _statement(by_status: dict[str, int], observations: int, engine_errors: list[dict]) -> str:
     """The verdict in words, saying what is still open: a rule-based "no nonconformity" is not a clean
     bill while checks await the auditor."""
     nonconformities = by_status["fail"] - observations
     found = f"{_count(nonconformities, 'nonconformity', 'nonconformities')} found by the rules" if nonconformities else "no nonconformity found by the rules"
     open_items = [_count(observations, "observation")] if observations else []
+    if engine_errors:  # first: the result is incomplete for vericarbon's fault, not the package's
+        failed = [entry.get("rule") or entry["fact"] for entry in engine_errors]
+        open_items.insert(0, f"incomplete: {_count(len(failed), 'check')} could not run (engine error: {', '.join(failed)})")
     if by_status["not_evaluated"]:
         open_items.append(f"{_count(by_status['not_evaluated'], 'check')} could not be evaluated")
     if by_status["manual"]:
@@ -225,13 +275,17 @@ def outcomes(package: Package, compiled: list[CompiledRuleset]) -> list[dict]:
     ones evaluate() gives."""
     found = []
     for ruleset in compiled:
-        answers = ruleset.relation_engine.run(package.data)
+        answers, relational_error = _answers(ruleset, package)
         for rule in ruleset.rules:
-            ran = _run(rule, package.data, ruleset.params, answers.get(rule.id))
-            status = "not_applicable" if ran is None else _overall(ran[1])
-            found.append({"id": rule.id, "status": status, "severity": _SEVERITY[rule.spec["verb"]], "finding_type": rule.spec["finding_type"]})
+            outcome = _isolated(rule, relational_error, lambda rule=rule: _outcome_of(rule, package, ruleset.params, answers.get(rule.id)))
+            found.append({key: outcome[key] for key in ("id", "status", "severity", "finding_type", "reason") if key in outcome})
         found += [{"id": check["id"], "status": "manual", "severity": _SEVERITY[check["verb"]]} for check in ruleset.ruleset.manual_checks]
     return found
+
+
+def _outcome_of(rule: CompiledRule, package: Package, params: dict, answer: relations.Answer | None) -> dict:
+    ran = _run(rule, package.data, params, answer)
+    return {"id": rule.id, "status": "not_applicable" if ran is None else _overall(ran[1]), "severity": _SEVERITY[rule.spec["verb"]], "finding_type": rule.spec["finding_type"]}
 
 
 def _run(rule: CompiledRule, package: Any, params: dict, answer: relations.Answer | None) -> tuple[list[Any], list[str]] | None:

@@ -29,7 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Callable, Generator, Iterator
 
-from vericarbon.errors import InputError, OutOfScope
+from vericarbon.errors import InputError, OutOfScope, RunStopped
 from vericarbon.evidence.package import parse_package
 from vericarbon.files import write_atomically
 from vericarbon.render import renderer
@@ -52,8 +52,8 @@ _deadline: float = 0.0  # monotonic time by which the current package must be do
 _limited = False  # whether the packages of the chunk being screened have a time limit (set by _alarms)
 
 
-class PackageTimeout(Exception):
-    """Raised inside the package being checked when its time is up."""
+class PackageTimeout(RunStopped):
+    """Raised inside the package being checked when its time is up (through the rules' isolation)."""
 
 
 def start_worker(shipped_file: str, report_dir: str | None, timeout: float, parent: int) -> None:

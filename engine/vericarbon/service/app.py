@@ -88,7 +88,7 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY) -> Starlette:
             return problem(404, "no such submission")
         summary = json.loads(found.pop("summary") or "{}")
         return JSONResponse({**found, "counts": summary.get("counts"), "decision": summary.get("decision"), "statement": summary.get("statement"),
-                             "ledger_conflicts": summary.get("ledger_conflicts", [])})
+                             "ledger_conflicts": summary.get("ledger_conflicts", []), "engine_errors": summary.get("engine_errors", [])})
 
     async def result(request: Request, who: Identity) -> Response:
         found = await run_in_threadpool(store.submission, who, request.path_params["id"], "status, result, error")

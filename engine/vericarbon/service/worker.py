@@ -64,6 +64,8 @@ def check(job: Job, checker: Checker, ledger: Ledger) -> tuple[str | None, dict,
         decision = "return_to_proponent"  # credits counted twice across submissions are returned even when every rule passed
     summary = {"counts": result["summary"]["by_status"], "statement": result["summary"]["statement"], "decision": decision,
                "to_fix": len(result["decision"]["to_fix"]), "ledger_conflicts": conflicts}
+    if "engine_errors" in result["summary"]:  # checks that could not run: the status says the result is incomplete, and why
+        summary["engine_errors"] = result["summary"]["engine_errors"]
     result["ledger_conflicts"] = conflicts
     return result["verdict"], summary, renderer("json")(result), None  # type: ignore[return-value]
 
