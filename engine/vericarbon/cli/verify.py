@@ -15,6 +15,7 @@ from vericarbon.files import write_atomically
 from vericarbon.lang import format_value
 from vericarbon.render import FORMATS, renderer
 from vericarbon.run.checker import Checker
+from vericarbon.run.evaluate import MAX_OCCURRENCES
 
 
 def _date_argument(text: str) -> dt.date:
@@ -22,6 +23,12 @@ def _date_argument(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def _positive_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def verify_options(verify: argparse.ArgumentParser) -> None:
@@ -37,11 +44,12 @@ def verify_options(verify: argparse.ArgumentParser) -> None:
     verify.add_argument("--require-judgements", action="store_true", help="exit 1 while any manual check awaits the auditor's judgement (with --answers: any left unjudged)")
     verify.add_argument("--explain", action="append", default=[], metavar="RULE_ID", help="show why a rule decided as it did (repeatable)")
     verify.add_argument("--explain-all", action="store_true", help="with --explain: every sub-expression, not only the failing ones")
+    verify.add_argument("--max-occurrences", type=_positive_count, default=MAX_OCCURRENCES, metavar="N", help=f"occurrences kept per rule, the true count beside them (default {MAX_OCCURRENCES})")
 
 
 def verify(args: argparse.Namespace, store: SchemaStore) -> int:
     package = load_package(args.package, store)
-    checker = Checker(store, args.ruleset, args.param, args.profile)
+    checker = Checker(store, args.ruleset, args.param, args.profile, args.max_occurrences)
     answers = None
     if args.answers:
         from vericarbon.run.answers import load_answers

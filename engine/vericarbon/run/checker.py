@@ -10,13 +10,14 @@ from typing import Any
 from vericarbon.errors import InputError, OutOfScope
 from vericarbon.evidence.package import Package, SchemaStore
 from vericarbon.rules.rulesets import CompiledRuleset, Ruleset, compile_ruleset, parameter_problem, profile_view, resolve_rulesets, select_versions
-from vericarbon.run.evaluate import evaluate, intake_decision, outcomes, screening_line
+from vericarbon.run.evaluate import MAX_OCCURRENCES, evaluate, intake_decision, outcomes, screening_line
 from vericarbon.run.series import series_record
 
 
 class Checker:
-    def __init__(self, store: SchemaStore, selectors: list[str], assignments: list[str], profile: str | None) -> None:
+    def __init__(self, store: SchemaStore, selectors: list[str], assignments: list[str], profile: str | None, max_occurrences: int = MAX_OCCURRENCES) -> None:
         self.store = store
+        self.max_occurrences = max_occurrences
         self.explicit = bool(selectors)
         self.rulesets = resolve_rulesets(selectors, store)
         self.overrides = parameter_overrides(assignments, self.rulesets)
@@ -28,7 +29,8 @@ class Checker:
     def __getstate__(self) -> dict:
         """What a worker process needs to check as this checker does, without loading and linting every
         ruleset again: the loaded rulesets and the options. Compiled rules are rebuilt there on first use."""
-        return {"schemas": self.store.folder, "explicit": self.explicit, "rulesets": self.rulesets, "overrides": self.overrides, "profile": self.profile}
+        return {"schemas": self.store.folder, "explicit": self.explicit, "rulesets": self.rulesets, "overrides": self.overrides, "profile": self.profile,
+                "max_occurrences": self.max_occurrences}
 
     def __setstate__(self, state: dict) -> None:
         self.store = SchemaStore(state.pop("schemas"))
@@ -86,7 +88,7 @@ class Checker:
         declares is refused: it would change nothing, and the user believes it did."""
         compiled, notes = self._applicable(package)
         self._refuse_unused_overrides(package, compiled)
-        result = evaluate(package, compiled, explain, explain_all)
+        result = evaluate(package, compiled, explain, explain_all, self.max_occurrences)
         for entry in result["rulesets"]:
             if entry["id"] in notes:
                 entry["selected"] = notes[entry["id"]]

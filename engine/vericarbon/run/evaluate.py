@@ -18,17 +18,20 @@ from vericarbon.rules.templates import render_message
 
 STATUSES = ("fail", "not_evaluated", "manual", "waived", "pass", "not_applicable")
 ENGINE_ERROR = "engine_error"  # a rule that raised inside vericarbon: counted only where one did, so results without one read as before
+MAX_OCCURRENCES = 1000  # per rule in a result: a result grows with its input, not with the square of it (`verify --max-occurrences`)
+RELATED_SHOWN = 20  # per occurrence, the related elements named (an overlap with every other batch would name them all)
 _SEVERITY = {"shall": "nonconformity", "should": "observation"}
 _NONE_SETTLED: frozenset[int] = frozenset()
 
 
-def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str] | None = None, explain_all: bool = False) -> dict:
-    """The result document (schemas/result.schema.json). `explain` names rules whose trace is attached."""
+def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str] | None = None, explain_all: bool = False, max_occurrences: int = MAX_OCCURRENCES) -> dict:
+    """The result document (schemas/result.schema.json). `explain` names rules whose trace is attached;
+    each rule keeps its first `max_occurrences` occurrences, and the true count."""
     explain = explain or set()
     rulesets = []
     for ruleset in compiled:
         answers, relational_error = _answers(ruleset, package)
-        results = [_isolated(rule, relational_error, lambda rule=rule: evaluate_rule(rule, package.data, ruleset.params, answers.get(rule.id), rule.id in explain, explain_all))
+        results = [_isolated(rule, relational_error, lambda rule=rule: evaluate_rule(rule, package.data, ruleset.params, answers.get(rule.id), rule.id in explain, explain_all, max_occurrences))
                    for rule in ruleset.rules]
         results += [_manual(check) for check in ruleset.ruleset.manual_checks]
         source = ruleset.ruleset
@@ -242,8 +245,10 @@ def _manual(spec: dict) -> dict:
     return {**_common(spec), "kind": "manual_check", "status": "manual", "look_at": spec["look_at"], "evidence": spec.get("evidence", [])}
 
 
-def evaluate_rule(rule: CompiledRule, package: Any, params: dict, answer: relations.Answer | None, explain: bool = False, explain_all: bool = False) -> dict:
-    """One rule's result: a status and, for every item that did not pass, an occurrence with its values."""
+def evaluate_rule(rule: CompiledRule, package: Any, params: dict, answer: relations.Answer | None, explain: bool = False, explain_all: bool = False,
+                  max_occurrences: int = MAX_OCCURRENCES) -> dict:
+    """One rule's result: a status and, for every item that did not pass (the first `max_occurrences`,
+    with `occurrence_count` saying how many there are when more), an occurrence with its values."""
     spec = rule.spec
     result = {**_common(spec), "kind": "rule", "finding_type": spec["finding_type"], "check": spec["check"], "engine": rule.engine_note, "remediation": spec["remediation"], "reads": rule.reads}
     if spec.get("when"):
@@ -256,14 +261,19 @@ def evaluate_rule(rule: CompiledRule, package: Any, params: dict, answer: relati
     base = rule.base
     occurrences: list[dict] = []
     counts: dict[str, int] = {}
+    found = 0
     for index, status in enumerate(statuses):
         counts[status] = counts.get(status, 0) + 1
         if status == "fail" or status == "not_evaluated" or (explain and status == "pass"):
-            occurrences.append(_occurrence(rule, package, params, items[index], f"{base}/{index}" if rule.for_each is not None else "", status, explain, explain_all))
+            found += 1
+            if found <= max_occurrences:  # the rest are counted, not built: each is a traced re-run
+                occurrences.append(_occurrence(rule, package, params, items[index], f"{base}/{index}" if rule.for_each is not None else "", status, explain, explain_all))
     result["status"] = _overall(counts)
     if result["status"] == "not_evaluated":
         result["reason"] = "; ".join(sorted({o["reason"] for o in occurrences if o["status"] == "not_evaluated"}))
     result["occurrences"] = occurrences
+    if found > len(occurrences):
+        result["occurrence_count"] = found
     if rule.for_each is not None:
         result["items"] = dict(sorted(counts.items()))
     return result
@@ -332,7 +342,9 @@ def _occurrence(rule: CompiledRule, package: Any, params: dict, item: Any, point
     occurrence["values"] = [{"expr": e["expr"], "pointer": e["pointer"], "value": _plain(e["value"])} for e in traced.trace if first_reads.get(e.get("pointer")) is e]  # ... in reading order
     deciding = [p for e in traced.trace for p in e.get("elements", [])]
     if deciding:
-        occurrence["related"] = deciding
+        occurrence["related"] = deciding[:RELATED_SHOWN]
+        if len(deciding) > RELATED_SHOWN:
+            occurrence["related_count"] = len(deciding)
     if explain:
         occurrence["explain"] = [_explain_entry(e) for e in traced.trace if explain_all or e.get("value") is not True]
     return occurrence
