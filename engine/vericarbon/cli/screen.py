@@ -88,7 +88,7 @@ def screen(args: argparse.Namespace, store: SchemaStore) -> int:
             print(tally.table(interrupted=True), file=sys.stderr)
             return 130
         if batch_kinds:
-            tally.cross_package = batch.cross_package_findings(book, checker)
+            tally.cross_package = batch.cross_package_records(book, checker)
         _unspool(spool, out, tally.cross_package)
         print(tally.table(), file=sys.stderr)
         return EXIT_OK if tally.clean else EXIT_FINDINGS
@@ -104,15 +104,15 @@ def _progress_bar(total: int) -> Any:
 _FIRST_ID = re.compile(r'"id": "((?:[^"\\]|\\.)*)"')
 
 
-def _unspool(spool: TextIO, out: TextIO, findings: list[dict]) -> None:
-    """The spooled lines, each with the cross-package findings that involve its package: each finding with
-    every package it rests on, as the series store holds it (id, source file and line, values read)."""
+def _unspool(spool: TextIO, out: TextIO, records: list[dict]) -> None:
+    """The cross-package run records (each rule's findings in a group, with every package they rest on, as
+    the series store holds it: id, source file and line, values read), then the spooled lines, each
+    referring to the records that involve its package by id (vericarbon.screening.batch.references)."""
     from vericarbon.screening import batch
 
-    involving: dict[str, list[dict]] = {}
-    for finding in findings:
-        for package in finding["packages"]:
-            involving.setdefault(package["package_id"], []).append(finding)
+    involving = batch.references(records)
+    for record in records:
+        out.write(batch.jsonl(record) + "\n")
     spool.seek(0)
     for text in spool:
         # Lines are written with sorted keys and none before "id" holds an "id": the first one is the
@@ -121,8 +121,7 @@ def _unspool(spool: TextIO, out: TextIO, findings: list[dict]) -> None:
         if involving and (quick is None or orjson.loads(f'"{quick.group(1)}"') in involving):
             line = orjson.loads(text)
             if line.get("id") in involving:
-                line["cross_package"] = [{"rule": f["rule"], "finding_type": f["finding_type"], "severity": f["severity"], "about": f["package_id"],
-                                          "message": f["message"], "packages": f["packages"]} for f in involving[line["id"]]]
+                line["cross_package"] = involving[line["id"]]
                 text = batch.jsonl(line) + "\n"
         out.write(text)
 
