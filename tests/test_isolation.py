@@ -24,10 +24,10 @@ def broken_rule(monkeypatch: pytest.MonkeyPatch) -> str:
     """One compiled rule whose run raises, as a bug in a rule would (the others run as written)."""
     real = evaluate._run
 
-    def run(rule, package, params, answer):  # type: ignore[no-untyped-def]
+    def run(rule, *args):  # type: ignore[no-untyped-def]
         if rule.id == BROKEN:
             raise ZeroDivisionError("float division by zero\nsecond line never shown")
-        return real(rule, package, params, answer)
+        return real(rule, *args)
 
     monkeypatch.setattr(evaluate, "_run", run)
     return BROKEN

@@ -40,9 +40,19 @@ class RunStopped(Exception):
     any other exception costs only the rule that raised it (vericarbon.run.isolation)."""
 
 
+class BudgetExceeded(Exception):
+    """Raised by a rule's generated loop that reads its clock past the deadline (vericarbon.lang.codegen
+    ticks): that rule's engine error, and the others go on."""
+
+    def __init__(self, started: float) -> None:
+        super().__init__(f"budget exceeded after {time.monotonic() - started:.1f} s")
+
+
 def engine_fault(error: BaseException) -> str:
     """An exception raised inside the engine (a rule, relational answers, a report fact) in one line for a
     result: its type and the first line of its message, never a traceback (results are shown to users)."""
+    if isinstance(error, BudgetExceeded):
+        return str(error)
     message = str(error).strip().splitlines()[0] if str(error).strip() else ""
     message = message if len(message) <= 200 else message[:199] + "…"
     return f"{type(error).__name__}: {message}" if message else type(error).__name__

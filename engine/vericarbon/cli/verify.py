@@ -15,7 +15,7 @@ from vericarbon.files import write_atomically
 from vericarbon.lang import format_value
 from vericarbon.render import FORMATS, renderer
 from vericarbon.run.checker import Checker
-from vericarbon.run.evaluate import MAX_OCCURRENCES
+from vericarbon.run.evaluate import MAX_OCCURRENCES, PACKAGE_BUDGET_S, RULE_BUDGET_S, Budgets
 
 
 def _date_argument(text: str) -> dt.date:
@@ -31,6 +31,26 @@ def _positive_count(text: str) -> int:
     return int(text)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0: no limit)")
+    return value
+
+
+def budget_options(parser: argparse.ArgumentParser) -> None:
+    """--rule-budget and --package-budget, for verify and screen (read with budgets_of)."""
+    parser.add_argument("--rule-budget", type=_seconds, default=RULE_BUDGET_S, metavar="S", help=f"seconds one rule may run; past it the rule is an engine error and the others go on (default {RULE_BUDGET_S:g}; 0: none)")
+    parser.add_argument("--package-budget", type=_seconds, default=PACKAGE_BUDGET_S, metavar="S", help=f"seconds a package's rules may run together; rules still running past it are engine errors (default {PACKAGE_BUDGET_S:g}; 0: none)")
+
+
+def budgets_of(args: argparse.Namespace) -> Budgets:
+    return Budgets(args.rule_budget, args.package_budget)
+
+
 def verify_options(verify: argparse.ArgumentParser) -> None:
     verify.add_argument("package", type=Path)
     verify.add_argument("--ruleset", action="append", default=[], metavar="ID|PATH", help="ruleset to apply (repeatable); default: the built-ins for the package's kind")
@@ -44,12 +64,13 @@ def verify_options(verify: argparse.ArgumentParser) -> None:
     verify.add_argument("--require-judgements", action="store_true", help="exit 1 while any manual check awaits the auditor's judgement (with --answers: any left unjudged)")
     verify.add_argument("--explain", action="append", default=[], metavar="RULE_ID", help="show why a rule decided as it did (repeatable)")
     verify.add_argument("--explain-all", action="store_true", help="with --explain: every sub-expression, not only the failing ones")
+    budget_options(verify)
     verify.add_argument("--max-occurrences", type=_positive_count, default=MAX_OCCURRENCES, metavar="N", help=f"occurrences kept per rule, the true count beside them (default {MAX_OCCURRENCES})")
 
 
 def verify(args: argparse.Namespace, store: SchemaStore) -> int:
     package = load_package(args.package, store)
-    checker = Checker(store, args.ruleset, args.param, args.profile, args.max_occurrences)
+    checker = Checker(store, args.ruleset, args.param, args.profile, args.max_occurrences, budgets_of(args))
     answers = None
     if args.answers:
         from vericarbon.run.answers import load_answers

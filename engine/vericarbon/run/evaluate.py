@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Collection, Iterable
+import math
+import time
+from typing import Any, Callable, Collection, Iterable, NamedTuple
 
 from vericarbon.version import __version__
-from vericarbon.errors import EngineError, contained
+from vericarbon.errors import BudgetExceeded, EngineError, contained
 from vericarbon.evidence.documents import field_at
 from vericarbon.evidence.package import Package
 from vericarbon.evidence.shapes import Shape
@@ -20,18 +22,41 @@ STATUSES = ("fail", "not_evaluated", "manual", "waived", "pass", "not_applicable
 ENGINE_ERROR = "engine_error"  # a rule that raised inside vericarbon: counted only where one did, so results without one read as before
 MAX_OCCURRENCES = 1000  # per rule in a result: a result grows with its input, not with the square of it (`verify --max-occurrences`)
 RELATED_SHOWN = 20  # per occurrence, the related elements named (an overlap with every other batch would name them all)
+RULE_BUDGET_S, PACKAGE_BUDGET_S = 10.0, 60.0  # generous: the slowest built-in rule on a 5 000-item package takes well under a second
+
+
+class Budgets(NamedTuple):
+    """Seconds one rule and one package may run (cooperative: the ticks of vericarbon.lang.codegen's loops);
+    0 is no limit. A rule over its budget, or running when the package's is spent, is an engine error."""
+
+    rule_s: float = RULE_BUDGET_S
+    package_s: float = PACKAGE_BUDGET_S
+
+    def start(self) -> Callable[[], float]:
+        """For one package: a function giving, each time a rule starts, that rule's deadline (0: none)."""
+        package_until = time.monotonic() + self.package_s if self.package_s else math.inf
+
+        def rule_deadline() -> float:
+            until = min(time.monotonic() + self.rule_s if self.rule_s else math.inf, package_until)
+            return 0.0 if until == math.inf else until
+
+        return rule_deadline
+
+
 _SEVERITY = {"shall": "nonconformity", "should": "observation"}
 _NONE_SETTLED: frozenset[int] = frozenset()
 
 
-def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str] | None = None, explain_all: bool = False, max_occurrences: int = MAX_OCCURRENCES) -> dict:
+def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str] | None = None, explain_all: bool = False, max_occurrences: int = MAX_OCCURRENCES,
+             budgets: Budgets = Budgets()) -> dict:
     """The result document (schemas/result.schema.json). `explain` names rules whose trace is attached;
     each rule keeps its first `max_occurrences` occurrences, and the true count."""
     explain = explain or set()
+    deadline = budgets.start()
     rulesets = []
     for ruleset in compiled:
         answers, relational_error = _answers(ruleset, package)
-        results = [_isolated(rule, relational_error, lambda rule=rule: evaluate_rule(rule, package.data, ruleset.params, answers.get(rule.id), rule.id in explain, explain_all, max_occurrences))
+        results = [_isolated(rule, relational_error, lambda rule=rule: evaluate_rule(rule, package.data, ruleset.params, answers.get(rule.id), rule.id in explain, explain_all, max_occurrences, deadline()))
                    for rule in ruleset.rules]
         results += [_manual(check) for check in ruleset.ruleset.manual_checks]
         source = ruleset.ruleset
@@ -246,14 +271,14 @@ def _manual(spec: dict) -> dict:
 
 
 def evaluate_rule(rule: CompiledRule, package: Any, params: dict, answer: relations.Answer | None, explain: bool = False, explain_all: bool = False,
-                  max_occurrences: int = MAX_OCCURRENCES) -> dict:
+                  max_occurrences: int = MAX_OCCURRENCES, deadline: float = 0.0) -> dict:
     """One rule's result: a status and, for every item that did not pass (the first `max_occurrences`,
     with `occurrence_count` saying how many there are when more), an occurrence with its values."""
     spec = rule.spec
     result = {**_common(spec), "kind": "rule", "finding_type": spec["finding_type"], "check": spec["check"], "engine": rule.engine_note, "remediation": spec["remediation"], "reads": rule.reads}
     if spec.get("when"):
         result["when"] = spec["when"]
-    ran = _run(rule, package, params, answer)
+    ran = _run(rule, package, params, answer, deadline)
     if ran is None:
         result.update(status="not_applicable", reason=f"no items at {rule.base}", occurrences=[])
         return result
@@ -262,11 +287,14 @@ def evaluate_rule(rule: CompiledRule, package: Any, params: dict, answer: relati
     occurrences: list[dict] = []
     counts: dict[str, int] = {}
     found = 0
+    started = time.monotonic()
     for index, status in enumerate(statuses):
         counts[status] = counts.get(status, 0) + 1
         if status == "fail" or status == "not_evaluated" or (explain and status == "pass"):
             found += 1
             if found <= max_occurrences:  # the rest are counted, not built: each is a traced re-run
+                if deadline and time.monotonic() > deadline:  # the traced closures have no ticks: the budget is read between them
+                    raise BudgetExceeded(started)
                 occurrences.append(_occurrence(rule, package, params, items[index], f"{base}/{index}" if rule.for_each is not None else "", status, explain, explain_all))
     result["status"] = _overall(counts)
     if result["status"] == "not_evaluated":
@@ -279,28 +307,30 @@ def evaluate_rule(rule: CompiledRule, package: Any, params: dict, answer: relati
     return result
 
 
-def outcomes(package: Package, compiled: list[CompiledRuleset]) -> list[dict]:
+def outcomes(package: Package, compiled: list[CompiledRuleset], budgets: Budgets = Budgets()) -> list[dict]:
     """Each rule's and manual check's status, without occurrences, values or report facts: what a
     screening line is made of (screening_line), at a fraction of evaluate()'s cost. The statuses are the
     ones evaluate() gives."""
     found = []
+    deadline = budgets.start()
     for ruleset in compiled:
         answers, relational_error = _answers(ruleset, package)
         for rule in ruleset.rules:
-            outcome = _isolated(rule, relational_error, lambda rule=rule: _outcome_of(rule, package, ruleset.params, answers.get(rule.id)))
+            outcome = _isolated(rule, relational_error, lambda rule=rule: _outcome_of(rule, package, ruleset.params, answers.get(rule.id), deadline()))
             found.append({key: outcome[key] for key in ("id", "status", "severity", "finding_type", "reason") if key in outcome})
         found += [{"id": check["id"], "status": "manual", "severity": _SEVERITY[check["verb"]]} for check in ruleset.ruleset.manual_checks]
     return found
 
 
-def _outcome_of(rule: CompiledRule, package: Package, params: dict, answer: relations.Answer | None) -> dict:
-    ran = _run(rule, package.data, params, answer)
+def _outcome_of(rule: CompiledRule, package: Package, params: dict, answer: relations.Answer | None, deadline: float) -> dict:
+    ran = _run(rule, package.data, params, answer, deadline)
     return {"id": rule.id, "status": "not_applicable" if ran is None else _overall(ran[1]), "severity": _SEVERITY[rule.spec["verb"]], "finding_type": rule.spec["finding_type"]}
 
 
-def _run(rule: CompiledRule, package: Any, params: dict, answer: relations.Answer | None) -> tuple[list[Any], list[str]] | None:
+def _run(rule: CompiledRule, package: Any, params: dict, answer: relations.Answer | None, deadline: float = 0.0) -> tuple[list[Any], list[str]] | None:
     """The items the rule runs over and each one's status (durable-rules' `answer` where it stands);
-    None when its collection holds no item."""
+    None when its collection holds no item. Past `deadline` (time.monotonic(); 0: none) the rule's loops
+    raise BudgetExceeded."""
     if rule.for_each is None:
         items = [None]
     else:
@@ -309,6 +339,7 @@ def _run(rule: CompiledRule, package: Any, params: dict, answer: relations.Answe
             return None
     env = Env(package, params)
     env.memo = {}
+    env.deadline, env.started = deadline, time.monotonic()
     fails, settled = (answer.failing, answer.settled) if answer is not None else (None, _NONE_SETTLED)
     return items, rule.run(env, items, rule.base, fails, settled, rule.absent)
 
