@@ -59,3 +59,14 @@ def test_the_generated_loops_tick_against_the_deadline() -> None:
     env.deadline, env.started = time.monotonic() - 1, time.monotonic() - 2
     with pytest.raises(BudgetExceeded, match=r"budget exceeded after 2\.\d s"):
         run(env, [None], "", None, frozenset(), "not_evaluated")
+
+
+def test_profile_rules_prints_the_slowest_rules_to_stderr_and_leaves_the_result_alone(capsys: pytest.CaptureFixture) -> None:
+    sample = Path(__file__).parent.parent / "evidence_samples" / "inventory-defects.json"
+    assert main(["verify", str(sample), "--format", "json", "--profile-rules", "3"]) == 1
+    out, err = capsys.readouterr()
+    json.loads(out)
+    lines = err.splitlines()
+    assert lines[0].startswith("rule times (the 3 slowest of ") and len(lines) == 4
+    times = [float(line.split()[0]) for line in lines[1:]]
+    assert times == sorted(times, reverse=True) and all("/" in line for line in lines[1:])

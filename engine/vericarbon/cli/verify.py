@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from pathlib import Path
 
 from vericarbon.cli import EXIT_FINDINGS, EXIT_OK
@@ -65,6 +66,7 @@ def verify_options(verify: argparse.ArgumentParser) -> None:
     verify.add_argument("--explain", action="append", default=[], metavar="RULE_ID", help="show why a rule decided as it did (repeatable)")
     verify.add_argument("--explain-all", action="store_true", help="with --explain: every sub-expression, not only the failing ones")
     budget_options(verify)
+    verify.add_argument("--profile-rules", type=_positive_count, nargs="?", const=20, metavar="N", help="print the N slowest rules' times to stderr (default 20)")
     verify.add_argument("--max-occurrences", type=_positive_count, default=MAX_OCCURRENCES, metavar="N", help=f"occurrences kept per rule, the true count beside them (default {MAX_OCCURRENCES})")
 
 
@@ -76,7 +78,10 @@ def verify(args: argparse.Namespace, store: SchemaStore) -> int:
         from vericarbon.run.answers import load_answers
 
         answers = load_answers(args.answers, store)
-    result = checker.check(package, set(args.explain), args.explain_all)
+    timings: dict[str, float] | None = {} if args.profile_rules else None
+    result = checker.check(package, set(args.explain), args.explain_all, timings)
+    if timings is not None:
+        _print_profile(timings, args.profile_rules)
     known = {item["id"] for ruleset in result["rulesets"] for item in ruleset["results"] if item["kind"] == "rule"}
     unknown = [rule_id for rule_id in args.explain if rule_id not in known]
     if unknown:
@@ -99,6 +104,14 @@ def verify(args: argparse.Namespace, store: SchemaStore) -> int:
     if "decision" in result:
         return EXIT_FINDINGS if result["decision"]["outcome"] != "accept" else EXIT_OK
     return EXIT_FINDINGS if result["verdict"] == "nonconformities" else EXIT_OK
+
+
+def _print_profile(timings: dict[str, float], top: int) -> None:
+    """The slowest rules first, on stderr: the result on stdout stays a clean document."""
+    slowest = sorted(timings.items(), key=lambda entry: -entry[1])[:top]
+    print(f"rule times (the {len(slowest)} slowest of {len(timings)}; all rules {sum(timings.values()) * 1000:.1f} ms):", file=sys.stderr)
+    for name, seconds in slowest:
+        print(f"  {seconds * 1000:10.2f} ms  {name}", file=sys.stderr)
 
 
 def _print_explain(result: dict, rule_ids: set[str]) -> None:

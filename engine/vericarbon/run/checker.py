@@ -85,12 +85,12 @@ class Checker:
         values = {**ruleset.params(), **self.overrides[ruleset.id]} if self.overrides[ruleset.id] else None
         return compile_ruleset(ruleset, package.kind, package.schema_version, self.store, values)
 
-    def check(self, package: Package, explain: set[str] | None = None, explain_all: bool = False) -> dict:
+    def check(self, package: Package, explain: set[str] | None = None, explain_all: bool = False, timings: dict[str, float] | None = None) -> dict:
         """The result document. A parameter set for the run that no ruleset applying to this package
         declares is refused: it would change nothing, and the user believes it did."""
         compiled, notes = self._applicable(package)
         self._refuse_unused_overrides(package, compiled)
-        result = evaluate(package, compiled, explain, explain_all, self.max_occurrences, self.budgets)
+        result = evaluate(package, compiled, explain, explain_all, self.max_occurrences, self.budgets, timings)
         for entry in result["rulesets"]:
             if entry["id"] in notes:
                 entry["selected"] = notes[entry["id"]]

@@ -48,16 +48,21 @@ _NONE_SETTLED: frozenset[int] = frozenset()
 
 
 def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str] | None = None, explain_all: bool = False, max_occurrences: int = MAX_OCCURRENCES,
-             budgets: Budgets = Budgets()) -> dict:
+             budgets: Budgets = Budgets(), timings: dict[str, float] | None = None) -> dict:
     """The result document (schemas/result.schema.json). `explain` names rules whose trace is attached;
-    each rule keeps its first `max_occurrences` occurrences, and the true count."""
+    each rule keeps its first `max_occurrences` occurrences, and the true count. `timings`, given, gets
+    each rule's seconds under "RULESET/RULE" (`verify --profile-rules`)."""
     explain = explain or set()
     deadline = budgets.start()
     rulesets = []
     for ruleset in compiled:
         answers, relational_error = _answers(ruleset, package)
-        results = [_isolated(rule, relational_error, lambda rule=rule: evaluate_rule(rule, package.data, ruleset.params, answers.get(rule.id), rule.id in explain, explain_all, max_occurrences, deadline()))
-                   for rule in ruleset.rules]
+        results = []
+        for rule in ruleset.rules:
+            started = time.perf_counter()
+            results.append(_isolated(rule, relational_error, lambda: evaluate_rule(rule, package.data, ruleset.params, answers.get(rule.id), rule.id in explain, explain_all, max_occurrences, deadline())))
+            if timings is not None:
+                timings[f"{ruleset.ruleset.id}/{rule.id}"] = time.perf_counter() - started
         results += [_manual(check) for check in ruleset.ruleset.manual_checks]
         source = ruleset.ruleset
         rulesets.append(
