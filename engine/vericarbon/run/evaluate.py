@@ -132,7 +132,7 @@ def intake_decision(result: dict) -> dict:
     to_fix, notes = [], []
     for ruleset in result["rulesets"]:
         for item in ruleset["results"]:
-            if item["status"] not in ("fail", "not_evaluated", "engine_error"):
+            if item["status"] not in ("fail", "not_evaluated", ENGINE_ERROR):
                 continue
             occurrences = [o for o in item["occurrences"] if o["status"] == item["status"]]
             entry = {
@@ -156,7 +156,7 @@ def _fix(item: dict) -> str:
 
 def _to_fix(item: dict) -> bool:
     """Whether a result stops intake: a failing requirement, or a check that could not run."""
-    return item["status"] in ("not_evaluated", "engine_error") or (item["status"] == "fail" and item["severity"] != "observation")
+    return item["status"] in ("not_evaluated", ENGINE_ERROR) or (item["status"] == "fail" and item["severity"] != "observation")
 
 
 def _outcome(to_fix: list) -> str:
