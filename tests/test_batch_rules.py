@@ -35,8 +35,19 @@ def imported(tmp_path: Path, capsys, layout: str, source: Path, name: str) -> Pa
 
 
 def findings(lines: list[dict], rule: str) -> dict[str, set[str]]:
-    """Per package a finding is about, the packages it names."""
-    return {f["about"]: {p["package_id"] for p in f["packages"]} for line in lines for f in line.get("cross_package", []) if f["rule"] == rule}
+    """Per package a finding is about, the packages it names (from the run records), after checking that
+    each package of this run involved refers to the record by id."""
+    records = {line["id"]: line for line in lines if line.get("record") == "cross_package"}
+    screened = {line.get("id") for line in lines if "record" not in line}
+    referring = {(line["id"], ref["record"]) for line in lines if "record" not in line for ref in line.get("cross_package", [])}
+    found = {}
+    for record in records.values():
+        if record["rule"] != rule:
+            continue
+        assert all((p["package_id"], record["id"]) in referring for p in record["packages"] if p["package_id"] in screened)  # earlier runs' packages have no line now
+        for finding in record["findings"]:
+            found[finding["about"]] = set(finding.get("packages") or [p["package_id"] for p in record["packages"]])
+    return found
 
 
 def test_each_documented_copy_paste_group_is_found_and_no_other(tmp_path, capsys, ledger_location):
@@ -61,7 +72,8 @@ def test_eutl_jumps_gaps_and_exclusions_are_found_and_kept_across_runs(tmp_path,
     code, first, err = screen(tmp_path, capsys, imported(tmp_path, capsys, "eutl", early, "early.jsonl"), ledger=ledger)
     jumps = findings(first, "PLAUS-YEAR-ON-YEAR")
     assert jumps["EUTL-100016-2006"] == {"EUTL-100016-2006", "EUTL-100016-2005"} and jumps["EUTL-100016-2007"] == {"EUTL-100016-2007", "EUTL-100016-2006"}
-    named = next(f for line in first for f in line.get("cross_package", []) if f["about"] == "EUTL-100016-2006")["packages"]
+    record = next(line for line in first if line.get("record") == "cross_package" and any(f["about"] == "EUTL-100016-2006" for f in line["findings"]))
+    named = [p for p in record["packages"] if p["package_id"] in jumps["EUTL-100016-2006"]]
     assert {(p["package_id"], p["emissions_t"]) for p in named} == {("EUTL-100016-2006", 198899), ("EUTL-100016-2005", 1542)} and all(p["source"].endswith(".jsonl:" + p["source"].rsplit(":", 1)[1]) for p in named)
     assert code == 0  # jumps are observations: a figure to explain, not a nonconformity
 

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 import orjson
 
 from vericarbon.cli import EXIT_FINDINGS, EXIT_OK
+from vericarbon.cli.verify import budget_options, budgets_of
 from vericarbon.errors import InputError
 from vericarbon.evidence.package import SchemaStore
 from vericarbon.files import make_folder, open_for_writing
@@ -40,6 +41,7 @@ def screen_options(screen: argparse.ArgumentParser) -> None:
     screen.add_argument("--ledger", type=_ledger_location, metavar="PATH|URL", help="ledger of serial ranges kept across runs: a SQLite file, or a postgresql:// URL (default: a temporary file for this batch)")
     screen.add_argument("--report-dir", type=Path, metavar="DIR", help="also write each package's full result (JSON) and report (HTML) here")
     screen.add_argument("-o", "--output", type=Path, help="write the JSON lines here instead of stdout")
+    budget_options(screen)
     screen.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS", help=f"time limit per package (default {DEFAULT_TIMEOUT:g}; 0: none); a package over it gets an error line")
     screen.add_argument("--max-package-mb", type=float, default=Limits().max_bytes / 1048576, metavar="MB", help="largest package read, file or zip member (default %(default)g)")
     screen.add_argument("--max-zip-ratio", type=int, default=Limits().max_ratio, metavar="N", help="largest compression ratio N:1 of a zip member (default %(default)s)")
@@ -58,7 +60,7 @@ def screen(args: argparse.Namespace, store: SchemaStore) -> int:
     limits = Limits(int(args.max_package_mb * 1048576), args.max_zip_ratio)
     if args.report_dir:
         make_folder(args.report_dir)
-    checker = Checker(store, args.ruleset, args.param, args.profile)  # refuses bad options before any worker starts
+    checker = Checker(store, args.ruleset, args.param, args.profile, budgets=budgets_of(args))  # refuses bad options before any worker starts
     with contextlib.ExitStack() as stack:
         book = stack.enter_context(open_ledger(args.ledger))
         out = stack.enter_context(open_for_writing(args.output)) if args.output else sys.stdout
@@ -88,7 +90,7 @@ def screen(args: argparse.Namespace, store: SchemaStore) -> int:
             print(tally.table(interrupted=True), file=sys.stderr)
             return 130
         if batch_kinds:
-            tally.cross_package = batch.cross_package_findings(book, checker)
+            tally.cross_package = batch.cross_package_records(book, checker)
         _unspool(spool, out, tally.cross_package)
         print(tally.table(), file=sys.stderr)
         return EXIT_OK if tally.clean else EXIT_FINDINGS
@@ -104,15 +106,15 @@ def _progress_bar(total: int) -> Any:
 _FIRST_ID = re.compile(r'"id": "((?:[^"\\]|\\.)*)"')
 
 
-def _unspool(spool: TextIO, out: TextIO, findings: list[dict]) -> None:
-    """The spooled lines, each with the cross-package findings that involve its package: each finding with
-    every package it rests on, as the series store holds it (id, source file and line, values read)."""
+def _unspool(spool: TextIO, out: TextIO, records: list[dict]) -> None:
+    """The cross-package run records (each rule's findings in a group, with every package they rest on, as
+    the series store holds it: id, source file and line, values read), then the spooled lines, each
+    referring to the records that involve its package by id (vericarbon.screening.batch.references)."""
     from vericarbon.screening import batch
 
-    involving: dict[str, list[dict]] = {}
-    for finding in findings:
-        for package in finding["packages"]:
-            involving.setdefault(package["package_id"], []).append(finding)
+    involving = batch.references(records)
+    for record in records:
+        out.write(batch.jsonl(record) + "\n")
     spool.seek(0)
     for text in spool:
         # Lines are written with sorted keys and none before "id" holds an "id": the first one is the
@@ -121,8 +123,7 @@ def _unspool(spool: TextIO, out: TextIO, findings: list[dict]) -> None:
         if involving and (quick is None or orjson.loads(f'"{quick.group(1)}"') in involving):
             line = orjson.loads(text)
             if line.get("id") in involving:
-                line["cross_package"] = [{"rule": f["rule"], "finding_type": f["finding_type"], "severity": f["severity"], "about": f["package_id"],
-                                          "message": f["message"], "packages": f["packages"]} for f in involving[line["id"]]]
+                line["cross_package"] = involving[line["id"]]
                 text = batch.jsonl(line) + "\n"
         out.write(text)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 from pathlib import Path
 
 from vericarbon.cli import EXIT_FINDINGS, EXIT_OK
@@ -15,6 +16,7 @@ from vericarbon.files import write_atomically
 from vericarbon.lang import format_value
 from vericarbon.render import FORMATS, renderer
 from vericarbon.run.checker import Checker
+from vericarbon.run.evaluate import MAX_OCCURRENCES, PACKAGE_BUDGET_S, RULE_BUDGET_S, Budgets
 
 
 def _date_argument(text: str) -> dt.date:
@@ -22,6 +24,32 @@ def _date_argument(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def _positive_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0: no limit)")
+    return value
+
+
+def budget_options(parser: argparse.ArgumentParser) -> None:
+    """--rule-budget and --package-budget, for verify and screen (read with budgets_of)."""
+    parser.add_argument("--rule-budget", type=_seconds, default=RULE_BUDGET_S, metavar="S", help=f"seconds one rule may run; past it the rule is an engine error and the others go on (default {RULE_BUDGET_S:g}; 0: none)")
+    parser.add_argument("--package-budget", type=_seconds, default=PACKAGE_BUDGET_S, metavar="S", help=f"seconds a package's rules may run together; rules still running past it are engine errors (default {PACKAGE_BUDGET_S:g}; 0: none)")
+
+
+def budgets_of(args: argparse.Namespace) -> Budgets:
+    return Budgets(args.rule_budget, args.package_budget)
 
 
 def verify_options(verify: argparse.ArgumentParser) -> None:
@@ -37,17 +65,23 @@ def verify_options(verify: argparse.ArgumentParser) -> None:
     verify.add_argument("--require-judgements", action="store_true", help="exit 1 while any manual check awaits the auditor's judgement (with --answers: any left unjudged)")
     verify.add_argument("--explain", action="append", default=[], metavar="RULE_ID", help="show why a rule decided as it did (repeatable)")
     verify.add_argument("--explain-all", action="store_true", help="with --explain: every sub-expression, not only the failing ones")
+    budget_options(verify)
+    verify.add_argument("--profile-rules", type=_positive_count, nargs="?", const=20, metavar="N", help="print the N slowest rules' times to stderr (default 20)")
+    verify.add_argument("--max-occurrences", type=_positive_count, default=MAX_OCCURRENCES, metavar="N", help=f"occurrences kept per rule, the true count beside them (default {MAX_OCCURRENCES})")
 
 
 def verify(args: argparse.Namespace, store: SchemaStore) -> int:
     package = load_package(args.package, store)
-    checker = Checker(store, args.ruleset, args.param, args.profile)
+    checker = Checker(store, args.ruleset, args.param, args.profile, args.max_occurrences, budgets_of(args))
     answers = None
     if args.answers:
         from vericarbon.run.answers import load_answers
 
         answers = load_answers(args.answers, store)
-    result = checker.check(package, set(args.explain), args.explain_all)
+    timings: dict[str, float] | None = {} if args.profile_rules else None
+    result = checker.check(package, set(args.explain), args.explain_all, timings)
+    if timings is not None:
+        _print_profile(timings, args.profile_rules)
     known = {item["id"] for ruleset in result["rulesets"] for item in ruleset["results"] if item["kind"] == "rule"}
     unknown = [rule_id for rule_id in args.explain if rule_id not in known]
     if unknown:
@@ -70,6 +104,14 @@ def verify(args: argparse.Namespace, store: SchemaStore) -> int:
     if "decision" in result:
         return EXIT_FINDINGS if result["decision"]["outcome"] != "accept" else EXIT_OK
     return EXIT_FINDINGS if result["verdict"] == "nonconformities" else EXIT_OK
+
+
+def _print_profile(timings: dict[str, float], top: int) -> None:
+    """The slowest rules first, on stderr: the result on stdout stays a clean document."""
+    slowest = sorted(timings.items(), key=lambda entry: -entry[1])[:top]
+    print(f"rule times (the {len(slowest)} slowest of {len(timings)}; all rules {sum(timings.values()) * 1000:.1f} ms):", file=sys.stderr)
+    for name, seconds in slowest:
+        print(f"  {seconds * 1000:10.2f} ms  {name}", file=sys.stderr)
 
 
 def _print_explain(result: dict, rule_ids: set[str]) -> None:

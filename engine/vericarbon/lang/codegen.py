@@ -22,9 +22,11 @@ import math
 import operator
 import os
 import sys
+import time
 import types
 from typing import Any, Mapping
 
+from vericarbon.errors import BudgetExceeded
 from vericarbon.lang.elements import key_plan
 from vericarbon.lang.nodes import COMPARISONS, Binary, Call, ListOf, Literal, Node, Path, Unary, children
 from vericarbon.lang.runtime import MISSING, as_date, escape_pointer_part, finite
@@ -32,8 +34,11 @@ from vericarbon.lang.types import Fn, Type
 from vericarbon.resources import cache_dir
 
 NO_FIELDS: Mapping[str, Any] = types.MappingProxyType({})  # what a field read finds on an item or element that is not an object
-NAMESPACE = {"MISSING": MISSING, "NO_FIELDS": NO_FIELDS, "as_date": as_date, "finite": finite, "isfinite": math.isfinite, "reduce": functools.reduce, "add": operator.add}
+NAMESPACE = {"BudgetExceeded": BudgetExceeded, "clock": time.monotonic, "MISSING": MISSING, "NO_FIELDS": NO_FIELDS, "as_date": as_date, "finite": finite, "isfinite": math.isfinite, "reduce": functools.reduce, "add": operator.add}
 _AGGREGATES = ("sum", "count", "all", "any", "none")
+# Budgets are cooperative (as regorus's): the loops over items and over an aggregate's elements count ticks and
+# read the clock every TICKS of them against env.deadline, so a rule over its budget stops with BudgetExceeded.
+TICKS = 256  # a power of two: `index & (TICKS - 1)` is the tick test
 ITEM_POINTER = "\x00item pointer\x00"  # where the item's pointer goes, spelt out only on the rare path that needs it
 
 
@@ -72,7 +77,7 @@ def generate_rule(name: str, when: Part | None, check: Part, per_item: bool, ans
     head = ["def run(env, items, base, fails, settled, absent):", "    statuses = []", "    append = statuses.append", "    reasons = env.absent"]
     head += [f"    {kept} = MISSING" for kept in writer.kept.values()]
     head += [f"    {value} = env.params.get({name!r})\n    {value} = MISSING if {value} is None else {value}" for name, value in writer.params.items()]
-    head += ["    for index, item in enumerate(items):", "        if reasons:", "            reasons.clear()"]
+    head += ["    deadline = env.deadline", "    for index, item in enumerate(items):", "        if reasons:", "            reasons.clear()", *_tick("index")]
     if writer.reads_item_fields:
         head += ["        fields = item if type(item) is dict else NO_FIELDS"]
     if writer.closures_read_item:
@@ -395,6 +400,8 @@ class _Writer:
             self.emit(f"{trues}, {falses}, {unknown} = 0, False, False")
         self.emit(f"for {index}, {item} in enumerate({values}):")
         self.depth += 1
+        for line in _tick(index):
+            self.emit(line.strip())  # one statement: the writer indents it at this depth
         if any(_reads_element_fields(arg) for arg in node.args[1:]):
             self.emit(f"{fields} = {item} if type({item}) is dict else NO_FIELDS")
         if node.name == "sum":
@@ -439,6 +446,11 @@ class _Writer:
 class _NotGenerated(Exception):
     """A node inside an aggregate's element expression that this module does not write: the aggregate
     then runs as its closure."""
+
+
+def _tick(index: str) -> list[str]:
+    """The budget's tick in a generated loop over `index` (indented for the item loop; see TICKS)."""
+    return [f"        if not {index} & {TICKS - 1} and deadline and clock() > deadline: raise BudgetExceeded(env.started)"]
 
 
 def _reads_element_fields(node: Node) -> bool:

@@ -39,7 +39,7 @@ Frame = tuple[Any, str, int]  # an element, its collection's pointer and its ind
 class Env:
     """What a compiled expression reads at run time. `trace` is a list while explaining, else None."""
 
-    __slots__ = ("package", "item", "item_pointer", "elements", "params", "trace", "deciding", "absent", "memo")
+    __slots__ = ("package", "item", "item_pointer", "elements", "params", "trace", "deciding", "absent", "memo", "deadline", "started")
 
     def __init__(self, package: Any, params: dict[str, Any], item: Any = None, item_pointer: str = "") -> None:
         self.package = package
@@ -51,6 +51,8 @@ class Env:
         self.deciding: list[str] = []  # while explaining: the elements that decided the last all/any/none
         self.absent: list[str] = []  # why a value was missing: pointers and unset parameters
         self.memo: dict[Node, Any] | None = None  # values of item-independent subexpressions, while one rule runs over one package
+        self.deadline = 0.0  # time.monotonic() by which a rule's generated loop must be done (0: no budget), and when it started
+        self.started = 0.0
 
 
 def pointer_of(node: Path, env: Env) -> str:

@@ -1,5 +1,6 @@
 """The occurrences the interchange formats report, read once from the canonical result: every rule, and
-every occurrence that did not pass (failing, waived or not evaluated), with its clause text."""
+every occurrence that did not pass (failing, waived or not evaluated), with its clause text; a rule that
+raised inside vericarbon (engine_error) is one occurrence at the package's root carrying the reason."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ LEVEL = {"major_nonconformity": "error", "minor_nonconformity": "warning"}  # th
 class Occurrence(NamedTuple):
     ruleset: dict
     rule: dict
-    status: str  # fail, waived, not_evaluated
+    status: str  # fail, waived, not_evaluated, engine_error
     pointer: str
     message: str
     values: list
@@ -28,6 +29,8 @@ def rules(result: dict) -> Iterator[tuple[dict, dict]]:
 
 def occurrences(result: dict) -> Iterator[Occurrence]:
     for ruleset, item in rules(result):
+        if item["status"] == "engine_error":
+            yield Occurrence(ruleset, item, "engine_error", "/", f"engine error: {item['reason']}", [], None)
         for occurrence in item.get("occurrences", []):
             if occurrence["status"] in ("fail", "waived", "not_evaluated"):
                 text = occurrence.get("message") or occurrence.get("reason") or item.get("reason", "")

@@ -98,6 +98,8 @@ def _register(result: dict, prefixes: dict[str, str], footnotes: list[str]) -> t
                     "remediation": item["remediation"] if kind != "not_evaluated" else "Supply or correct the information the check reads.",
                     "response": response, "status": status, "closed_on": response.get("closed_on"), "waiver": occurrence.get("waiver"),
                 })
+            if "occurrence_count" in item and entries and entries[-1]["rule"] is item:  # the rest were counted, not kept (--max-occurrences)
+                entries[-1]["more"] = item["occurrence_count"] - len(item["occurrences"])
     return entries, unset
 
 
@@ -129,7 +131,7 @@ def _clause_index(ruleset: dict) -> dict:
 
 def _requirement_verdict(items: list[dict]) -> str:
     statuses = {item["status"] for item in items}
-    for status in ("fail", "not_evaluated", "manual", "waived", "pass"):
+    for status in ("fail", "engine_error", "not_evaluated", "manual", "waived", "pass"):
         if status in statuses:
             return status
     return "not_applicable" if statuses else "not_covered"

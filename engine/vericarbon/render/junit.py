@@ -1,6 +1,6 @@
 """JUnit XML, for CI systems: a test suite per ruleset, a test case per rule; a failing rule is a failure
 carrying each failing occurrence's pointer and message, a rule that did not run (not applicable, not
-evaluated, waived) is skipped with the reason. Built with lxml, never by string concatenation."""
+evaluated, waived) is skipped with the reason, and one that raised inside vericarbon (engine_error) is an error. Built with lxml, never by string concatenation."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def render(result: dict) -> str:
         suite = suites.get(ruleset["id"])
         if suite is None:
             suite = suites[ruleset["id"]] = etree.SubElement(root, "testsuite", name=f"{ruleset['id']} {ruleset['version']}")
-            counts[ruleset["id"]] = {"tests": 0, "failures": 0, "skipped": 0}
+            counts[ruleset["id"]] = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         tally = counts[ruleset["id"]]
         tally["tests"] += 1
         case = etree.SubElement(suite, "testcase", classname=ruleset["id"], name=f"{item['id']} {item['title']}", time="0")
@@ -32,6 +32,9 @@ def render(result: dict) -> str:
             found = [f for f in failing.get((ruleset["id"], item["id"]), []) if f.status == "fail"]
             failure = etree.SubElement(case, "failure", message=found[0].message if found else item["title"], type=item.get("finding_type", ""))
             failure.text = "\n".join(f"{f.pointer}: {f.message}" for f in found) + f"\n{clause_text(item)}\n{item['remediation']}"
+        elif status == "engine_error":
+            tally["errors"] += 1
+            etree.SubElement(case, "error", message=item["reason"], type="engine_error").text = f"{item['id']} did not run: {item['reason']}"
         elif status != "pass":
             tally["skipped"] += 1
             etree.SubElement(case, "skipped", message=f"{status.replace('_', ' ')}: {item.get('reason', '')}".rstrip(": "))

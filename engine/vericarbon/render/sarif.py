@@ -29,8 +29,8 @@ def render(result: dict) -> str:
     evidence = result["evidence"]
     results = []
     for found in occurrences(result):
-        if found.status == "not_evaluated":
-            continue  # nothing found, nothing passed: the JSON result and the report say why
+        if found.status in ("not_evaluated", "engine_error"):
+            continue  # nothing found, nothing passed: the JSON result and the report say why (an engine error also below, as the tool's notification)
         entry = {
             "ruleId": found.rule["id"],
             "ruleIndex": index[found.rule["id"]],
@@ -52,7 +52,17 @@ def render(result: dict) -> str:
             "tool": {"driver": {"name": "vericarbon", "version": result["vericarbon"], "informationUri": "https://github.com/vericarbon/vericarbon", "rules": descriptors}},
             "artifacts": [{"location": {"uri": evidence["file"]}, "hashes": {"sha-256": evidence["sha256"]}}],
             "results": results,
+            "invocations": [_invocation(result)],
             "properties": {"verdict": result["verdict"], "statement": result["summary"]["statement"]},
         }],
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+
+
+def _invocation(result: dict) -> dict:
+    """The run, unsuccessful where a rule or report fact raised inside vericarbon: each as an error
+    notification (SARIF's way to say a check did not run; its results are incomplete)."""
+    errors = result["summary"].get("engine_errors", [])
+    return {"executionSuccessful": not errors,
+            "toolExecutionNotifications": [{"level": "error", "message": {"text": f"engine error in {e.get('rule') or e['fact']}: {e['reason']}"},
+                                            **({"descriptor": {"id": e["rule"]}} if "rule" in e else {})} for e in errors]}

@@ -17,6 +17,7 @@ from vericarbon.resources import cache_dir
 
 STATUS_LABEL = {
     "fail": "Nonconformity",
+    "engine_error": "Engine error (not run)",
     "not_evaluated": "Not evaluated",
     "manual": "Needs auditor judgement",
     "waived": "Waived",
@@ -25,7 +26,7 @@ STATUS_LABEL = {
 }
 
 
-STATUS_MARK = {"fail": "✗", "not_evaluated": "?", "manual": "☐", "waived": "≈", "pass": "✓", "not_applicable": "–"}
+STATUS_MARK = {"fail": "✗", "engine_error": "!", "not_evaluated": "?", "manual": "☐", "waived": "≈", "pass": "✓", "not_applicable": "–"}
 
 
 def _value(value: Any) -> str:

@@ -45,6 +45,8 @@ def render(result: dict) -> str:
             entry = etree.SubElement(node, item["kind"].replace("_", "-"), id=item["id"], status=item["status"], severity=item["severity"])
             if "finding_type" in item:
                 entry.set("finding-type", item["finding_type"])
+            if "occurrence_count" in item:  # occurrences beyond --max-occurrences are counted, not listed
+                entry.set("occurrence-count", str(item["occurrence_count"]))
             for clause in item["clauses"]:
                 etree.SubElement(entry, "clause", document=clause["document"], number=clause["clause"], confidence=clause["confidence"])
             etree.SubElement(entry, "requirement").text = item["requirement"]

@@ -5,9 +5,9 @@ into the result, so renderers read only the result (`vericarbon.render.issued`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
-from vericarbon.errors import InputError
+from vericarbon.errors import InputError, contained
 from vericarbon.evidence.shapes import Shape
 from vericarbon.lang import Compiled, Env, ExprError, Node, Scope, Type, compile_expression, parse
 from vericarbon.rules.templates import Template, TemplateError, render_fact, template
@@ -52,8 +52,24 @@ def evaluate_report(report: CompiledReport, package: Any, params: dict[str, Any]
     env = Env(package, params)
     found: dict[str, Any] = {"title": report.spec["title"], "register": report.spec.get("register", {})}
     for section, facts in report.facts.items():
-        found[section] = [{"label": label, "value": render_fact(parts, env)} for label, parts in facts]
+        found[section] = [_fact(label, lambda parts=parts: render_fact(parts, env)) for label, parts in facts]
     if report.unmodified is not None:
-        unmodified = report.unmodified.fn(env)
+        unmodified, error = contained(lambda: report.unmodified.fn(env))  # type: ignore[union-attr]
         found["opinion_unmodified"] = unmodified if isinstance(unmodified, bool) else None
+        if error is not None:
+            found["opinion_unmodified_error"] = error.reason
     return found
+
+
+def _fact(label: str, render: Callable[[], str | None]) -> dict[str, Any]:
+    """A fact as text; one that raises is not stated, with its engine error (vericarbon.errors.contained)."""
+    value, error = contained(render)
+    return {"label": label, "value": value} if error is None else {"label": label, "value": None, "engine_error": error.reason}
+
+
+def report_facts(found: dict) -> list[dict]:
+    """Every fact of an evaluated report, in its sections' order (the unmodified opinion as one more)."""
+    facts = [fact for section in found.values() if isinstance(section, list) for fact in section]
+    if "opinion_unmodified_error" in found:
+        facts.append({"label": "opinion unmodified", "value": None, "engine_error": found["opinion_unmodified_error"]})
+    return facts

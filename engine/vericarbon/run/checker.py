@@ -10,13 +10,16 @@ from typing import Any
 from vericarbon.errors import InputError, OutOfScope
 from vericarbon.evidence.package import Package, SchemaStore
 from vericarbon.rules.rulesets import CompiledRuleset, Ruleset, compile_ruleset, parameter_problem, profile_view, resolve_rulesets, select_versions
-from vericarbon.run.evaluate import evaluate, intake_decision, outcomes, screening_line
+from vericarbon.run.evaluate import MAX_OCCURRENCES, Budgets, evaluate, intake_decision, outcomes, screening_line
 from vericarbon.run.series import series_record
 
 
 class Checker:
-    def __init__(self, store: SchemaStore, selectors: list[str], assignments: list[str], profile: str | None) -> None:
+    def __init__(self, store: SchemaStore, selectors: list[str], assignments: list[str], profile: str | None, max_occurrences: int = MAX_OCCURRENCES,
+                 budgets: Budgets = Budgets()) -> None:
         self.store = store
+        self.max_occurrences = max_occurrences
+        self.budgets = budgets
         self.explicit = bool(selectors)
         self.rulesets = resolve_rulesets(selectors, store)
         self.overrides = parameter_overrides(assignments, self.rulesets)
@@ -28,7 +31,8 @@ class Checker:
     def __getstate__(self) -> dict:
         """What a worker process needs to check as this checker does, without loading and linting every
         ruleset again: the loaded rulesets and the options. Compiled rules are rebuilt there on first use."""
-        return {"schemas": self.store.folder, "explicit": self.explicit, "rulesets": self.rulesets, "overrides": self.overrides, "profile": self.profile}
+        return {"schemas": self.store.folder, "explicit": self.explicit, "rulesets": self.rulesets, "overrides": self.overrides, "profile": self.profile,
+                "max_occurrences": self.max_occurrences, "budgets": self.budgets}
 
     def __setstate__(self, state: dict) -> None:
         self.store = SchemaStore(state.pop("schemas"))
@@ -81,12 +85,12 @@ class Checker:
         values = {**ruleset.params(), **self.overrides[ruleset.id]} if self.overrides[ruleset.id] else None
         return compile_ruleset(ruleset, package.kind, package.schema_version, self.store, values)
 
-    def check(self, package: Package, explain: set[str] | None = None, explain_all: bool = False) -> dict:
+    def check(self, package: Package, explain: set[str] | None = None, explain_all: bool = False, timings: dict[str, float] | None = None) -> dict:
         """The result document. A parameter set for the run that no ruleset applying to this package
         declares is refused: it would change nothing, and the user believes it did."""
         compiled, notes = self._applicable(package)
         self._refuse_unused_overrides(package, compiled)
-        result = evaluate(package, compiled, explain, explain_all)
+        result = evaluate(package, compiled, explain, explain_all, self.max_occurrences, self.budgets, timings)
         for entry in result["rulesets"]:
             if entry["id"] in notes:
                 entry["selected"] = notes[entry["id"]]
@@ -99,7 +103,7 @@ class Checker:
         """What screening says of the package (vericarbon.run.evaluate.screening_line) from its rules'
         statuses alone: check() builds every occurrence and value, which a screening line does not show."""
         compiled, _ = self._applicable(package)
-        return screening_line(outcomes(package, compiled), decide=bool(self.profile))
+        return screening_line(outcomes(package, compiled, self.budgets), decide=bool(self.profile))
 
     def _refuse_unused_overrides(self, package: Package, compiled: list[CompiledRuleset]) -> None:
         applied = {ruleset.ruleset.id for ruleset in compiled}

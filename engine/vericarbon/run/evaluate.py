@@ -3,30 +3,66 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Collection, Iterable
+import math
+import time
+from typing import Any, Callable, Collection, Iterable, NamedTuple
 
 from vericarbon.version import __version__
+from vericarbon.errors import BudgetExceeded, EngineError, contained
 from vericarbon.evidence.documents import field_at
 from vericarbon.evidence.package import Package
 from vericarbon.evidence.shapes import Shape
 from vericarbon.lang import MISSING, Env, Months
 from vericarbon.relational import relations
-from vericarbon.rules.reports import evaluate_report
+from vericarbon.rules.reports import evaluate_report, report_facts
 from vericarbon.rules.rulesets import CompiledRule, CompiledRuleset
 from vericarbon.rules.templates import render_message
 
 STATUSES = ("fail", "not_evaluated", "manual", "waived", "pass", "not_applicable")
+ENGINE_ERROR = "engine_error"  # a rule that raised inside vericarbon: counted only where one did, so results without one read as before
+MAX_OCCURRENCES = 1000  # per rule in a result: a result grows with its input, not with the square of it (`verify --max-occurrences`)
+RELATED_SHOWN = 20  # per occurrence, the related elements named (an overlap with every other batch would name them all)
+RULE_BUDGET_S, PACKAGE_BUDGET_S = 10.0, 60.0  # generous: the slowest built-in rule on a 5 000-item package takes well under a second
+
+
+class Budgets(NamedTuple):
+    """Seconds one rule and one package may run (cooperative: the ticks of vericarbon.lang.codegen's loops);
+    0 is no limit. A rule over its budget, or running when the package's is spent, is an engine error."""
+
+    rule_s: float = RULE_BUDGET_S
+    package_s: float = PACKAGE_BUDGET_S
+
+    def start(self) -> Callable[[], float]:
+        """For one package: a function giving, each time a rule starts, that rule's deadline (0: none)."""
+        package_until = time.monotonic() + self.package_s if self.package_s else math.inf
+
+        def rule_deadline() -> float:
+            until = min(time.monotonic() + self.rule_s if self.rule_s else math.inf, package_until)
+            return 0.0 if until == math.inf else until
+
+        return rule_deadline
+
+
 _SEVERITY = {"shall": "nonconformity", "should": "observation"}
 _NONE_SETTLED: frozenset[int] = frozenset()
 
 
-def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str] | None = None, explain_all: bool = False) -> dict:
-    """The result document (schemas/result.schema.json). `explain` names rules whose trace is attached."""
+def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str] | None = None, explain_all: bool = False, max_occurrences: int = MAX_OCCURRENCES,
+             budgets: Budgets = Budgets(), timings: dict[str, float] | None = None) -> dict:
+    """The result document (schemas/result.schema.json). `explain` names rules whose trace is attached;
+    each rule keeps its first `max_occurrences` occurrences, and the true count. `timings`, given, gets
+    each rule's seconds under "RULESET/RULE" (`verify --profile-rules`)."""
     explain = explain or set()
+    deadline = budgets.start()
     rulesets = []
     for ruleset in compiled:
-        answers = ruleset.relation_engine.run(package.data)
-        results = [evaluate_rule(rule, package.data, ruleset.params, answers.get(rule.id), rule.id in explain, explain_all) for rule in ruleset.rules]
+        answers, relational_error = _answers(ruleset, package)
+        results = []
+        for rule in ruleset.rules:
+            started = time.perf_counter()
+            results.append(_isolated(rule, relational_error, lambda: evaluate_rule(rule, package.data, ruleset.params, answers.get(rule.id), rule.id in explain, explain_all, max_occurrences, deadline())))
+            if timings is not None:
+                timings[f"{ruleset.ruleset.id}/{rule.id}"] = time.perf_counter() - started
         results += [_manual(check) for check in ruleset.ruleset.manual_checks]
         source = ruleset.ruleset
         rulesets.append(
@@ -55,6 +91,28 @@ def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str
     return result
 
 
+def _answers(ruleset: CompiledRuleset, package: Package) -> tuple[dict[str, relations.Answer], EngineError | None]:
+    """The ruleset's relational answers, or none and the engine error that stopped them (the rules they
+    stand for are then engine errors: the closures could decide them, but a fault must not pass unseen)."""
+    answers, error = contained(lambda: ruleset.relation_engine.run(package.data))
+    return answers or {}, error
+
+
+def _isolated(rule: CompiledRule, relational_error: EngineError | None, work: Callable[[], dict]) -> dict:
+    """The rule's result from `work`, or its engine error (its own, or that of the relational answers it
+    depends on): one rule that raises costs that rule's result, not the package's."""
+    error = relational_error if relational_error is not None and rule.relation is not None else None
+    if error is not None:
+        error = EngineError("relational answers: " + error.reason, error.elapsed_s)
+    else:
+        result, error = contained(work)
+        if error is None:
+            return result  # type: ignore[return-value]
+    spec = rule.spec
+    return {**_common(spec), "kind": "rule", "finding_type": spec["finding_type"], "check": spec["check"], "engine": rule.engine_note, "remediation": spec["remediation"],
+            "reads": rule.reads, "status": ENGINE_ERROR, "reason": error.reason, "elapsed_s": error.elapsed_s, "occurrences": []}
+
+
 def describe(shape: Shape, pointer: str) -> str:
     """What the schema says a field is (list positions skipped), or "" where it says nothing."""
     for part in pointer.strip("/").split("/"):
@@ -69,11 +127,12 @@ def describe(shape: Shape, pointer: str) -> str:
 
 def intake_decision(result: dict) -> dict:
     """Accept, or return to the proponent with the list of what to fix: every failing requirement (shall) and
-    every check that could not run for missing data; failing recommendations (should) are listed as notes."""
+    every check that could not run for missing data or for an engine error (never accepted unchecked);
+    failing recommendations (should) are listed as notes."""
     to_fix, notes = [], []
     for ruleset in result["rulesets"]:
         for item in ruleset["results"]:
-            if item["status"] not in ("fail", "not_evaluated"):
+            if item["status"] not in ("fail", "not_evaluated", ENGINE_ERROR):
                 continue
             occurrences = [o for o in item["occurrences"] if o["status"] == item["status"]]
             entry = {
@@ -82,16 +141,22 @@ def intake_decision(result: dict) -> dict:
                 "clauses": item["clauses"],
                 "status": item["status"],
                 "where": [{"pointer": o["pointer"], "what": o.get("message") or o.get("reason", "")} for o in occurrences],
-                "fix": item["remediation"] if item["status"] == "fail" else "Supply the missing information: " + item.get("reason", ""),
+                "fix": _fix(item),
             }
             (to_fix if _to_fix(item) else notes).append(entry)
     result["decision"] = {"outcome": _outcome(to_fix), "to_fix": to_fix, "notes": notes}
     return result
 
 
+def _fix(item: dict) -> str:
+    if item["status"] == ENGINE_ERROR:
+        return f"vericarbon could not run this check ({item['reason']}), a fault in vericarbon rather than in the package: submit again once it is fixed"
+    return item["remediation"] if item["status"] == "fail" else "Supply the missing information: " + item.get("reason", "")
+
+
 def _to_fix(item: dict) -> bool:
     """Whether a result stops intake: a failing requirement, or a check that could not run."""
-    return item["status"] == "not_evaluated" or (item["status"] == "fail" and item["severity"] != "observation")
+    return item["status"] in ("not_evaluated", ENGINE_ERROR) or (item["status"] == "fail" and item["severity"] != "observation")
 
 
 def _outcome(to_fix: list) -> str:
@@ -101,10 +166,21 @@ def _outcome(to_fix: list) -> str:
 def summarize(result: dict) -> dict:
     """Set the verdict and tallies from the statuses of every result (again after answers are merged)."""
     summary, by_finding_type, observations = _tally(item for ruleset in result["rulesets"] for item in ruleset["results"])
-    result["verdict"] = _verdict(summary, observations)
-    result["summary"] = {"by_status": summary, "failures_by_finding_type": dict(sorted(by_finding_type.items())), "statement": _statement(summary, observations),
+    errors = engine_errors(result)
+    result["verdict"] = _verdict(summary, observations, len(errors))
+    result["summary"] = {"by_status": summary, "failures_by_finding_type": dict(sorted(by_finding_type.items())), "statement": _statement(summary, observations, errors),
                          "missing_inputs": _missing_inputs(result)}
+    if errors:
+        result["summary"]["engine_errors"] = errors
     return result
+
+
+def engine_errors(result: dict) -> list[dict]:
+    """Every rule and report fact that raised, with the reason: why the result is incomplete."""
+    found = [{"ruleset": ruleset["id"], "rule": item["id"], "reason": item["reason"]} for ruleset in result["rulesets"] for item in ruleset["results"] if item["status"] == ENGINE_ERROR]
+    for ruleset in result["rulesets"]:
+        found += [{"ruleset": ruleset["id"], "fact": fact["label"], "reason": fact["engine_error"]} for fact in report_facts(ruleset.get("report", {})) if "engine_error" in fact]
+    return found
 
 
 def screening_line(results: list[dict], decide: bool) -> dict:
@@ -114,11 +190,13 @@ def screening_line(results: list[dict], decide: bool) -> dict:
     by_status, _, observations = _tally(results)
     failed = [item for item in results if item["status"] == "fail"]
     line = {
-        "verdict": _verdict(by_status, observations),
+        "verdict": _verdict(by_status, observations, by_status.get(ENGINE_ERROR, 0)),
         "counts": by_status,
         "failing": [item["id"] for item in failed if item["severity"] != "observation"],
         "observations": [item["id"] for item in failed if item["severity"] == "observation"],
     }
+    if ENGINE_ERROR in by_status:
+        line["engine_errors"] = [{"rule": item["id"], "reason": item["reason"]} for item in results if item["status"] == ENGINE_ERROR]
     if decide:
         line["decision"] = _outcome([item for item in results if _to_fix(item)])
     return line
@@ -131,15 +209,17 @@ def _tally(results: Iterable[dict]) -> tuple[dict[str, int], dict[str, int], int
     by_finding_type: dict[str, int] = {}
     observations = 0
     for item in results:
-        by_status[item["status"]] += 1
+        by_status[item["status"]] = by_status.get(item["status"], 0) + 1  # engine_error the one status not always counted
         if item["status"] == "fail":
             by_finding_type[item["finding_type"]] = by_finding_type.get(item["finding_type"], 0) + 1
             observations += item["severity"] == "observation"
     return by_status, by_finding_type, observations
 
 
-def _verdict(by_status: dict[str, int], observations: int) -> str:
-    return "nonconformities" if by_status["fail"] - observations else ("incomplete" if by_status["not_evaluated"] else "no_nonconformity")
+def _verdict(by_status: dict[str, int], observations: int, engine_errors: int) -> str:
+    """Nonconformities stand whatever else; else a check not evaluated or not run (an engine error) leaves
+    the result incomplete."""
+    return "nonconformities" if by_status["fail"] - observations else ("incomplete" if by_status["not_evaluated"] or engine_errors else "no_nonconformity")
 
 
 def _missing_inputs(result: dict) -> list[dict]:
@@ -161,12 +241,15 @@ def _missing_inputs(result: dict) -> list[dict]:
             for pointer, rules in sorted(waiting.items())]
 
 
-def _statement(by_status: dict[str, int], observations: int) -> str:
+def _statement(by_status: dict[str, int], observations: int, engine_errors: list[dict]) -> str:
     """The verdict in words, saying what is still open: a rule-based "no nonconformity" is not a clean
     bill while checks await the auditor."""
     nonconformities = by_status["fail"] - observations
     found = f"{_count(nonconformities, 'nonconformity', 'nonconformities')} found by the rules" if nonconformities else "no nonconformity found by the rules"
     open_items = [_count(observations, "observation")] if observations else []
+    if engine_errors:  # first: the result is incomplete for vericarbon's fault, not the package's
+        failed = [entry.get("rule") or entry["fact"] for entry in engine_errors]
+        open_items.insert(0, f"incomplete: {_count(len(failed), 'check')} could not run (engine error: {', '.join(failed)})")
     if by_status["not_evaluated"]:
         open_items.append(f"{_count(by_status['not_evaluated'], 'check')} could not be evaluated")
     if by_status["manual"]:
@@ -192,13 +275,15 @@ def _manual(spec: dict) -> dict:
     return {**_common(spec), "kind": "manual_check", "status": "manual", "look_at": spec["look_at"], "evidence": spec.get("evidence", [])}
 
 
-def evaluate_rule(rule: CompiledRule, package: Any, params: dict, answer: relations.Answer | None, explain: bool = False, explain_all: bool = False) -> dict:
-    """One rule's result: a status and, for every item that did not pass, an occurrence with its values."""
+def evaluate_rule(rule: CompiledRule, package: Any, params: dict, answer: relations.Answer | None, explain: bool = False, explain_all: bool = False,
+                  max_occurrences: int = MAX_OCCURRENCES, deadline: float = 0.0) -> dict:
+    """One rule's result: a status and, for every item that did not pass (the first `max_occurrences`,
+    with `occurrence_count` saying how many there are when more), an occurrence with its values."""
     spec = rule.spec
     result = {**_common(spec), "kind": "rule", "finding_type": spec["finding_type"], "check": spec["check"], "engine": rule.engine_note, "remediation": spec["remediation"], "reads": rule.reads}
     if spec.get("when"):
         result["when"] = spec["when"]
-    ran = _run(rule, package, params, answer)
+    ran = _run(rule, package, params, answer, deadline)
     if ran is None:
         result.update(status="not_applicable", reason=f"no items at {rule.base}", occurrences=[])
         return result
@@ -207,37 +292,51 @@ def evaluate_rule(rule: CompiledRule, package: Any, params: dict, answer: relati
     occurrences: list[dict] = []
     counts: dict[str, int] = {}
     memo: dict = {}  # the indexes the traced conditions build, once for all of the rule's occurrences (vericarbon.lang.elements)
+    found = 0
+    started = time.monotonic()
     for index, status in enumerate(statuses):
         counts[status] = counts.get(status, 0) + 1
         if status == "fail" or status == "not_evaluated" or (explain and status == "pass"):
-            occurrences.append(_occurrence(rule, package, params, items[index], f"{base}/{index}" if rule.for_each is not None else "", status, explain, explain_all, memo))
+            found += 1
+            if found <= max_occurrences:  # the rest are counted, not built: each is a traced re-run
+                if deadline and time.monotonic() > deadline:  # the traced closures have no ticks: the budget is read between them
+                    raise BudgetExceeded(started)
+                occurrences.append(_occurrence(rule, package, params, items[index], f"{base}/{index}" if rule.for_each is not None else "", status, explain, explain_all, memo))
     result["status"] = _overall(counts)
     if result["status"] == "not_evaluated":
         result["reason"] = "; ".join(sorted({o["reason"] for o in occurrences if o["status"] == "not_evaluated"}))
     result["occurrences"] = occurrences
+    if found > len(occurrences):
+        result["occurrence_count"] = found
     if rule.for_each is not None:
         result["items"] = dict(sorted(counts.items()))
     return result
 
 
-def outcomes(package: Package, compiled: list[CompiledRuleset]) -> list[dict]:
+def outcomes(package: Package, compiled: list[CompiledRuleset], budgets: Budgets = Budgets()) -> list[dict]:
     """Each rule's and manual check's status, without occurrences, values or report facts: what a
     screening line is made of (screening_line), at a fraction of evaluate()'s cost. The statuses are the
     ones evaluate() gives."""
     found = []
+    deadline = budgets.start()
     for ruleset in compiled:
-        answers = ruleset.relation_engine.run(package.data)
+        answers, relational_error = _answers(ruleset, package)
         for rule in ruleset.rules:
-            ran = _run(rule, package.data, ruleset.params, answers.get(rule.id))
-            status = "not_applicable" if ran is None else _overall(ran[1])
-            found.append({"id": rule.id, "status": status, "severity": _SEVERITY[rule.spec["verb"]], "finding_type": rule.spec["finding_type"]})
+            outcome = _isolated(rule, relational_error, lambda rule=rule: _outcome_of(rule, package, ruleset.params, answers.get(rule.id), deadline()))
+            found.append({key: outcome[key] for key in ("id", "status", "severity", "finding_type", "reason") if key in outcome})
         found += [{"id": check["id"], "status": "manual", "severity": _SEVERITY[check["verb"]]} for check in ruleset.ruleset.manual_checks]
     return found
 
 
-def _run(rule: CompiledRule, package: Any, params: dict, answer: relations.Answer | None) -> tuple[list[Any], list[str]] | None:
+def _outcome_of(rule: CompiledRule, package: Package, params: dict, answer: relations.Answer | None, deadline: float) -> dict:
+    ran = _run(rule, package.data, params, answer, deadline)
+    return {"id": rule.id, "status": "not_applicable" if ran is None else _overall(ran[1]), "severity": _SEVERITY[rule.spec["verb"]], "finding_type": rule.spec["finding_type"]}
+
+
+def _run(rule: CompiledRule, package: Any, params: dict, answer: relations.Answer | None, deadline: float = 0.0) -> tuple[list[Any], list[str]] | None:
     """The items the rule runs over and each one's status (durable-rules' `answer` where it stands);
-    None when its collection holds no item."""
+    None when its collection holds no item. Past `deadline` (time.monotonic(); 0: none) the rule's loops
+    raise BudgetExceeded."""
     if rule.for_each is None:
         items = [None]
     else:
@@ -246,6 +345,7 @@ def _run(rule: CompiledRule, package: Any, params: dict, answer: relations.Answe
             return None
     env = Env(package, params)
     env.memo = {}
+    env.deadline, env.started = deadline, time.monotonic()
     fails, settled = (answer.failing, answer.settled) if answer is not None else (None, _NONE_SETTLED)
     return items, rule.run(env, items, rule.base, fails, settled, rule.absent)
 
@@ -280,7 +380,9 @@ def _occurrence(rule: CompiledRule, package: Any, params: dict, item: Any, point
     occurrence["values"] = [{"expr": e["expr"], "pointer": e["pointer"], "value": _plain(e["value"])} for e in traced.trace if first_reads.get(e.get("pointer")) is e]  # ... in reading order
     deciding = [p for e in traced.trace for p in e.get("elements", [])]
     if deciding:
-        occurrence["related"] = deciding
+        occurrence["related"] = deciding[:RELATED_SHOWN]
+        if len(deciding) > RELATED_SHOWN:
+            occurrence["related_count"] = len(deciding)
     if explain:
         occurrence["explain"] = [_explain_entry(e) for e in traced.trace if explain_all or e.get("value") is not True]
     return occurrence

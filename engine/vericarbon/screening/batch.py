@@ -29,7 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Callable, Generator, Iterator
 
-from vericarbon.errors import InputError, OutOfScope
+from vericarbon.errors import InputError, OutOfScope, RunStopped
 from vericarbon.evidence.package import parse_package
 from vericarbon.files import write_atomically
 from vericarbon.render import renderer
@@ -53,8 +53,8 @@ _deadline: float = 0.0  # monotonic time by which the current package must be do
 _limited = False  # whether the packages of the chunk being screened have a time limit (set by _alarms)
 
 
-class PackageTimeout(Exception):
-    """Raised inside the package being checked when its time is up."""
+class PackageTimeout(RunStopped):
+    """Raised inside the package being checked when its time is up (through the rules' isolation)."""
 
 
 def start_worker(shipped_file: str, report_dir: str | None, timeout: float, parent: int) -> None:
@@ -250,11 +250,12 @@ def screen(sources: list[Path], jobs: int, checker: Checker, report_dir: str | N
     return run(items(sources, limits), jobs, checker, report_dir, timeout, book=book, stop=stop)
 
 
-def cross_package_findings(book: Ledger, checker: Checker) -> list[dict]:
+def cross_package_records(book: Ledger, checker: Checker) -> list[dict]:
     """The batch rules' findings over every record in the ledger's series — this run's and earlier runs' —
-    that involve at least one package recorded in this run (earlier findings were reported then).
-    Groups stream from the ledger one at a time; rules that group alike share the pass."""
-    found = []
+    that involve at least one package recorded in this run (earlier findings were reported then), one
+    run-level record per rule and group (run_record). Groups stream from the ledger one at a time; rules
+    that group alike share the pass."""
+    found: list[dict] = []
     for ruleset, params in checker.batch_rulesets():
         by_grouping: dict[str, list] = {}
         for rule in ruleset.batch_rules:
@@ -267,8 +268,37 @@ def cross_package_findings(book: Ledger, checker: Checker) -> list[dict]:
                 for rule in rules:
                     findings: list[dict] = []
                     evaluate_group(rule, key, linked, params, findings)
-                    found += [{"ruleset": ruleset.id, **f} for f in findings if recent.intersection(p["package_id"] for p in f["packages"])]
+                    findings = [f for f in findings if recent.intersection(p["package_id"] for p in f["packages"])]
+                    if findings:
+                        found.append(run_record(f"cross-package-{len(found) + 1}", ruleset.id, key, findings))
     return found
+
+
+def run_record(record_id: str, ruleset_id: str, key: Any, findings: list[dict]) -> dict:
+    """One rule's findings in one group, written once per run: the packages they rest on (as the series
+    store holds them) once, and each finding with the ids of its packages where not the whole record's. A
+    member's line refers to it by id (references): 312 copies of one group's findings in every member's
+    line grew with the cube of the group."""
+    first = findings[0]
+    packages = {p["package_id"]: p for f in findings for p in f["packages"]}
+    return {"record": "cross_package", "id": record_id, "ruleset": ruleset_id, "group": key,
+            **{name: first[name] for name in ("rule", "title", "finding_type", "severity", "clauses")},
+            "packages": list(packages.values()),
+            "findings": [{"about": f["package_id"], "message": f["message"],
+                          **({} if len(f["packages"]) == len(packages) else {"packages": [p["package_id"] for p in f["packages"]]})} for f in findings]}
+
+
+def references(records: list[dict]) -> dict[str, list[dict]]:
+    """Per package id, the run records that involve it, each by id with the messages about that package."""
+    involving: dict[str, list[dict]] = {}
+    for record in records:
+        about: dict[str, list[str]] = {}
+        for finding in record["findings"]:
+            about.setdefault(finding["about"], []).append(finding["message"])
+        for package in record["packages"]:
+            involving.setdefault(package["package_id"], []).append(
+                {"record": record["id"], "rule": record["rule"], "finding_type": record["finding_type"], "severity": record["severity"], "about_this_package": about.get(package["package_id"], [])})
+    return involving
 
 
 def _chunked(item_stream: Iterator[Item]) -> Iterator[list[Item]]:
@@ -360,7 +390,7 @@ class Tally:
         self.by_verdict: dict[str, int] = {}
         self.by_decision: dict[str, int] = {}
         self.conflicts: dict[str, int] = {}
-        self.cross_package: list[dict] = []
+        self.cross_package: list[dict] = []  # the run records (cross_package_records)
         self.packages = 0
 
     def add(self, line: dict) -> None:
@@ -374,7 +404,7 @@ class Tally:
     @property
     def clean(self) -> bool:
         return (not self.conflicts and set(self.by_status) <= {"checked", "not_applicable", "skipped"} and set(self.by_verdict) <= {"no_nonconformity"}
-                and set(self.by_decision) <= {"accept"} and all(finding["severity"] == "observation" for finding in self.cross_package))
+                and set(self.by_decision) <= {"accept"} and all(record["severity"] == "observation" for record in self.cross_package))
 
     def table(self, interrupted: bool = False) -> str:
         elapsed = time.monotonic() - self.started
@@ -382,16 +412,19 @@ class Tally:
         rows += [(f"decision {k}", v) for k, v in sorted(self.by_decision.items())]
         rows += [(f"ledger {k}", v) for k, v in sorted(self.conflicts.items())] or [("ledger conflicts", 0)]
         by_rule: dict[str, int] = {}
-        for finding in self.cross_package:
-            by_rule[finding["rule"]] = by_rule.get(finding["rule"], 0) + 1
+        for record in self.cross_package:
+            by_rule[record["rule"]] = by_rule.get(record["rule"], 0) + len(record["findings"])
         rows += [(f"cross-package {rule}", n) for rule, n in sorted(by_rule.items())]
         rows += [("seconds", f"{elapsed:.1f}"), ("packages/s", f"{self.packages / elapsed:.1f}" if elapsed else "-")]
         width = max(len(name) for name, _ in rows)
         head = "screening interrupted: what finished is above and in the ledger" if interrupted else "screening summary"
         table = [head] + [f"  {name:<{width}}  {value}" for name, value in rows]
-        if self.cross_package:
-            table.append(f"cross-package findings ({len(self.cross_package)}{', the first 20' if len(self.cross_package) > 20 else ''}):")
-            table += [f"  {f['rule']} [{', '.join(p['package_id'] for p in f['packages'][:6])}{' …' if len(f['packages']) > 6 else ''}]: {f['message']}" for f in self.cross_package[:20]]
+        findings = [(record, finding) for record in self.cross_package for finding in record["findings"]]
+        if findings:
+            table.append(f"cross-package findings ({len(findings)}{', the first 20' if len(findings) > 20 else ''}):")
+            for record, finding in findings[:20]:
+                named = finding.get("packages") or [p["package_id"] for p in record["packages"]]
+                table.append(f"  {record['rule']} [{', '.join(named[:6])}{' …' if len(named) > 6 else ''}]: {finding['message']}")
         return "\n".join(table)
 
 

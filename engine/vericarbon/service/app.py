@@ -117,7 +117,7 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: 
         return JSONResponse({**found, "received": _iso(found["received"]), "decided": _iso(found["decided"]), "profile": summary.get("profile"),
                              "counts": summary.get("counts"), "decision": summary.get("decision"), "statement": summary.get("statement"),
                              "to_fix": to_fix if isinstance(to_fix, list) else [],  # a count, not the items, in rows decided before they were kept
-                             "ledger_conflicts": summary.get("ledger_conflicts", [])})
+                             "ledger_conflicts": summary.get("ledger_conflicts", []), "engine_errors": summary.get("engine_errors", [])})
 
     async def result(request: Request, who: Identity) -> Response:
         found = await run_in_threadpool(store.submission, who, request.path_params["id"], "status, result, error")

@@ -37,9 +37,10 @@ def document() -> dict[str, Any]:
                     "profile": {"type": ["string", "null"], "description": "the profile that decided (intake where the package's kind has intake rules, else null: every rule): `verify --profile` of the same file gives the same answer"},
                     "counts": {"type": ["object", "null"]}, "decision": {"enum": ["accept", "return_to_proponent", None]}, "statement": {"type": ["string", "null"]},
                     "to_fix": {"type": "array", "description": "what the proponent must fix, numbered from 1", "items": {"type": "object", "required": ["number", "rule", "fix"], "properties": {
-                        "number": {"type": "integer"}, "rule": {"type": "string"}, "title": {"type": "string"}, "status": {"enum": ["fail", "not_evaluated"]}, "fix": {"type": "string"},
+                        "number": {"type": "integer"}, "rule": {"type": "string"}, "title": {"type": "string"}, "status": {"enum": ["fail", "not_evaluated", "engine_error"]}, "fix": {"type": "string"},
                         "where": {"type": "array", "items": {"type": "string"}}}}},
-                    "ledger_conflicts": {"type": "array", "items": {"type": "object"}}, "error": {"type": ["string", "null"]}}},
+                    "ledger_conflicts": {"type": "array", "items": {"type": "object"}}, "error": {"type": ["string", "null"]},
+                    "engine_errors": {"type": "array", "items": {"type": "object"}, "description": "checks that could not run (a fault in vericarbon): the result is incomplete"}}},
                 "Webhook": {"type": "object", "required": ["id", "url", "secret"], "properties": {"id": {"type": "string"}, "url": {"type": "string"}, "secret": {"type": "string"}}},
             },
         },

@@ -81,6 +81,8 @@ def check(job: Job, checker: IntakeChecker, ledger: Ledger) -> tuple[str | None,
                "to_fix": [{"number": number, "rule": item["rule"], "title": item["title"], "status": item["status"], "fix": item["fix"],
                            "where": [place["pointer"] for place in item["where"]]} for number, item in enumerate(result["decision"]["to_fix"], 1)],
                "ledger_conflicts": conflicts}
+    if "engine_errors" in result["summary"]:  # checks that could not run: the status says the result is incomplete, and why
+        summary["engine_errors"] = result["summary"]["engine_errors"]
     result["ledger_conflicts"] = conflicts
     return result["verdict"], summary, renderer("json")(result), None  # type: ignore[return-value]
 
