@@ -1,4 +1,4 @@
-"""Stage 4: evaluate compiled rulesets over a validated package and produce the canonical result (plain data)."""
+"""Evaluate compiled rulesets over a validated package and produce the canonical result (plain data)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from vericarbon.evidence.package import Package
 from vericarbon.evidence.shapes import Shape
 from vericarbon.lang import MISSING, Env, Months
 from vericarbon.relational import relations
+from vericarbon.rules.model import review_of
 from vericarbon.rules.reports import evaluate_report
 from vericarbon.rules.rulesets import CompiledRule, CompiledRuleset
 from vericarbon.rules.templates import render_message
@@ -185,6 +186,8 @@ def _common(spec: dict) -> dict:
         "clauses": spec["clauses"],
         "requirement": spec["requirement"],
         "severity": _SEVERITY[spec["verb"]],
+        "review": review_of(spec),
+        **({"executability": spec["executability"]} if "executability" in spec else {}),
     }
 
 
