@@ -1,4 +1,4 @@
-"""Evaluate compiled rulesets over a validated package and produce the canonical result (plain data)."""
+"""Stage 4: evaluate compiled rulesets over a validated package and produce the canonical result (plain data)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from vericarbon.rules.model import review_of
 from vericarbon.rules.reports import evaluate_report
 from vericarbon.rules.rulesets import CompiledRule, CompiledRuleset
 from vericarbon.rules.templates import render_message
+from vericarbon.rules.types import outside_types, package_types
 
 STATUSES = ("fail", "not_evaluated", "manual", "waived", "pass", "not_applicable")
 _SEVERITY = {"shall": "nonconformity", "should": "observation"}
@@ -27,7 +28,8 @@ def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str
     rulesets = []
     for ruleset in compiled:
         answers = ruleset.relation_engine.run(package.data)
-        results = [evaluate_rule(rule, package.data, ruleset.params, answers.get(rule.id), rule.id in explain, explain_all) for rule in ruleset.rules]
+        types = package_types(ruleset.types, package.data, ruleset.params)
+        results = [evaluate_rule(rule, package.data, ruleset.params, answers.get(rule.id), rule.id in explain, explain_all, types) for rule in ruleset.rules]
         results += [_manual(check) for check in ruleset.ruleset.manual_checks]
         source = ruleset.ruleset
         rulesets.append(
@@ -40,6 +42,7 @@ def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str
                 "sha256": source.sha256,
                 "parameters": ruleset.params,
                 "overlays": source.overlays,
+                **({"types": types} if ruleset.types else {}),
                 "results": results,
                 **({"report": evaluate_report(ruleset.report, package.data, ruleset.params)} if ruleset.report else {}),
                 **({"requirements": source.data["index"]} if "index" in source.data else {}),
@@ -195,12 +198,17 @@ def _manual(spec: dict) -> dict:
     return {**_common(spec), "kind": "manual_check", "status": "manual", "look_at": spec["look_at"], "evidence": spec.get("evidence", [])}
 
 
-def evaluate_rule(rule: CompiledRule, package: Any, params: dict, answer: relations.Answer | None, explain: bool = False, explain_all: bool = False) -> dict:
-    """One rule's result: a status and, for every item that did not pass, an occurrence with its values."""
+def evaluate_rule(rule: CompiledRule, package: Any, params: dict, answer: relations.Answer | None, explain: bool = False, explain_all: bool = False,
+                  types: list[str] | None = None) -> dict:
+    """One rule's result: a status and, for every item that did not pass, an occurrence with its values.
+    `types`: the package's types (rules/types.py); outside the rule's, it does not apply, whatever its `when`."""
     spec = rule.spec
     result = {**_common(spec), "kind": "rule", "finding_type": spec["finding_type"], "check": spec["check"], "engine": rule.engine_note, "remediation": spec["remediation"], "reads": rule.reads}
     if spec.get("when"):
         result["when"] = spec["when"]
+    if (reason := outside_types(spec, types or [])):
+        result.update(status="not_applicable", reason=reason, occurrences=[])
+        return result
     ran = _run(rule, package, params, answer)
     if ran is None:
         result.update(status="not_applicable", reason=f"no items at {rule.base}", occurrences=[])
@@ -229,9 +237,13 @@ def outcomes(package: Package, compiled: list[CompiledRuleset]) -> list[dict]:
     found = []
     for ruleset in compiled:
         answers = ruleset.relation_engine.run(package.data)
+        types = package_types(ruleset.types, package.data, ruleset.params)
         for rule in ruleset.rules:
-            ran = _run(rule, package.data, ruleset.params, answers.get(rule.id))
-            status = "not_applicable" if ran is None else _overall(ran[1])
+            if outside_types(rule.spec, types):
+                status = "not_applicable"
+            else:
+                ran = _run(rule, package.data, ruleset.params, answers.get(rule.id))
+                status = "not_applicable" if ran is None else _overall(ran[1])
             found.append({"id": rule.id, "status": status, "severity": _SEVERITY[rule.spec["verb"]], "finding_type": rule.spec["finding_type"]})
         found += [{"id": check["id"], "status": "manual", "severity": _SEVERITY[check["verb"]]} for check in ruleset.ruleset.manual_checks]
     return found
