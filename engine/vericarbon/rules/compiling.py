@@ -76,8 +76,18 @@ def _compile_ruleset(ruleset: Ruleset, kind: str, version: str, store: SchemaSto
     report = compile_report(ruleset.data["report"], ruleset.path, shape, param_types, definitions) if "report" in ruleset.data else None
     series = compile_series(ruleset.data["series"], ruleset.path, shape, param_types, definitions) if "series" in ruleset.data else None
     check_rule_types(ruleset)
+    _check_same_cause(ruleset)
     rules = [_compile_rule(ruleset, index, rule, shape, param_types, values, definitions, kind == ruleset.data.get("test_base", {}).get("kind")) for index, rule in enumerate(ruleset.rules)]
     return CompiledRuleset(ruleset, kind, values, rules, report, series, shape, _types(ruleset, shape, param_types, definitions))
+
+
+def _check_same_cause(ruleset: Ruleset) -> None:
+    """A rule declared a consequence of another (same_cause_as) names another rule of the ruleset."""
+    ids = {rule["id"] for rule in ruleset.rules}
+    for index, rule in enumerate(ruleset.rules):
+        target = rule.get("same_cause_as")
+        if target is not None and (target not in ids or target == rule["id"]):
+            raise InputError(ruleset.path, f"rule {rule['id']}: same_cause_as {target!r} is not another rule of this ruleset", f"/rules/{index}/same_cause_as")
 
 
 def _types(ruleset: Ruleset, package: Shape, param_types: dict[str, Type], definitions: dict[str, Node]) -> dict[str, Compiled | None]:

@@ -16,6 +16,7 @@ from vericarbon.rules.reports import evaluate_report
 from vericarbon.rules.rulesets import CompiledRule, CompiledRuleset
 from vericarbon.rules.templates import render_message
 from vericarbon.rules.types import outside_types, package_types
+from vericarbon.run.causes import causes
 
 STATUSES = ("fail", "not_evaluated", "manual", "waived", "pass", "not_applicable")
 _SEVERITY = {"shall": "nonconformity", "should": "observation"}
@@ -106,8 +107,9 @@ def summarize(result: dict) -> dict:
     """Set the verdict and tallies from the statuses of every result (again after answers are merged)."""
     summary, by_finding_type, observations = _tally(item for ruleset in result["rulesets"] for item in ruleset["results"])
     result["verdict"] = _verdict(summary, observations)
+    result["causes"] = causes(result)
     result["summary"] = {"by_status": summary, "failures_by_finding_type": dict(sorted(by_finding_type.items())), "statement": _statement(summary, observations),
-                         "missing_inputs": _missing_inputs(result)}
+                         "missing_inputs": _missing_inputs(result), "causes": len(result["causes"])}
     return result
 
 
@@ -204,6 +206,8 @@ def evaluate_rule(rule: CompiledRule, package: Any, params: dict, answer: relati
     `types`: the package's types (rules/types.py); outside the rule's, it does not apply, whatever its `when`."""
     spec = rule.spec
     result = {**_common(spec), "kind": "rule", "finding_type": spec["finding_type"], "check": spec["check"], "engine": rule.engine_note, "remediation": spec["remediation"], "reads": rule.reads}
+    if spec.get("same_cause_as"):
+        result["same_cause_as"] = spec["same_cause_as"]
     if spec.get("when"):
         result["when"] = spec["when"]
     if (reason := outside_types(spec, types or [])):
