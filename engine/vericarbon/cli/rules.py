@@ -12,6 +12,7 @@ from vericarbon.cli.output import write_out, write_pages
 from vericarbon.errors import InputError
 from vericarbon.evidence.package import SchemaStore
 from vericarbon.lang import format_value
+from vericarbon.render.findings import review_text
 from vericarbon.rules.rulesets import compile_ruleset, resolve_rulesets
 
 
@@ -78,6 +79,7 @@ def _show(args: argparse.Namespace, store: SchemaStore) -> int:
                 covers = f" (covers {', '.join(clause['covers'])})" if clause.get("covers") else ""
                 print(f"clause: {clause['document']} {clause['clause']} [{clause['confidence']}]{note}{covers}")
             print(f"requirement ({item['verb']}): {item['requirement']}")
+            print(f"review: {review_text(item)}")
             if "look_at" in item:
                 print(f"manual check: {item['look_at']}")
                 return EXIT_OK

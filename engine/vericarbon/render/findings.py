@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Iterator, NamedTuple
 
+from vericarbon.rules.model import review_of
+
 LEVEL = {"major_nonconformity": "error", "minor_nonconformity": "warning"}  # the rest: note
 
 
@@ -45,3 +47,15 @@ def clause_text(item: dict) -> str:
 def cite(clauses: list[dict]) -> str:
     """Citations as a reader sees them, the confidence spelt out where not verified."""
     return "; ".join(f"{c['document']} {c['clause']}" + ("" if c["confidence"] == "verified" else f" ({c['confidence']})") for c in clauses)
+
+
+def review_text(item: dict) -> str:
+    """A rule's (its spec's or its result's) review record in words, so a reader sees which verdicts are complete: when it was reviewed
+    and with what outcome, whether the check decides the whole requirement, and what it cannot see."""
+    review = review_of(item)
+    if review["date"] is None:
+        return review["outcome"]
+    text = f"reviewed {review['date']}: {review['outcome']}"
+    if item.get("executability"):
+        text += f"; executability {item['executability']}"
+    return text + (f". Limits: {review['limits']}" if review.get("limits") else "")

@@ -76,6 +76,8 @@ def _register(result: dict, prefixes: dict[str, str], footnotes: list[str]) -> t
     entries: list[dict] = []
     unset: list[dict] = []
     numbers: dict[str, int] = {}
+    cause_of = {(f["ruleset"], f["rule"], f["pointer"]): cause["id"] for cause in result.get("causes", []) for f in cause["findings"]}
+    first_of_cause: dict[str, dict] = {}  # each cause is one entry, listing every requirement it breaks
     for ruleset in result["rulesets"]:
         for item in ruleset["results"]:
             if item["kind"] != "rule":
@@ -85,6 +87,10 @@ def _register(result: dict, prefixes: dict[str, str], footnotes: list[str]) -> t
                     continue
                 if occurrence["status"] == "not_evaluated" and _UNSET_PARAMETER.search(occurrence.get("reason", "")):
                     unset.append({"rule": item, "cited": issued_cite(item["clauses"], ruleset, footnotes), "reason": occurrence["reason"]})
+                    continue
+                cause = cause_of.get((ruleset["id"], item["id"], occurrence["pointer"] or "/"))
+                if cause in first_of_cause:
+                    first_of_cause[cause]["also"].append({"rule": item, "cited": issued_cite(item["clauses"], ruleset, footnotes), "text": occurrence.get("message") or occurrence.get("reason", "")})
                     continue
                 kind = "not_evaluated" if occurrence["status"] == "not_evaluated" else item["finding_type"]
                 prefix = prefixes.get(kind, "F")
@@ -96,8 +102,10 @@ def _register(result: dict, prefixes: dict[str, str], footnotes: list[str]) -> t
                     "rule": item, "cited": issued_cite(item["clauses"], ruleset, footnotes), "pointer": occurrence["pointer"] or "/",
                     "text": occurrence.get("message") or occurrence.get("reason", ""), "values": occurrence.get("values", []),
                     "remediation": item["remediation"] if kind != "not_evaluated" else "Supply or correct the information the check reads.",
-                    "response": response, "status": status, "closed_on": response.get("closed_on"), "waiver": occurrence.get("waiver"),
+                    "response": response, "status": status, "closed_on": response.get("closed_on"), "waiver": occurrence.get("waiver"), "also": [],
                 })
+                if cause is not None:
+                    first_of_cause[cause] = entries[-1]
             if "occurrence_count" in item and entries and entries[-1]["rule"] is item:  # the rest were counted, not kept (--max-occurrences)
                 entries[-1]["more"] = item["occurrence_count"] - len(item["occurrences"])
     return entries, unset

@@ -12,7 +12,7 @@ import jinja2
 import markupsafe
 
 from vericarbon.lang import format_value
-from vericarbon.render.findings import cite
+from vericarbon.render.findings import cite, review_text
 from vericarbon.resources import cache_dir
 
 STATUS_LABEL = {
@@ -83,5 +83,6 @@ def environment(autoescape: bool, markdown: bool = False) -> jinja2.Environment:
     env.filters["anchor"] = anchor
     env.filters["covers"] = lambda clauses: list(dict.fromkeys(id for c in clauses for id in c.get("covers", [])))
     env.filters["cite"] = cite
+    env.filters["review"] = review_text
     env.filters["css_string"] = lambda text: markupsafe.Markup(re.sub(r'["\\<>\r\n]', "", str(text)))  # inside a CSS string in <style>
     return env

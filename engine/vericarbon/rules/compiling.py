@@ -16,6 +16,7 @@ from vericarbon.rules.batch import CompiledSeries, compile_series
 from vericarbon.rules.model import PARAM_TYPES, Ruleset, located
 from vericarbon.rules.reports import CompiledReport, compile_report
 from vericarbon.rules.templates import Template, TemplateError, template
+from vericarbon.rules.types import NEVER, check_rule_types
 
 
 @dataclass
@@ -50,6 +51,7 @@ class CompiledRuleset:
     report: CompiledReport | None = None
     series: CompiledSeries | None = None
     shape: Shape | None = None  # the package kind's schema, to describe the fields rules read
+    types: dict[str, Compiled | None] = field(default_factory=dict)  # each declared type's condition (rules/types.py)
     relation_engine: relations.RelationEngine = field(init=False)
 
     def __post_init__(self) -> None:
@@ -73,7 +75,37 @@ def _compile_ruleset(ruleset: Ruleset, kind: str, version: str, store: SchemaSto
     definitions = _definitions(ruleset, shape, param_types)
     report = compile_report(ruleset.data["report"], ruleset.path, shape, param_types, definitions) if "report" in ruleset.data else None
     series = compile_series(ruleset.data["series"], ruleset.path, shape, param_types, definitions) if "series" in ruleset.data else None
-    return CompiledRuleset(ruleset, kind, values, [_compile_rule(ruleset, index, rule, shape, param_types, values, definitions, kind == ruleset.data.get("test_base", {}).get("kind")) for index, rule in enumerate(ruleset.rules)], report, series, shape)
+    check_rule_types(ruleset)
+    _check_same_cause(ruleset)
+    rules = [_compile_rule(ruleset, index, rule, shape, param_types, values, definitions, kind == ruleset.data.get("test_base", {}).get("kind")) for index, rule in enumerate(ruleset.rules)]
+    return CompiledRuleset(ruleset, kind, values, rules, report, series, shape, _types(ruleset, shape, param_types, definitions))
+
+
+def _check_same_cause(ruleset: Ruleset) -> None:
+    """A rule declared a consequence of another (same_cause_as) names another rule of the ruleset."""
+    ids = {rule["id"] for rule in ruleset.rules}
+    for index, rule in enumerate(ruleset.rules):
+        target = rule.get("same_cause_as")
+        if target is not None and (target not in ids or target == rule["id"]):
+            raise InputError(ruleset.path, f"rule {rule['id']}: same_cause_as {target!r} is not another rule of this ruleset", f"/rules/{index}/same_cause_as")
+
+
+def _types(ruleset: Ruleset, package: Shape, param_types: dict[str, Type], definitions: dict[str, Node]) -> dict[str, Compiled | None]:
+    """Each declared type's condition type-checked against the package kind; NEVER for a type whose condition
+    reads a field the kind does not have (no package of the kind is of that type)."""
+    compiled: dict[str, Compiled | None] = {}
+    for name, spec in ruleset.data.get("types", {}).items():
+        try:
+            condition = compile_expression(parse(spec["when"]), Scope(package, param_types, definitions=definitions))
+        except ExprError as error:
+            if not error.message.startswith("unknown field"):
+                raise located_error(ruleset, f"type {name}, when", f"/types/{name}/when", spec["when"], error) from None
+            compiled[name] = NEVER
+            continue
+        if condition.type.kind not in ("boolean", "any"):
+            raise located_error(ruleset, f"type {name}, when", f"/types/{name}/when", spec["when"], ExprError(f"must be a condition (true/false), but it is {condition.type}", 0))
+        compiled[name] = condition
+    return compiled
 
 
 def _definitions(ruleset: Ruleset, package: Shape, param_types: dict[str, Type]) -> dict[str, Node]:

@@ -15,6 +15,13 @@ from vericarbon.rules.batch import CompiledBatchRule, compile_batch_rules
 from vericarbon.rules.sources import Source
 
 PARAM_TYPES = {"number": Type("number"), "string": Type("string"), "boolean": Type("boolean"), "date": Type("date")}
+NOT_REVIEWED = {"date": None, "outcome": "not reviewed"}
+
+
+def review_of(spec: dict) -> dict:
+    """A rule's or manual check's review record; one that carries none (a user's ruleset) says so rather
+    than passing for reviewed."""
+    return spec.get("review", NOT_REVIEWED)
 
 
 @dataclass

@@ -14,9 +14,12 @@ from vericarbon.evidence.package import Package
 from vericarbon.evidence.shapes import Shape
 from vericarbon.lang import MISSING, Env, Months
 from vericarbon.relational import relations
+from vericarbon.rules.model import review_of
 from vericarbon.rules.reports import evaluate_report, report_facts
 from vericarbon.rules.rulesets import CompiledRule, CompiledRuleset
 from vericarbon.rules.templates import render_message
+from vericarbon.rules.types import outside_types, package_types
+from vericarbon.run.causes import causes
 
 STATUSES = ("fail", "not_evaluated", "manual", "waived", "pass", "not_applicable")
 ENGINE_ERROR = "engine_error"  # a rule that raised inside vericarbon: counted only where one did, so results without one read as before
@@ -57,10 +60,11 @@ def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str
     rulesets = []
     for ruleset in compiled:
         answers, relational_error = _answers(ruleset, package)
+        types = package_types(ruleset.types, package.data, ruleset.params)
         results = []
         for rule in ruleset.rules:
             started = time.perf_counter()
-            results.append(_isolated(rule, relational_error, lambda: evaluate_rule(rule, package.data, ruleset.params, answers.get(rule.id), rule.id in explain, explain_all, max_occurrences, deadline())))
+            results.append(_isolated(rule, relational_error, lambda: evaluate_rule(rule, package.data, ruleset.params, answers.get(rule.id), rule.id in explain, explain_all, max_occurrences, deadline(), types)))
             if timings is not None:
                 timings[f"{ruleset.ruleset.id}/{rule.id}"] = time.perf_counter() - started
         results += [_manual(check) for check in ruleset.ruleset.manual_checks]
@@ -75,6 +79,7 @@ def evaluate(package: Package, compiled: list[CompiledRuleset], explain: set[str
                 "sha256": source.sha256,
                 "parameters": ruleset.params,
                 "overlays": source.overlays,
+                **({"types": types} if ruleset.types else {}),
                 "results": results,
                 **({"report": evaluate_report(ruleset.report, package.data, ruleset.params)} if ruleset.report else {}),
                 **({"requirements": source.data["index"]} if "index" in source.data else {}),
@@ -168,8 +173,9 @@ def summarize(result: dict) -> dict:
     summary, by_finding_type, observations = _tally(item for ruleset in result["rulesets"] for item in ruleset["results"])
     errors = engine_errors(result)
     result["verdict"] = _verdict(summary, observations, len(errors))
+    result["causes"] = causes(result)
     result["summary"] = {"by_status": summary, "failures_by_finding_type": dict(sorted(by_finding_type.items())), "statement": _statement(summary, observations, errors),
-                         "missing_inputs": _missing_inputs(result)}
+                         "missing_inputs": _missing_inputs(result), "causes": len(result["causes"])}
     if errors:
         result["summary"]["engine_errors"] = errors
     return result
@@ -268,6 +274,8 @@ def _common(spec: dict) -> dict:
         "clauses": spec["clauses"],
         "requirement": spec["requirement"],
         "severity": _SEVERITY[spec["verb"]],
+        "review": review_of(spec),
+        **({"executability": spec["executability"]} if "executability" in spec else {}),
     }
 
 
@@ -276,13 +284,19 @@ def _manual(spec: dict) -> dict:
 
 
 def evaluate_rule(rule: CompiledRule, package: Any, params: dict, answer: relations.Answer | None, explain: bool = False, explain_all: bool = False,
-                  max_occurrences: int = MAX_OCCURRENCES, deadline: float = 0.0) -> dict:
+                  max_occurrences: int = MAX_OCCURRENCES, deadline: float = 0.0, types: list[str] | None = None) -> dict:
     """One rule's result: a status and, for every item that did not pass (the first `max_occurrences`,
-    with `occurrence_count` saying how many there are when more), an occurrence with its values."""
+    with `occurrence_count` saying how many there are when more), an occurrence with its values.
+    `types`: the package's types (rules/types.py); outside the rule's, it does not apply, whatever its `when`."""
     spec = rule.spec
     result = {**_common(spec), "kind": "rule", "finding_type": spec["finding_type"], "check": spec["check"], "engine": rule.engine_note, "remediation": spec["remediation"], "reads": rule.reads}
+    if spec.get("same_cause_as"):
+        result["same_cause_as"] = spec["same_cause_as"]
     if spec.get("when"):
         result["when"] = spec["when"]
+    if (reason := outside_types(spec, types or [])):
+        result.update(status="not_applicable", reason=reason, occurrences=[])
+        return result
     ran = _run(rule, package, params, answer, deadline)
     if ran is None:
         result.update(status="not_applicable", reason=f"no items at {rule.base}", occurrences=[])
@@ -321,7 +335,11 @@ def outcomes(package: Package, compiled: list[CompiledRuleset], budgets: Budgets
     deadline = budgets.start()
     for ruleset in compiled:
         answers, relational_error = _answers(ruleset, package)
+        types = package_types(ruleset.types, package.data, ruleset.params)
         for rule in ruleset.rules:
+            if outside_types(rule.spec, types):
+                found.append({"id": rule.id, "status": "not_applicable", "severity": _SEVERITY[rule.spec["verb"]], "finding_type": rule.spec["finding_type"]})
+                continue
             outcome = _isolated(rule, relational_error, lambda rule=rule: _outcome_of(rule, package, ruleset.params, answers.get(rule.id), deadline()))
             found.append({key: outcome[key] for key in ("id", "status", "severity", "finding_type", "reason") if key in outcome})
         found += [{"id": check["id"], "status": "manual", "severity": _SEVERITY[check["verb"]]} for check in ruleset.ruleset.manual_checks]

@@ -10,6 +10,7 @@ from typing import Any
 from vericarbon.errors import InputError
 from vericarbon.evidence.package import SchemaStore, validated_package
 from vericarbon.rules.rulesets import Ruleset, compile_ruleset
+from vericarbon.rules.types import package_types
 from vericarbon.run.evaluate import evaluate_rule
 from vericarbon.run.series import evaluate_batch
 
@@ -90,7 +91,8 @@ def run_rule_tests(ruleset: Ruleset, store: SchemaStore) -> list[CaseResult]:
                 detail = "; ".join(f"{p}: {m}" for p, m in problems[:3])
                 results.append(CaseResult(rule.id, case["name"], case["expect"], "invalid", False, f"the patched package fails its schema: {detail}", []))
                 continue
-            outcome = evaluate_rule(rule, package, chosen.params, chosen.relation_engine.run(package).get(rule.id), explain=True)
+            types = package_types(chosen.types, package, chosen.params)
+            outcome = evaluate_rule(rule, package, chosen.params, chosen.relation_engine.run(package).get(rule.id), explain=True, types=types)
             ok = outcome["status"] == case["expect"]
             detail = ""
             if ok and "pointer" in case:
