@@ -448,3 +448,57 @@ def test_screen_keeps_its_ledger_in_postgresql(tmp_path, capsys, postgres_url, j
     capsys.readouterr()
     assert main(["ledger", "audit", postgres_url]) == 1
     assert "1 overlapping pair" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- serials the ledger cannot lose (issue 30, item 1)
+
+BEYOND_64_BITS = 2**64 + 1
+
+
+def test_a_double_retirement_beyond_64_bits_in_yaml_is_found(tmp_path, capsys):
+    import yaml
+
+    (tmp_path / "in").mkdir()
+    for name in ("P-1", "P-2"):
+        (tmp_path / "in" / f"{name}.yaml").write_text(yaml.safe_dump(inventory(name, [(BEYOND_64_BITS, BEYOND_64_BITS + 99)])))
+    code, lines, _ = run(["screen", tmp_path / "in", "--jobs", "1"], capsys)
+    assert [c["shared"] for line in lines for c in line.get("ledger_conflicts", [])] == [[BEYOND_64_BITS, BEYOND_64_BITS + 99]]
+
+
+def test_a_range_the_ledger_cannot_read_is_that_packages_invalid_line_not_a_silent_skip(tmp_path, capsys):
+    """A serial read inexactly (orjson reads a JSON integer beyond 64 bits as a float, as 1.8e19 is here)
+    passes the schema's "integer" but names no exact credit: the package's line says so, with the pointer."""
+    package = json.dumps(inventory("P-1", [(1, 2)])).replace('"start": 1,', '"start": 1.8446744073709552e19,').replace('"end": 2,', '"end": 1.8446744073709552e19,')
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "inexact.json").write_text(package)
+    write_batch(tmp_path / "in", [inventory("P-2", [(1, 100)])])
+    code, lines, _ = run(["screen", tmp_path / "in", "--jobs", "1"], capsys)
+    (line,) = [line for line in lines if line["source"].endswith("inexact.json")]
+    assert line["status"] == "invalid" and line["error"].startswith(str(tmp_path / "in" / "inexact.json") + ": /offsets/batches/0/serial/start: the ledger cannot record")
+    assert len(lines) == 2 and [line["status"] for line in lines if line["source"].endswith("P-2.json")] == ["checked"]
+
+
+def test_a_credit_record_of_serial_to_ten_to_the_22_is_its_own_line_not_the_batchs_end(tmp_path, capsys):
+    import yaml
+
+    record = {"kind": "credit-record", "schema_version": "1.0", "id": "R-1", "registry": "cercarbono", "record_type": "retirement", "quantity": 5,
+              "serial": {"raw": "CDC_1_1_1_321_14_1_2009", "from": 10**22 - 4, "to": 10**22}, "beneficiary": "X"}
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "big.json").write_text(json.dumps(record))
+    (tmp_path / "in" / "again.yaml").write_text(yaml.safe_dump({**record, "id": "R-2"}))  # YAML: read exactly, the same credits
+    write_batch(tmp_path / "in", [inventory("P-2", [(1, 100)])])
+    code, lines, err = run(["screen", tmp_path / "in", "--jobs", "1"], capsys)
+    assert code != 3 and len(lines) == 3, err
+    (line,) = [line for line in lines if line["source"].endswith("big.json")]
+    # exact (a JSON reader keeping big integers) or, read as a float, that package's invalid line naming /serial
+    assert line["status"] == "checked" or (line["status"] == "invalid" and ": /serial/start: the ledger cannot record" in line["error"])
+
+
+def test_a_ledger_of_format_2_is_upgraded_to_keep_registry_records(tmp_path):
+    path = tmp_path / "l.sqlite"
+    SQLiteLedger(path).record("R-1", "a.jsonl:1", [claim(1, 100)], "hash-1").__len__()
+    with sqlite3.connect(path) as db:  # as a ledger of format 2 was: no record column
+        db.execute("ALTER TABLE packages DROP COLUMN record")
+        db.execute("PRAGMA user_version = 2")
+    (updated,) = SQLiteLedger(path).record("R-1", "b.jsonl:2", [claim(1, 100)], "hash-2", record={"id": "R-1", "beneficiary": "B"})[:1]
+    assert updated["kind"] == "updated" and updated["before"] is None and updated["after"] == {"id": "R-1", "beneficiary": "B"}

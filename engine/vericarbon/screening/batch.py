@@ -38,7 +38,7 @@ from vericarbon.run.evaluate import screening_line
 from vericarbon.run.series import evaluate_group, group_field, link
 from vericarbon.screening import DEFAULT_TIMEOUT, Limits
 from vericarbon.screening.ledger import Ledger
-from vericarbon.screening.ledger.records import claims_of
+from vericarbon.screening.ledger.records import submission_of
 from vericarbon.screening.sources import Item, items
 
 # ---------------------------------------------------------------- one package, in a worker
@@ -120,6 +120,8 @@ def _screen_one(item: Item) -> dict:
 def _check(item: Item, line: dict) -> None:
     package = parse_package(Path(item.name), item.raw, _checker.store)  # type: ignore[union-attr]
     line.update(id=package.data.get("id"), kind=package.kind, sha256=package.sha256)
+    # what the ledger records, taken off the line by screen_chunk; first, as a range it cannot read makes the line invalid
+    ledger = submission_of(package, line["id"] or item.source, item.source, _checker.series_records(package))  # type: ignore[union-attr]
     if _report_dir is None:
         line.update(status="checked", **_checker.screening_line(package))  # type: ignore[union-attr]
     else:
@@ -128,8 +130,7 @@ def _check(item: Item, line: dict) -> None:
         write_atomically(stem.with_name(stem.name + ".result.json"), renderer("json")(result))
         write_atomically(stem.with_name(stem.name + ".report.html"), renderer("html")(result))
         line.update(status="checked", **screening_line([r for rs in result["rulesets"] for r in rs["results"]], decide="decision" in result))
-    line["claims"] = claims_of(package.kind, package.data)  # recorded, and taken off the line, by screen_chunk
-    line["series"] = _checker.series_records(package)  # type: ignore[union-attr]
+    line["ledger"] = ledger
 
 
 def _start_limit(seconds: float) -> None:
@@ -200,7 +201,7 @@ def screen_chunk(chunk: list[Item]) -> list[dict]:
     with _alarms():
         lines = [_screen_one(item) for item in chunk]
     checked = [line for line in lines if line["status"] == "checked"]
-    recorded = [(line.get("id") or line["source"], line["source"], line.pop("claims"), line["sha256"], line.pop("series")) for line in checked]
+    recorded = [line.pop("ledger") for line in checked]
     if _book is not None:
         found = _book.record_many(recorded)
         for line, conflicts in zip(checked, found):

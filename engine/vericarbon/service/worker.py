@@ -26,7 +26,7 @@ from vericarbon.render import renderer
 from vericarbon.run.checker import Checker
 from vericarbon.run.evaluate import intake_decision
 from vericarbon.screening.ledger import Ledger, open_ledger
-from vericarbon.screening.ledger.records import claims_of
+from vericarbon.screening.ledger.records import submission_of
 from vericarbon.service.store import Job, Store
 
 SIGNATURE_HEADER = "X-Vericarbon-Signature"  # "sha256=" + hex HMAC-SHA256 of the body with the subscriber's secret
@@ -55,10 +55,11 @@ def check(job: Job, checker: Checker, ledger: Ledger) -> tuple[str | None, dict,
     """(verdict, summary, canonical JSON result, error) of one submission."""
     try:
         package = read_submission(job.name, job.body, checker.store)
+        submission = submission_of(package, package.data.get("id") or job.id, f"submission {job.id}", {})
         result = intake_decision(checker.check(package))
     except InputError as error:
         return None, {}, None, error.render()
-    conflicts = ledger.record(package.data.get("id") or job.id, f"submission {job.id}", claims_of(package.kind, package.data), package.sha256)
+    conflicts = ledger.record_many([submission])[0]
     decision = result["decision"]["outcome"]
     if conflicts and decision == "accept":
         decision = "return_to_proponent"  # credits counted twice across submissions are returned even when every rule passed
