@@ -94,11 +94,10 @@ def test_every_claim_of_a_package_is_checked_against_every_earlier_range(ledger_
     book.record("P-1", "a", [claim(1, 100), claim(1, 50, registry="Verra")])
     book.record("P-2", "b", [claim(200, 300), claim(301, 400, action="issued", beneficiary=None)])
     found = book.record("P-3", "c", [claim(90, 210), claim(40, 45, registry="Verra"), claim(350, 360, action="issued", beneficiary=None), claim(500, 600)])
-    assert [(c["range"], c["other"]["package_id"], c["kind"], c["shared"]) for c in found] == [
-        ([90, 210], "P-1", "retired_twice", [90, 100]),
-        ([90, 210], "P-2", "retired_twice", [200, 210]),
-        ([40, 45], "P-1", "retired_twice", [40, 45]),
-        ([350, 360], "P-2", "issued_twice", [350, 360]),
+    assert [(c["range"], c["other"]["package_id"], c["kind"], c["shared"], c["others"]) for c in found] == [
+        ([90, 210], "P-1", "retired_twice", [90, 100], 2),  # one finding per claim and kind: the first range in full, and how many
+        ([40, 45], "P-1", "retired_twice", [40, 45], 1),
+        ([350, 360], "P-2", "issued_twice", [350, 360], 1),
     ]
 
 
@@ -225,10 +224,13 @@ def write_batch(folder: Path, packages: list[dict]) -> None:
         (folder / f"{package['id']}.json").write_text(json.dumps(package))
 
 
-def run(argv, capsys):
+def run(argv, capsys, records: bool = False):
+    """The exit code, the packages' lines (with records=True, also the run-level records after them, which
+    have no source) and the standard error of a command."""
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
-    return code, [json.loads(line) for line in out.splitlines()], err
+    lines = [json.loads(line) for line in out.splitlines()]
+    return code, [line for line in lines if records or "source" in line], err
 
 
 def test_screen_a_folder_finds_the_planted_overlaps_and_survives_bad_members(tmp_path, capsys):
@@ -502,3 +504,15 @@ def test_a_ledger_of_format_2_is_upgraded_to_keep_registry_records(tmp_path):
         db.execute("PRAGMA user_version = 2")
     (updated,) = SQLiteLedger(path).record("R-1", "b.jsonl:2", [claim(1, 100)], "hash-2", record={"id": "R-1", "beneficiary": "B"})[:1]
     assert updated["kind"] == "updated" and updated["before"] is None and updated["after"] == {"id": "R-1", "beneficiary": "B"}
+
+
+def test_the_conflicts_of_one_block_are_summarised_once_and_each_line_names_the_summary(tmp_path, capsys):
+    packages = [inventory(f"P-{i}", [(1, 1000)]) for i in range(30)]  # every package the same credits
+    write_batch(tmp_path / "in", packages)
+    code, lines, _ = run(["screen", tmp_path / "in", "--jobs", "1"], capsys, records=True)
+    *package_lines, summary = lines
+    assert len(package_lines) == 30 and summary["record"] == "ledger_block" and summary["ranges"] == [[1, 1000]]
+    assert summary["findings"] == {"retired_twice": 29 * 30 // 2} and set(summary["submissions"]) == {p["id"] for p in packages}
+    findings = [c for line in package_lines for c in line.get("ledger_conflicts", [])]
+    assert len(findings) == 29 and sorted(c["others"] for c in findings) == list(range(1, 30))  # one per line, not 435
+    assert {c["block_summary"] for c in findings} == {summary["id"]}

@@ -38,7 +38,7 @@ from vericarbon.run.evaluate import screening_line
 from vericarbon.run.series import evaluate_group, group_field, link
 from vericarbon.screening import DEFAULT_TIMEOUT, Limits
 from vericarbon.screening.ledger import Ledger
-from vericarbon.screening.ledger.records import submission_of
+from vericarbon.screening.ledger.records import BlockSummaries, submission_of
 from vericarbon.screening.sources import Item, items
 
 # ---------------------------------------------------------------- one package, in a worker
@@ -353,6 +353,7 @@ class Tally:
         self.by_decision: dict[str, int] = {}
         self.conflicts: dict[str, int] = {}
         self.cross_package: list[dict] = []
+        self.blocks = BlockSummaries()  # the run-level records of blocks with conflicts, which the lines' findings name
         self.packages = 0
 
     def add(self, line: dict) -> None:
@@ -362,6 +363,7 @@ class Tally:
                 table[key] = table.get(key, 0) + 1
         for conflict in line.get("ledger_conflicts", []):
             self.conflicts[conflict["kind"]] = self.conflicts.get(conflict["kind"], 0) + 1
+            self.blocks.add(line.get("id") or line["source"], conflict)
 
     @property
     def clean(self) -> bool:

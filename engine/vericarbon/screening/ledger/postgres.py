@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import orjson
 
 from vericarbon.errors import InputError
-from vericarbon.screening.ledger.records import Claim, Submission, canonical, conflict, grouped, identity_findings
+from vericarbon.screening.ledger.records import Claim, Submission, bounded_conflicts, canonical, grouped, identity_findings
 
 # Version 1: the ledger's tables (btree_gist lets one GiST index hold the equality columns and the range).
 _VERSION_1 = """
@@ -149,7 +149,7 @@ class PostgresLedger:
                 " ORDER BY lower(span), id",
                 (claim.registry, claim.block, claim.action, claim.first, claim.last, package_id, sha256),
             )
-            found += [conflict(claim, int(first), int(last), *other) for first, last, *other in rows]
+            found += bounded_conflicts(claim, ((int(first), int(last), *other) for first, last, *other in rows))
         return found
 
     def series_groups(self, ruleset: str, field: str | None) -> Iterator[tuple[Any, list[dict], set[str]]]:

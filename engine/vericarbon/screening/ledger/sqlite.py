@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator
 import orjson
 
 from vericarbon.errors import InputError
-from vericarbon.screening.ledger.records import Claim, Submission, canonical, conflict, grouped, identity_findings, serial_key, serial_number
+from vericarbon.screening.ledger.records import Claim, Submission, bounded_conflicts, canonical, grouped, identity_findings, serial_key, serial_number
 
 FORMAT = 3  # PRAGMA user_version; 1 (vericarbon 0.1) and 2 (no registry record kept per submission) are upgraded on open
 _SCHEMA = """
@@ -211,7 +211,10 @@ class SQLiteLedger:
                 " ORDER BY c.n, r.first, r.id",
                 [value for row in part for value in row] + [package_id, sha256],
             ).fetchall()
-        return [conflict(claims[n], serial_number(first), serial_number(last), *other) for n, first, last, *other in found]
+        by_claim: dict[int, list[tuple]] = {}
+        for n, first, last, *other in found:
+            by_claim.setdefault(n, []).append((serial_number(first), serial_number(last), *other))
+        return [finding for n, rows in by_claim.items() for finding in bounded_conflicts(claims[n], rows)]
 
     def series_groups(self, ruleset: str, field: str | None) -> Iterator[tuple[Any, list[dict], set[str]]]:
         """A ruleset's records in groups sharing `field` (every record in one group when None), one group at
