@@ -28,7 +28,7 @@ from vericarbon.evidence.package import SchemaStore
 from vericarbon.resources import builtin_rulesets
 from vericarbon.rules.rulesets import load_ruleset
 from vericarbon.service.openapi import document as openapi_document
-from vericarbon.service.store import Identity, Store
+from vericarbon.service.store import Identity, Store, registry_conflicts
 from vericarbon.service.worker import WORKBOOK, read_submission
 
 DEFAULT_MAX_BODY = 64 * 1024 * 1024  # as `screen --max-package-mb`
@@ -88,7 +88,7 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY) -> Starlette:
             return problem(404, "no such submission")
         summary = json.loads(found.pop("summary") or "{}")
         return JSONResponse({**found, "counts": summary.get("counts"), "decision": summary.get("decision"), "statement": summary.get("statement"),
-                             "ledger_conflicts": summary.get("ledger_conflicts", [])})
+                             "ledger_conflicts": registry_conflicts(summary) if who.proponent is None else summary.get("ledger_conflicts", [])})
 
     async def result(request: Request, who: Identity) -> Response:
         found = await run_in_threadpool(store.submission, who, request.path_params["id"], "status, result, error")

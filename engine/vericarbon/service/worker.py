@@ -26,8 +26,8 @@ from vericarbon.render import renderer
 from vericarbon.run.checker import Checker
 from vericarbon.run.evaluate import intake_decision
 from vericarbon.screening.ledger import Ledger, open_ledger
-from vericarbon.screening.ledger.records import submission_of
-from vericarbon.service.store import Job, Store
+from vericarbon.screening.ledger.records import Submission, submission_of
+from vericarbon.service.store import Identity, Job, Store
 
 SIGNATURE_HEADER = "X-Vericarbon-Signature"  # "sha256=" + hex HMAC-SHA256 of the body with the subscriber's secret
 WORKBOOK = ".xlsx"
@@ -51,22 +51,64 @@ def read_submission(name: str, body: bytes, store: SchemaStore) -> Package:
     return parse_package(Path(name), body, store)
 
 
-def check(job: Job, checker: Checker, ledger: Ledger) -> tuple[str | None, dict, str | None, str | None]:
-    """(verdict, summary, canonical JSON result, error) of one submission."""
+def check(job: Job, checker: Checker, ledger: Ledger, store: Store) -> tuple[str | None, dict, str | None, str | None]:
+    """(verdict, summary, canonical JSON result, error) of one submission. Its ledger findings are kept in
+    two views (tenant_view): the submitter's (`ledger_conflicts`, also in the result) and its registry's
+    (`registry_ledger_conflicts`); `store` tells who submitted the other submissions a finding names."""
     try:
         package = read_submission(job.name, job.body, checker.store)
-        submission = submission_of(package, package.data.get("id") or job.id, f"submission {job.id}", {})
+        submission, refused = scoped(submission_of(package, package.data.get("id") or job.id, f"submission {job.id}", {}), job.registry)
         result = intake_decision(checker.check(package))
     except InputError as error:
         return None, {}, None, error.render()
-    conflicts = ledger.record_many([submission])[0]
+    conflicts = refused + ledger.record_many([submission])[0]
     decision = result["decision"]["outcome"]
     if conflicts and decision == "accept":
         decision = "return_to_proponent"  # credits counted twice across submissions are returned even when every rule passed
+    owners = store.owners({other_submission(c) for c in conflicts} - {None})  # type: ignore[arg-type]
+    submitter = Identity(job.registry, job.proponent)
+    mine = tenant_view(conflicts, submitter, owners)
     summary = {"counts": result["summary"]["by_status"], "statement": result["summary"]["statement"], "decision": decision,
-               "to_fix": len(result["decision"]["to_fix"]), "ledger_conflicts": conflicts}
-    result["ledger_conflicts"] = conflicts
+               "to_fix": len(result["decision"]["to_fix"]), "ledger_conflicts": mine, "registry_ledger_conflicts": tenant_view(conflicts, Identity(job.registry, None), owners)}
+    result["ledger_conflicts"] = mine
     return result["verdict"], summary, renderer("json")(result), None  # type: ignore[return-value]
+
+
+def scoped(submission: Submission, registry: str) -> tuple[Submission, list[dict]]:
+    """The submission with only the issuances its tenant's registry may record: serial blocks belong to
+    the registry that issues them, so an issuance in another registry's block is not recorded (it can
+    never block that registry's own issuance) but is this package's finding. Registries are compared
+    by name, case and punctuation aside (a tenant 'ICR' issues in the ICR blocks)."""
+    own = _name(registry)
+    kept = [c for c in submission.claims if c.action != "issued" or _name(c.registry) == own]
+    refused = [{"kind": "issued_outside_registry", "registry": c.registry, "block": c.block, "pointer": c.pointer, "range": [c.first, c.last]}
+               for c in submission.claims if c not in kept]
+    return submission._replace(claims=kept), refused
+
+
+def _name(registry: str) -> str:
+    return "".join(character for character in registry.casefold() if character.isalnum())
+
+
+def other_submission(finding: dict) -> str | None:
+    """The id of the service submission a finding's other record came from, if it came from one."""
+    source = (finding.get("other") or {}).get("source") or ""
+    return source.removeprefix("submission ") if source.startswith("submission ") else None
+
+
+def tenant_view(conflicts: list[dict], viewer: Identity, owners: dict[str, Identity]) -> list[dict]:
+    """The findings as `viewer` may see them. A registry sees in full what involves its own submissions;
+    a proponent what involves its own. A finding about a record outside the viewer's tenancy (another
+    proponent's, another registry's, or screened outside the service) says only that one exists: its
+    kind and the viewer's own range, never the other's package id, hash, source or range."""
+    seen = []
+    for finding in conflicts:
+        owner = owners.get(other_submission(finding) or "")
+        if "other" not in finding or (owner is not None and owner.registry == viewer.registry and viewer.proponent in (None, owner.proponent)):
+            seen.append(finding)
+        else:
+            seen.append({key: finding[key] for key in ("kind", "registry", "block", "pointer", "range") if key in finding} | {"other": "a record outside your tenancy"})
+    return seen
 
 
 def run(location: str, lease_seconds: float = 60.0, idle_seconds: float = 0.05, stop_after: float | None = None) -> None:
@@ -82,7 +124,7 @@ def run(location: str, lease_seconds: float = 60.0, idle_seconds: float = 0.05, 
             job = store.take(name, lease_seconds)
             if job is not None:
                 try:
-                    verdict, summary, result, error = check(job, checker, ledger)
+                    verdict, summary, result, error = check(job, checker, ledger, store)
                 except Exception as crash:  # a bug of ours inside one submission: its result, never the worker's end
                     verdict, summary, result, error = None, {}, None, f"internal error ({type(crash).__name__}: {crash})"
                 store.finish(job, name, verdict, summary, result, error)
