@@ -1,7 +1,9 @@
 """The intake service under load, on loopback: two `vericarbon serve --workers 0` processes and two
 `vericarbon worker` processes on one database; N concurrent clients submit a mix of small and mid
 inventory packages for a fixed time, a share of them retiring credits another package already retired
-(planted overlaps). Then the same again while one worker and one service process are killed mid-run.
+(planted overlaps). Then the same again while another registry, whose 20 webhooks answer only after
+5 s, submits alongside (its deliveries run in the delivery processes, never on the workers: the first
+registry's decision times should not move); then while one worker and one service process are killed.
 
     python benchmarks/service.py [--database postgresql://…] [--clients 8] [--seconds 20] [--rate N]
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import http.server
 import json
 import os
 import random
@@ -38,12 +41,16 @@ from vericarbon.service.store import Store  # noqa: E402
 VERICARBON = [sys.executable, "-m", "vericarbon"]
 SIZES = {"small": (40, 5), "mid": (400, 50)}
 OVERLAP_SHARE = 0.1
+SLOW_HOOKS, SLOW_SECONDS = 20, 5.0
+PHASES = [("steady", False, False), (f"beside a registry whose {SLOW_HOOKS} webhooks take {SLOW_SECONDS:g} s each", False, True),
+          ("one worker and one service process killed mid-run", True, False)]
 
 
 class Packages:
     """Packages with serials of their own, except a planted share that retires credits an earlier one did."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, prefix: str = "LOAD") -> None:
+        self.prefix = prefix
         self.random = random.Random(seed)
         self.lock = threading.Lock()
         self.count = 0
@@ -59,13 +66,13 @@ class Packages:
             size = "mid" if self.random.random() < 0.2 else "small"
             if overlap:
                 earlier = self.random.randrange(1, number)
-                self.planted.append((f"LOAD-{earlier}", f"LOAD-{number}"))
+                self.planted.append((f"{self.prefix}-{earlier}", f"{self.prefix}-{number}"))
             self.base[number] = self.base[earlier] if overlap else number * 10**7
         package = json.loads(self.bodies[size])
-        package["id"] = f"LOAD-{number}"
+        package["id"] = f"{self.prefix}-{number}"
         base = self.base[number]
         for batch in package["offsets"]["batches"]:
-            batch["serial"] = {"prefix": "LOAD-", "start": base + batch["serial"]["start"], "end": base + batch["serial"]["end"]}
+            batch["serial"] = {"prefix": f"{self.prefix}-", "start": base + batch["serial"]["start"], "end": base + batch["serial"]["end"]}
         if overlap:
             package["offsets"]["batches"] = package["offsets"]["batches"][:1]  # one batch of the earlier package's credits
             package["documents"] = package["documents"][:1]
@@ -97,17 +104,50 @@ def client(ports: list[int], key: str, packages: Packages, until: float, acknowl
                 connections.pop(port, None)
 
 
-def phase(database: str, clients: int, seconds: float, kill: bool, packages: Packages, key: str, rate: float) -> dict:
+class _SlowEndpoint(http.server.BaseHTTPRequestHandler):
+    """A webhook receiver that takes SLOW_SECONDS to answer."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(SLOW_SECONDS)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def slow_registry(database: str, port: int) -> tuple[str, http.server.ThreadingHTTPServer]:
+    """A registry with SLOW_HOOKS webhooks at an endpoint that answers slowly: its key and the endpoint."""
+    endpoint = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowEndpoint)
+    threading.Thread(target=endpoint.serve_forever, daemon=True).start()
+    store = Store(database)
+    key, registry_key = store.create_key("SLOW", "Slow Ltd"), store.create_key("SLOW")
+    for _ in range(SLOW_HOOKS):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("POST", "/v1/webhooks", json.dumps({"url": f"http://127.0.0.1:{endpoint.server_address[1]}/hook"}),
+                           {"Authorization": f"Bearer {registry_key}", "Content-Type": "application/json"})
+        response = connection.getresponse()
+        assert response.status == 201, response.read()
+    return key, endpoint
+
+
+def phase(database: str, clients: int, seconds: float, kill: bool, packages: Packages, key: str, rate: float, slow: bool = False) -> dict:
     ports = [free_port(), free_port()]
-    services = [subprocess.Popen([*VERICARBON, "serve", "--database", database, "--workers", "0", "--port", str(port)], stderr=subprocess.DEVNULL) for port in ports]
+    # the slow registry's receiver is on loopback: the operator lists it, as the tests do
+    services = [subprocess.Popen([*VERICARBON, "serve", "--database", database, "--workers", "0", "--port", str(port), "--webhook-allow-http", "127.0.0.1"],
+                                 stderr=subprocess.DEVNULL) for port in ports]
     workers = [subprocess.Popen([*VERICARBON, "worker", "--database", database, "--lease", "5"]) for _ in range(2)]
     for port in ports:
-        wait_for_port(port)
+        wait_for_port(port, 60)
     acknowledged: list = []
     failures: list = []
     start = time.time()
     interval = clients / rate if rate else 0.0  # each client's pace, for `rate` submissions/s in all
     threads = [threading.Thread(target=client, args=(ports, key, packages, start + seconds, acknowledged, failures, interval)) for _ in range(clients)]
+    if slow:  # one more client, of the slow registry, whose decisions are not measured
+        slow_key, endpoint = slow_registry(database, ports[0])
+        threads.append(threading.Thread(target=client, args=(ports, slow_key, Packages(seed=7, prefix="SLOW"), start + seconds, [], failures, interval or 0.2)))
     for thread in threads:
         thread.start()
     if kill:
@@ -130,6 +170,8 @@ def phase(database: str, clients: int, seconds: float, kill: bool, packages: Pac
         process.send_signal(signal.SIGTERM)
     for process in services + workers:
         process.wait()
+    if slow:
+        endpoint.shutdown()
     return {"acknowledged": acknowledged, "failures": failures, "submitted_seconds": submitted, "drained_seconds": drained, "ids": ids}
 
 
@@ -163,17 +205,16 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         database = args.database or str(Path(folder) / "service.sqlite")
-        for kill in (False, True):
+        for number, (label, kill, slow) in enumerate(PHASES):
             if args.database and database.startswith("postgres"):
                 database = _fresh_postgres(args.database)
             elif not args.database:
-                database = str(Path(folder) / f"service-{int(kill)}.sqlite")
+                database = str(Path(folder) / f"service-{number}.sqlite")
             key = Store(database).create_key("LOAD", "Load Ltd")
             packages = Packages(seed=20261126 + kill)
-            run = phase(database, args.clients, args.seconds, kill, packages, key, args.rate)
+            run = phase(database, args.clients, args.seconds, kill, packages, key, args.rate, slow)
             checked = verify(database, run["acknowledged"], packages.planted)
             latencies = checked["latencies"]
-            label = "one worker and one service process killed mid-run" if kill else "steady"
             pace = f", {args.rate:g}/s offered" if args.rate else ", as fast as they can"
             print(f"{label} ({'PostgreSQL' if database.startswith('postgres') else 'SQLite'}, {args.clients} clients{pace}, {args.seconds:g} s, 2 service + 2 worker processes):")
             print(f"  accepted {len(run['acknowledged'])} submissions ({len(run['acknowledged']) / run['submitted_seconds']:.1f}/s), all decided after {run['drained_seconds']:.1f} s "

@@ -10,6 +10,7 @@ from helpers import verify_json
 
 from vericarbon.cli import main
 from vericarbon.resources import builtin_rulesets
+from vericarbon.rules.sources import read_source
 
 RULESETS = {p.stem: p for p in builtin_rulesets()}
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
@@ -34,7 +35,7 @@ def test_matrix_covers_every_requirement_of_both_iso_rulesets(capsys):
 
 
 def _tailored(tmp_path, change):
-    data = yaml.safe_load(RULESETS["iso-14064-3"].read_text())
+    data = read_source(RULESETS["iso-14064-3"]).data
     change(data)
     path = tmp_path / "tailored.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
@@ -243,7 +244,7 @@ def test_catalogue_check_reports_stale_pages_and_writes_them(capsys, tmp_path):
 
 
 def _older_version(tmp_path):
-    data = yaml.safe_load(RULESETS["iso-14068-1"].read_text())
+    data = read_source(RULESETS["iso-14068-1"]).data
     data["version"] = "0.9.0"
     data["effective"] = {"from": "2014-01-01", "selects_by": "period.end"}
     data["parameters"]["retirement_window_months"]["value"] = 6

@@ -299,6 +299,7 @@ ONE_PER_COMMAND = [  # a command line of each command, with options
     ["serve", "--port", "9000", "--workers", "0"],
     ["worker", "--lease", "5"],
     ["keys", "create", "--registry", "ICR"],
+    ["audit", "verify", "--database", "s.sqlite"],
     ["rules", "matrix", "icr", "--format", "table", "--strict"],
 ]
 
@@ -310,3 +311,11 @@ def test_the_parser_built_for_one_command_reads_it_as_the_whole_parser_does(argv
 
 def test_every_command_has_a_command_line_above():
     assert {argv[0] for argv in ONE_PER_COMMAND} == set(_COMMANDS)
+
+
+def test_a_parameter_of_a_ruleset_that_does_not_apply_to_the_package_is_refused(samples, tmp_path, capsys):
+    """--param buffer_percent_minimum (ICR's) on an inventory would change nothing; it was silently ignored."""
+    code, _, err = run(["verify", samples / "inventory-conforming.json", "--param", "buffer_percent_minimum=5", "--format", "json", "-o", tmp_path / "r.json"], capsys)
+    assert code == 2 and "buffer_percent_minimum belongs to ruleset icr" in err and not (tmp_path / "r.json").exists()
+    code, _, _ = run(["verify", samples / "icr-removal-issuance.json", "--param", "buffer_percent_minimum=5", "--format", "json", "-o", tmp_path / "r.json"], capsys)
+    assert code in (0, 1) and json.loads((tmp_path / "r.json").read_text())["rulesets"]

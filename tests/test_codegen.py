@@ -27,7 +27,7 @@ def _closures(ruleset, kind, version):
     """Every rule's generated loop beside its when and check as closures (what ran before code generation)."""
     compiled = compile_ruleset(ruleset, kind, version, STORE)
     shape = STORE.shape(kind, version)
-    from vericarbon.rules.rulesets import _definitions
+    from vericarbon.rules.compiling import _definitions
 
     definitions = _definitions(ruleset, shape, _param_types(ruleset))
     pairs = []
@@ -41,9 +41,9 @@ def _closures(ruleset, kind, version):
 
 
 def _param_types(ruleset):
-    from vericarbon.rules.rulesets import _PARAM_TYPES
+    from vericarbon.rules.model import PARAM_TYPES
 
-    return {name: _PARAM_TYPES[spec["type"]] for name, spec in ruleset.data.get("parameters", {}).items()}
+    return {name: PARAM_TYPES[spec["type"]] for name, spec in ruleset.data.get("parameters", {}).items()}
 
 
 def _packages(ruleset):

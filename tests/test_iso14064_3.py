@@ -82,8 +82,9 @@ def test_programme_overlay_parameters_switch_rules_on(samples, capsys, tmp_path)
     import yaml
 
     from vericarbon.resources import builtin_rulesets
+    from vericarbon.rules.sources import read_source
 
-    data = yaml.safe_load(next(p for p in builtin_rulesets() if p.stem == "iso-14064-3").read_text())
+    data = read_source(next(p for p in builtin_rulesets() if p.stem == "iso-14064-3")).data
     data["parameters"]["materiality_percent_max"]["value"] = 2
     tailored = tmp_path / "eu-ets.yaml"
     tailored.write_text(yaml.safe_dump(data, allow_unicode=True))

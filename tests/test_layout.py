@@ -21,7 +21,7 @@ from vericarbon.run.checker import Checker
 PACKAGE = Path(vericarbon.__file__).resolve().parent
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ["errors", "resources", "evidence", "importers", "factors", "lang", "relational", "rules", "run", "render", "screening", "api", "service", "cli", "__main__"]
-RANK = {name: index for index, name in enumerate(STAGES)} | {"resources": 0, "files": 0, "version": 0, "_durable_rules_engine": STAGES.index("relational")}
+RANK = {name: index for index, name in enumerate(STAGES)} | {"resources": 0, "files": 0, "limits": 0, "version": 0, "_durable_rules_engine": STAGES.index("relational")}
 GOLDEN = Path(__file__).parent / "golden-results.json"
 
 
@@ -95,6 +95,15 @@ def test_no_import_circle_between_files() -> None:
 def test_every_stage_says_what_it_takes_and_gives() -> None:
     for folder in sorted(p for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()):
         assert ast.get_docstring(ast.parse((folder / "__init__.py").read_text())), folder.name
+
+
+def test_stages_are_numbered_once_in_the_order_data_flows() -> None:
+    """Each stage package's docstring opens with its number in STAGES' order (the README's table says the
+    same); a module inside a stage does not number itself, so the numbers cannot disagree again."""
+    packages = [name for name in STAGES if (PACKAGE / name / "__init__.py").is_file()]
+    assert [ast.get_docstring(ast.parse((PACKAGE / name / "__init__.py").read_text())).split(":")[0] for name in packages] == [f"Stage {n}" for n in range(1, len(packages) + 1)]
+    numbered = [path.relative_to(PACKAGE).as_posix() for path in PACKAGE.rglob("*.py") if path.name != "__init__.py" and (ast.get_docstring(ast.parse(path.read_text())) or "").startswith("Stage ")]
+    assert numbered == []
 
 
 def canonical_results() -> dict[str, str]:

@@ -3,6 +3,7 @@ isolation, bad input, a submission's way through a worker, signed webhooks, a cr
 ledger across submissions, the append-only audit log and the OpenAPI document."""
 
 import copy
+import datetime as dt
 import hashlib
 import hmac
 import http.server
@@ -23,14 +24,16 @@ from test_screen import inventory  # noqa: E402
 from vericarbon.evidence.package import SchemaStore  # noqa: E402
 from vericarbon.run.checker import Checker  # noqa: E402
 from vericarbon.screening.ledger import open_ledger  # noqa: E402
-from vericarbon.service import worker  # noqa: E402
+from vericarbon.service import delivery, worker  # noqa: E402
 from vericarbon.service.app import create_app  # noqa: E402
 from vericarbon.service.openapi import document  # noqa: E402
 from vericarbon.service.store import Store  # noqa: E402
+from vericarbon.service.webhooks import Policy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = (ROOT / "evidence_samples" / "inventory-defects.json").read_bytes()
 CHECKER = Checker(SchemaStore(), [], [], None)
+LOCAL = Policy(frozenset({"127.0.0.1"}))  # as `serve --webhook-allow-http 127.0.0.1`: the tests' receiver is on this machine
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -42,7 +45,7 @@ def location(request, tmp_path):
 
 @pytest.fixture
 def service(location):
-    app = create_app(location, max_body=200_000)
+    app = create_app(location, max_body=200_000, webhook_policy=LOCAL)
     store: Store = app.state.store
     keys = {
         "registry": store.create_key("ICR"),
@@ -83,6 +86,10 @@ def test_a_submission_goes_through_a_worker_to_a_decision_and_a_report(service):
     status = client.get(f"/v1/submissions/{submission}", headers=_as(keys["acme"])).json()
     assert (status["status"], status["verdict"], status["decision"], status["package_id"]) == ("done", "nonconformities", "return_to_proponent", "NORTHWIND-2024-DEFECTS")
     assert status["counts"]["fail"] == 5
+    assert [item["number"] for item in status["to_fix"]] == list(range(1, len(status["to_fix"]) + 1)) and len(status["to_fix"]) >= 5
+    assert "INV-LINE-ARITH" in {item["rule"] for item in status["to_fix"]} and all(item["fix"] for item in status["to_fix"])
+    received, decided = dt.datetime.fromisoformat(status["received"]), dt.datetime.fromisoformat(status["decided"])
+    assert received.utcoffset() == dt.timedelta(0) and received <= decided  # ISO 8601, UTC
     result = client.get(f"/v1/submissions/{submission}/result", headers=_as(keys["acme"])).json()
     assert result["verdict"] == "nonconformities" and result["evidence"]["sha256"] == hashlib.sha256(SAMPLE).hexdigest()
     report = client.get(f"/v1/submissions/{submission}/report", headers=_as(keys["registry"]))
@@ -144,11 +151,14 @@ def test_overlapping_credits_across_submissions_are_found_and_returned(service):
 class _Receiver(http.server.BaseHTTPRequestHandler):
     received: list = []
     status = 200
+    location = ""  # where a 3xx points
 
     def do_POST(self):  # noqa: N802 (http.server's name)
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((dict(self.headers), body))
         self.send_response(type(self).status)
+        if type(self).location:
+            self.send_header("Location", type(self).location)
         self.end_headers()
 
     def log_message(self, *args):
@@ -157,7 +167,7 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver():
-    _Receiver.received, _Receiver.status = [], 200
+    _Receiver.received, _Receiver.status, _Receiver.location = [], 200, ""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server, f"http://127.0.0.1:{server.server_address[1]}/hook"
@@ -171,22 +181,22 @@ def test_decisions_reach_webhooks_signed_and_a_failed_delivery_is_retried_with_b
     _Receiver.status = 500  # the subscriber is down at first
     submission = _submit(client, keys["acme"]).json()["id"]
     work(location)
-    assert worker.deliver_due(store) == 1 and len(_Receiver.received) == 1
+    assert delivery.deliver_due(store, LOCAL) == 1 and len(_Receiver.received) == 1
     attempts, next_at = store.read_one("SELECT attempts, next_at FROM deliveries")
     assert attempts == 1 and next_at > time.time() + 1  # backed off
-    assert worker.deliver_due(store) == 0  # not due yet
+    assert delivery.deliver_due(store, LOCAL) == 0  # not due yet
     _Receiver.status = 200
     store_db = store.transaction()
     with store_db as db:
         db.execute("UPDATE deliveries SET next_at = 0")  # time passes
-    assert worker.deliver_due(store) == 1
+    assert delivery.deliver_due(store, LOCAL) == 1
     headers, body = _Receiver.received[-1]
     expected = "sha256=" + hmac.new(hook["secret"].encode(), body, hashlib.sha256).hexdigest()
     assert headers["X-Vericarbon-Signature"] == expected
     event = json.loads(body)
     assert (event["event"], event["submission"], event["decision"], event["proponent"]) == ("submission.decided", submission, "return_to_proponent", "Acme Ltd")
     assert store.read_one("SELECT count(*) FROM deliveries WHERE delivered IS NOT NULL")[0] == 1
-    assert worker.deliver_due(store) == 0  # delivered once
+    assert delivery.deliver_due(store, LOCAL) == 0  # delivered once
 
 
 def test_a_crashed_workers_job_is_checked_again_and_recorded_once(service):
@@ -258,7 +268,7 @@ def test_a_real_worker_process_takes_over_when_one_is_killed(location, tmp_path)
     app = create_app(location)
     with TestClient(app) as client:
         ids = [_submit(client, key, json.dumps(inventory(f"P-{n}", [(n * 1000 + 1, n * 1000 + 100)])).encode()).json()["id"] for n in range(30)]
-    workers = [subprocess.Popen([sys.executable, "-m", "vericarbon", "worker", "--database", location, "--lease", "2"]) for _ in range(2)]
+    workers = [subprocess.Popen([sys.executable, "-m", "vericarbon", "worker", "--database", location, "--lease", "2", "--job-timeout", "0"]) for _ in range(2)]
     try:
         deadline = time.time() + 60
         while time.time() < deadline and store.read_one("SELECT count(*) FROM submissions WHERE status = 'done'")[0] < 3:
@@ -297,15 +307,34 @@ def test_a_revoked_key_is_refused_and_the_command_line_manages_keys(service, cap
 
 def test_the_schema_is_migrated_version_by_version(location):
     store = Store(location)
-    assert sorted(r[0] for r in store.read_all("SELECT version FROM vericarbon_migrations WHERE name = 'service'")) == [1, 2]
+    assert sorted(r[0] for r in store.read_all("SELECT version FROM vericarbon_migrations WHERE name = 'service'")) == [1, 2, 3]
     with store.transaction() as db:  # a database left at version 1 by an earlier vericarbon
         db.execute("DROP INDEX submissions_leases")
         db.execute("DELETE FROM vericarbon_migrations WHERE name = 'service' AND version = 2")
     store.close()
     again = Store(location)  # opening it applies version 2, once
-    assert sorted(r[0] for r in again.read_all("SELECT version FROM vericarbon_migrations WHERE name = 'service'")) == [1, 2]
+    assert sorted(r[0] for r in again.read_all("SELECT version FROM vericarbon_migrations WHERE name = 'service'")) == [1, 2, 3]
     submission = again.submit(again.identity(again.create_key("ICR")), "a.json", b"{}", None, None)
     assert again.take("w", 60).id == submission
+
+
+def test_an_unknown_key_is_told_apart_from_no_key_and_the_default_database_is_the_users(tmp_path, monkeypatch):
+    """A key made in one folder was refused by a server started in another with "an API key is needed",
+    although a key was sent: the default database was a file in the working folder."""
+    from starlette.testclient import TestClient
+
+    from vericarbon.resources import service_database
+    from vericarbon.service.app import create_app
+
+    monkeypatch.delenv("VERICARBON_DATABASE", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert service_database() == str(tmp_path / "data" / "vericarbon" / "service.sqlite")
+    monkeypatch.setenv("VERICARBON_DATABASE", str(tmp_path / "chosen.sqlite"))
+    assert service_database() == str(tmp_path / "chosen.sqlite")
+    client = TestClient(create_app(str(tmp_path / "new" / "service.sqlite")))
+    assert client.get("/v1/submissions/x").json()["error"].startswith("an API key is needed")
+    unknown = client.get("/v1/submissions/x", headers={"Authorization": "Bearer not-a-key"}).json()["error"]
+    assert unknown == f"this API key is not known to the service's database ({tmp_path / 'new' / 'service.sqlite'})"
 
 
 # ---------------------------------------------------------------- tenancy in the ledger (issue 29, item 3)

@@ -42,13 +42,13 @@ def test_refs_resolve_offline():
 
 def test_rulesets_overlays_and_answers_valid_under_both():
     """Rulesets, overlays and answers are decided by jsonschema-rs too; the Python validator only explains."""
-    from vericarbon.evidence.documents import parse_document
     from vericarbon.resources import builtin_rulesets
+    from vericarbon.rules.sources import read_source
 
     examples = Path(__file__).resolve().parent.parent / "docs" / "examples"
     documents = [("ruleset", p) for p in builtin_rulesets()] + [("overlay", examples / "eu-ets-avr.overlay.yaml"), ("answers", examples / "answers-northbridge-defects.yaml")]
     for schema, path in documents:
-        data = parse_document(path, path.read_bytes())
+        data = read_source(path).data  # a ruleset folder's files as one document
         uri = f"urn:vericarbon:schema:{schema}"
         assert STORE.errors(uri, data) == [] and STORE.explaining_validator(STORE.documents[uri]).is_valid(data), path
         data["not_a_field"] = 1  # every one of these schemas refuses unknown fields

@@ -10,6 +10,8 @@ import contextlib
 import datetime as dt
 import functools
 import hashlib
+import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,8 @@ from typing import Any, Iterator, Mapping, Sequence
 import orjson
 
 from vericarbon.errors import InputError
+from vericarbon.evidence.documents import escape_pointer_part
+from vericarbon.limits import MAX_NESTING
 from vericarbon.evidence.package import Package, SchemaStore, load_package, parse_package, validated_package
 from vericarbon.render import renderer
 from vericarbon.rules.rulesets import Ruleset, resolve_rulesets
@@ -169,13 +173,55 @@ def _checker(selectors: list[str], assignments: list[str], profile: str | None) 
 
 def _package(source: str | os.PathLike[str] | bytes | Mapping[str, Any], store: SchemaStore) -> Package:
     if isinstance(source, Mapping):
-        raw = orjson.dumps(source, option=orjson.OPT_SORT_KEYS)
-        return validated_package("<data>", dict(source), hashlib.sha256(raw).hexdigest(), store)
+        data = dict(source)
+        try:
+            raw = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # an integer beyond 64 bits, nesting deeper than orjson writes, or what is not JSON data
+            raw = _canonical_json(data)
+        return validated_package("<data>", data, hashlib.sha256(raw).hexdigest(), store)
     if isinstance(source, bytes):
         return parse_package(Path("<text>"), source, store)
     if isinstance(source, str) and ("\n" in source or source.lstrip().startswith(("{", "["))):
         return parse_package(Path("<text>"), source.encode("utf-8"), store)
-    return load_package(Path(source), store)
+    if isinstance(source, (str, os.PathLike)):
+        return load_package(Path(source), store)
+    raise InputError(f"<{type(source).__name__}>", "a package is given as a path, a JSON or YAML text (str or bytes) or a mapping, "
+                     f"not {type(source).__name__}")
+
+
+class _Written(str):
+    """Punctuation of the canonical text, already written out."""
+
+
+def _canonical_json(data: dict) -> bytes:
+    """The JSON text of package data that orjson will not write: sorted keys, integers exact, written
+    without recursion; InputError at the first place that is not JSON data or nests deeper than a file may."""
+    chunks: list[str] = []
+    pending: list[Any] = [(data, "", 1)]
+    while pending:
+        item = pending.pop()
+        if type(item) is _Written:
+            chunks.append(item)
+            continue
+        value, pointer, depth = item
+        if depth > MAX_NESTING:
+            raise InputError("<data>", f"nested more than {MAX_NESTING} levels deep", pointer)
+        if type(value) is dict:
+            key = next((key for key in value if not isinstance(key, str)), "")
+            if key != "":
+                raise InputError("<data>", f"a key must be text, not {type(key).__name__} {key!r}", pointer or "/")
+            parts: list[Any] = []
+            for index, key in enumerate(sorted(value)):
+                parts += [_Written(("," if index else "{") + json.dumps(key) + ":"), (value[key], f"{pointer}/{escape_pointer_part(key)}", depth + 1)]
+            pending += reversed([*parts, _Written("}" if parts else "{}")])
+        elif type(value) is list:
+            parts = [part for index, child in enumerate(value) for part in (_Written("," if index else "["), (child, f"{pointer}/{index}", depth + 1))]
+            pending += reversed([*parts, _Written("]" if parts else "[]")])
+        elif value is None or isinstance(value, (bool, int, str)) or (isinstance(value, float) and math.isfinite(value)):
+            chunks.append(json.dumps(value))
+        else:
+            raise InputError("<data>", f"{value!r} is not JSON data: a package holds objects (dict), arrays (list), text, numbers, true, false and null", pointer or "/")
+    return "".join(chunks).encode()
 
 
 def _assignments(params: Mapping[str, Any]) -> list[str]:

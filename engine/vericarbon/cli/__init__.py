@@ -1,4 +1,4 @@
-"""The `vericarbon` command, the last stage (it may use any other). Exit codes: 0 no failing finding, 1 failing findings (or failing rule tests), 2 usage or input error.
+"""Stage 11: the `vericarbon` command (it may use any other stage). Exit codes: 0 no failing finding, 1 failing findings (or failing rule tests), 2 usage or input error.
 
 This module builds the parser and dispatches; each command group's module (verify.py, screen.py,
 documents.py, factors.py, rules.py, service.py) declares its options beside its handler and is imported
@@ -42,6 +42,7 @@ _COMMANDS = {
     "serve": _Command("the intake service: an HTTP API and worker processes on one database (pip install 'vericarbon[serve]')", "service", "serve_options", "serve"),
     "worker": _Command("a worker process of the intake service, for more machines on the same database", "service", "worker_options", "worker"),
     "keys": _Command("API keys of the intake service", "service", "keys_options", "keys"),
+    "audit": _Command("the intake service's audit log: verify checks its hash chain for edits and cuts", "service", "audit_options", "audit"),
     "rules": _Command("list, show and test rules", "rules", "rules_options", "rules"),
 }
 

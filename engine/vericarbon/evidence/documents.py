@@ -7,12 +7,14 @@ import json
 import math
 import os
 import re
+import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
 from vericarbon.errors import InputError
+from vericarbon.limits import MAX_FILE_BYTES
 from vericarbon.resources import cache_dir
 
 
@@ -22,14 +24,27 @@ def escape_pointer_part(part: str) -> str:
 
 
 def read_text(path: Path) -> bytes:
+    """The bytes of a package, ruleset, overlay or answers file: a regular file of at most the package
+    limit (`screen --max-package-mb`'s default). Anything else is refused before it is opened: a FIFO would
+    block, and /dev/zero never ends."""
+    limit = MAX_FILE_BYTES
     try:
-        return path.read_bytes()
+        status = os.stat(path)
+        if stat.S_ISDIR(status.st_mode):
+            raise InputError(str(path), "is a directory, not a file")
+        if not stat.S_ISREG(status.st_mode):
+            raise InputError(str(path), "is not a regular file (a FIFO, device or socket): not opened")
+        if status.st_size > limit:
+            raise InputError(str(path), f"{status.st_size / 1048576:.1f} MiB: a file may be at most {limit / 1048576:g} MiB; not read")
+        with open(path, "rb") as stream:
+            raw = stream.read(limit + 1)
     except FileNotFoundError:
         raise InputError(str(path), "no such file") from None
-    except IsADirectoryError:
-        raise InputError(str(path), "is a directory, not a file") from None
     except OSError as error:
         raise InputError(str(path), f"cannot be read ({error.strerror})") from None
+    if len(raw) > limit:  # it grew since it was measured
+        raise InputError(str(path), f"grew beyond {limit / 1048576:g} MiB while it was read; not read")
+    return raw
 
 
 def field_at(value: Any, path: tuple[str, ...]) -> Any:
@@ -43,17 +58,22 @@ def field_at(value: Any, path: tuple[str, ...]) -> Any:
 
 def parse_document_cached(path: Path, raw: bytes) -> Any:
     """parse_document, remembered by the content's hash (rulesets are parsed at every start; their YAML
-    costs ~50 ms each, the cached JSON well under 1 ms). Only plain JSON data is cached, so what comes back
-    is exactly what parsing gave; a cache file that cannot be read is parsed again."""
+    costs ~50 ms each, the cached JSON well under 1 ms)."""
+    return cached_by_key(hashlib.sha256(raw).hexdigest(), lambda: parse_document(path, raw))
+
+
+def cached_by_key(key: str, compute: Callable[[], Any]) -> Any:
+    """compute(), remembered in the cache folder under `key` (a content hash, so never stale). Only plain
+    JSON data is cached, so what comes back is exactly what compute gave; a cache file that cannot be read
+    is computed again."""
     folder = cache_dir("documents")
-    key = hashlib.sha256(raw).hexdigest()
     cached = folder / f"{key}.json" if folder else None
     if cached is not None:
         try:
             return orjson.loads(cached.read_bytes())
         except (OSError, orjson.JSONDecodeError):
             pass
-    data = parse_document(path, raw)
+    data = compute()
     if cached is not None:
         try:
             text = orjson.dumps(data)
@@ -82,6 +102,8 @@ def parse_document(path: Path, raw: bytes) -> Any:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as error:
             raise InputError(name, f"malformed JSON: {error.msg}", f"line {error.lineno}, column {error.colno}") from None
+        if _LONG_NUMBER.search(raw):
+            data = _exact_integers(name, text)
         if _has_duplicate_key(raw, data):
             raise InputError(name, "a key appears twice in one object (which value is meant?)", _duplicate_key_pointer(text) or "/")
         return data
@@ -92,6 +114,19 @@ def parse_document(path: Path, raw: bytes) -> Any:
     if pointer is not None:
         raise InputError(name, "a number must be finite (NaN and infinity are not evidence)", pointer)
     return data
+
+
+# A run of 19 digits: orjson reads an integer beyond 64 bits (19 digits and more) as a float, which loses
+# a serial number's last digits. Such a text is read again by the standard parser, whose integers are exact.
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def _exact_integers(name: str, text: str) -> Any:
+    """The JSON text (already accepted by orjson) with every integer exact."""
+    try:
+        return json.loads(text)
+    except RecursionError:  # the standard parser recurses, orjson does not
+        raise InputError(name, "nested too deep to read its integers beyond 64 bits exactly") from None
 
 
 def _has_duplicate_key(raw: bytes, data: Any) -> bool:

@@ -1,4 +1,4 @@
-"""Stage 1: load an evidence package and validate it against its kind's JSON Schema (Draft 2020-12).
+"""Load an evidence package and validate it against its kind's JSON Schema (Draft 2020-12).
 
 jsonschema-rs validates (the hot path: ~150x faster here); only a package it rejects is re-read by the
 `jsonschema` package, whose errors carry paths and plain messages and whose `best_match` picks the

@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 
 from vericarbon.errors import InputError
+from vericarbon.limits import MAX_NESTING
 
-MAX_NESTING = 1000  # as deep as orjson lets JSON nest: a YAML document may nest as deep as its JSON twin
 MAX_ALIAS_GROWTH = 10  # aliases may repeat a part of a document, not multiply it (an "alias bomb")
 
 
@@ -47,7 +47,12 @@ class _PlainLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml pa
         return self.construct_document(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        keys = [key.value for key, _ in node.value if isinstance(key, yaml.ScalarNode)]
+        for key, _ in node.value:
+            if key.tag == _MERGE:  # refused, not merged: YAML 1.1's merge rules are easy to misread, and JSON has none
+                _refuse(key, "a merge key (<<) is not read here: write the mapping's keys out")
+            if key.tag != _TEXT:  # JSON keys are text; `true:` or `1:` would become a key JSON cannot hold
+                _refuse(key, f"a mapping key must be text; write {key.value!r} in quotes" if isinstance(key, yaml.ScalarNode) else "a mapping key must be text")
+        keys = [key.value for key, _ in node.value]
         if len(keys) != len(set(keys)):
             repeated = next(key for key in keys if keys.count(key) > 1)
             _refuse(node, f"the key {repeated!r} appears twice in one mapping (which value is meant?)")
@@ -100,7 +105,13 @@ def _refuse(node: yaml.Node, problem: str) -> None:
     raise yaml.MarkedYAMLError(problem=problem, problem_mark=node.start_mark)
 
 
-_BOOLEAN = "tag:yaml.org,2002:bool"
+def _not_json(loader: _PlainLoader, node: yaml.Node) -> None:
+    _refuse(node, f"a value tagged {node.tag.replace('tag:yaml.org,2002:', '!!')} is not JSON data: write it as text in quotes")
+
+
+_BOOLEAN, _MERGE, _TEXT = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:merge", "tag:yaml.org,2002:str"
+for _tag in ("timestamp", "binary", "set", "omap", "pairs"):  # the safe loader's types beyond JSON's (a malformed !!timestamp crashed it)
+    _PlainLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _not_json)
 _PlainLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:timestamp", _BOOLEAN)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()

@@ -1,4 +1,4 @@
-"""Official emission-factor sets, shipped as data: the UK DESNZ/Defra conversion factors, the US EPA
+"""Stage 3: the official emission-factor sets, shipped as data: the UK DESNZ/Defra conversion factors, the US EPA
 Emission Factors Hub and the IPCC 2006 defaults, each converted once by `scripts/build_factor_sets.py`
 into `sets/SET.json.gz` (columns of one list each, gzip'd JSON) and loaded on first use.
 

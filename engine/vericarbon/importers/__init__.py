@@ -1,4 +1,4 @@
-"""The importers stage (after evidence): the ways data comes in from outside. Takes files other systems publish (registry
+"""Stage 2: the importers, the ways data comes in from outside. Takes files other systems publish (registry
 exports, tables of published statements, filled workbooks); gives packages, each valid against its kind's
 JSON Schema, and per file a `Tally` of the rows read and imported and each row refused, naming the file,
 the row and the reason. The core (`vericarbon.evidence`) knows nothing of this stage; this stage builds on it.

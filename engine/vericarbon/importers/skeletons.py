@@ -11,7 +11,7 @@ from typing import Any
 from vericarbon.evidence.documents import parse_document
 from vericarbon.evidence.package import SchemaStore
 from vericarbon.evidence.shapes import Shape
-from vericarbon.resources import builtin_rulesets
+from vericarbon.resources import builtin_rulesets, ruleset_header
 
 MAX_DEPTH = 12
 PLACEHOLDER = {"string": "FILL-IN", "number": 0, "integer": 0, "boolean": False, "date": "YYYY-MM-DD"}
@@ -20,7 +20,7 @@ PLACEHOLDER = {"string": "FILL-IN", "number": 0, "integer": 0, "boolean": False,
 def samples_of(kind: str, version: str, store: SchemaStore) -> list[dict]:
     """The built-in rulesets' test packages of this kind and version: valid examples of every field they hold."""
     found = []
-    for path in builtin_rulesets():
+    for path in map(ruleset_header, builtin_rulesets()):
         base = parse_document(path, path.read_bytes()).get("test_base")
         if isinstance(base, dict) and base.get("kind") == kind and base.get("schema_version") == version and not store.errors(store.kinds[(kind, version)], base):
             found.append(base)

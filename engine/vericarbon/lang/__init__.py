@@ -1,4 +1,4 @@
-"""Stage 2: the rule expression language. Takes a condition's source text and the package schema's shapes;
+"""Stage 4: the rule expression language. Takes a condition's source text and the package schema's shapes;
 gives a type-checked closure (and keeps the tree for the relational compiler).
 
 tokens → parser → nodes → types → compiler (with functions, the built-ins), reading runtime at run time.

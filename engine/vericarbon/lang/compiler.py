@@ -37,6 +37,10 @@ def compile_rule(when: Node | None, check: Node, scope: Callable[[], Scope], nam
     return generate_rule(name, parts[0], parts[1], per_item, answered)  # type: ignore[arg-type]
 
 
+MAX_DEFINITION_USES = 10_000
+MAX_DEFINITION_DEPTH = 160  # levels, definitions' own included: Python's recursion limit is 1000 frames
+
+
 class Compiler:
     def __init__(self, scope: Scope, traced: bool) -> None:
         self.scope = scope
@@ -45,6 +49,7 @@ class Compiler:
         self.closures: dict[Node, Fn] = {}  # every node outside element expressions, for the code generator
         self.types: dict[Node, Type] = {}
         self.hoisted: set[Node] = set()
+        self.definition_uses = 0  # definitions compiled in place so far: bounded, as each use copies its tree
 
     def compile(self, node: Node, depth: int, in_element: bool = False) -> Compiled:
         method = getattr(self, "_" + type(node).__name__.lower())
@@ -143,6 +148,9 @@ class Compiler:
             raise ExprError(f"unknown definition {name!r} (this ruleset defines: {known})", node.pos)
         if name in self.scope.expanding:
             raise ExprError(f"definition {name!r} refers to itself through {' → '.join(self.scope.expanding)}", node.pos)
+        self.definition_uses += 1
+        if self.definition_uses > MAX_DEFINITION_USES or depth > MAX_DEFINITION_DEPTH:  # d2: defs.d1 + defs.d1, ... doubles at every step
+            raise ExprError(f"definitions expand into more than {MAX_DEFINITION_USES} uses or {MAX_DEFINITION_DEPTH} levels in one expression", node.pos)
         self.scope.expanding.append(name)
         try:
             return self.compile(self.scope.definitions[name], depth + 1, in_element)

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import re
+from typing import Callable
 
-from vericarbon.lang.nodes import COMPARISONS, Binary, Call, ListOf, Literal, Node, Path, Unary
+from vericarbon.lang.nodes import COMPARISONS, Binary, Call, ListOf, Literal, Node, Path, Unary, children
 from vericarbon.lang.tokens import ExprError, Token, tokenize
+
+
+# How deeply an expression may nest (parentheses, calls, lists, not, minus, and chains such as a + b + c):
+# the parser and the compilers recurse once per level, so a hostile ruleset must not reach Python's limit.
+# The built-in rulesets nest at most 20 deep.
+MAX_DEPTH = 64
+MAX_NUMBER_DIGITS = 100  # a literal longer than this is no figure; int() refuses beyond 4300 digits anyway
 
 
 def parse(source: str, *, item_name: str | None = None) -> Node:
@@ -15,7 +23,19 @@ def parse(source: str, *, item_name: str | None = None) -> Node:
     if parser.peek().kind != "end":
         token = parser.peek()
         raise ExprError(f"unexpected {token.text!r} after a complete expression", token.pos)
+    _check_depth(node)
     return node
+
+
+def _check_depth(root: Node) -> None:
+    """Refuse a tree deeper than MAX_DEPTH (a long chain of operators parses without recursion, but is as
+    deep as it is long), walked without recursion."""
+    pending = [(root, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise ExprError(f"nested more than {MAX_DEPTH} levels deep (split it into definitions)", node.pos)
+        pending += [(child, depth + 1) for child in children(node)]
 
 
 class _Parser:
@@ -24,6 +44,7 @@ class _Parser:
         self.tokens = tokens
         self.index = 0
         self.item_name = item_name
+        self.depth = 0  # levels of expression(), not and minus open: each recurses
 
     def peek(self, ahead: int = 0) -> Token:
         return self.tokens[min(self.index + ahead, len(self.tokens) - 1)]
@@ -47,7 +68,17 @@ class _Parser:
         return node
 
     def expression(self) -> Node:
-        return self.disjunction()
+        return self.deeper(self.disjunction)
+
+    def deeper(self, parse_level: Callable[[], Node]) -> Node:
+        """parse_level one level deeper, refused beyond MAX_DEPTH before Python's recursion limit is near."""
+        if self.depth >= MAX_DEPTH:
+            raise ExprError(f"nested more than {MAX_DEPTH} levels deep (split it into definitions)", self.peek().pos)
+        self.depth += 1
+        try:
+            return parse_level()
+        finally:
+            self.depth -= 1
 
     def disjunction(self) -> Node:
         start = self.peek().pos
@@ -69,7 +100,7 @@ class _Parser:
         token = self.peek()
         if token.kind == "keyword" and token.text == "not":
             self.take()
-            return self.finish(Unary(token.pos, "not", self.negation()), token.pos)
+            return self.finish(Unary(token.pos, "not", self.deeper(self.negation)), token.pos)
         return self.comparison()
 
     def comparison(self) -> Node:
@@ -111,13 +142,15 @@ class _Parser:
         token = self.peek()
         if token.kind == "op" and token.text == "-":
             self.take()
-            return self.finish(Unary(token.pos, "-", self.unary()), token.pos)
+            return self.finish(Unary(token.pos, "-", self.deeper(self.unary)), token.pos)
         return self.primary()
 
     def primary(self) -> Node:
         token = self.take()
         start = token.pos
         if token.kind == "number":
+            if len(token.text) > MAX_NUMBER_DIGITS:
+                raise ExprError(f"a number of more than {MAX_NUMBER_DIGITS} characters", token.pos)
             value = float(token.text) if any(c in token.text for c in ".eE") else int(token.text)
             return self.finish(Literal(start, value), start)
         if token.kind == "string":

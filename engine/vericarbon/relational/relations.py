@@ -242,6 +242,8 @@ class Answer(NamedTuple):
     settled: frozenset[int]
 
 
+_FACT_INTEGERS = (-(2**63), 2**63 - 1)  # the integers durable-rules' C engine holds
+
 # per collection: its path, its fact type and, per field, the fact's key, the path and whether it is a date
 Layout = list[tuple[tuple[str, ...], str, list[tuple[str, tuple[str, ...], bool]]]]
 
@@ -293,6 +295,8 @@ class RelationEngine:
                     if is_date:
                         scalar = as_date(scalar)
                         scalar = scalar.toordinal() if isinstance(scalar, dt.date) else None
+                    if type(scalar) is int and not _FACT_INTEGERS[0] <= scalar <= _FACT_INTEGERS[1]:
+                        continue  # durable holds 64-bit integers: left out like a missing field, so the closure decides this item exactly
                     if scalar is not None and type(scalar) is not dict and type(scalar) is not list:
                         fact[name] = scalar
                 facts.append(fact)

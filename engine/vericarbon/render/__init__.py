@@ -1,4 +1,4 @@
-"""Stage 6: renderers. Each format is one module with `render(result: dict) -> str` (bytes for PDF); all
+"""Stage 8: renderers. Each format is one module with `render(result: dict) -> str` (bytes for PDF); all
 read the canonical JSON result. A format's module is imported when it is first asked for, so a run pays
 only for the formats it writes (the HTML report's jinja2 alone costs more than the whole check of a small
 package)."""

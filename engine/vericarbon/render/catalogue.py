@@ -7,19 +7,29 @@ from __future__ import annotations
 from pathlib import Path
 
 from vericarbon.render.templating import environment
+from vericarbon.resources import RULESET_HEADER
 from vericarbon.rules.matrix import matrix
 from vericarbon.rules.rulesets import Ruleset
 
 
+def _in_repository(ruleset: Ruleset) -> tuple[str, str]:
+    """Where to edit a ruleset, as the repository names it: the file (rulesets/ID.yaml) or the folder
+    (rulesets/ID/), and the file holding its document and index (a folder's ruleset.yaml)."""
+    path = Path(ruleset.path)
+    if path.is_dir():
+        return f"rulesets/{path.name}/", f"rulesets/{path.name}/{RULESET_HEADER}"
+    return f"rulesets/{path.name}", f"rulesets/{path.name}"
+
+
 def catalogue(ruleset: Ruleset) -> str:
-    return environment(autoescape=False).get_template("catalogue.md.j2").render(r=ruleset.data)
+    return environment(autoescape=False).get_template("catalogue.md.j2").render(r=ruleset.data, source=_in_repository(ruleset)[0])
 
 
 def reference(ruleset: Ruleset) -> str:
     rows = matrix(ruleset)
     figures = [(name, p) for name, p in ruleset.data.get("parameters", {}).items() if "tolerance" not in name]
     return environment(autoescape=False).get_template("reference.md.j2").render(
-        r=ruleset.data, figures=figures, cited={row.id: row.cited_as for row in rows}, covering={row.id: row.rules + row.manual_checks for row in rows})
+        r=ruleset.data, header=_in_repository(ruleset)[1], figures=figures, cited={row.id: row.cited_as for row in rows}, covering={row.id: row.rules + row.manual_checks for row in rows})
 
 
 def pages(rulesets: list[Ruleset]) -> dict[Path, str]:

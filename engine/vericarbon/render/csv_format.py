@@ -1,12 +1,15 @@
 """The findings as CSV, for a spreadsheet: one row per occurrence that did not pass (failing, waived, not
 evaluated). A cell that a spreadsheet would read as a formula (= + - @ or a control character first) is
-written with a leading apostrophe, so evidence text can never run as one."""
+written with a leading apostrophe, so evidence text can never run as one; so is each line inside a cell,
+for readers that end a row at any CR or LF. Rows end in CRLF (RFC 4180), so the writer quotes every cell
+holding a CR or an LF (it quotes the characters of its row ending)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 
 from vericarbon.render.findings import clause_text, occurrences
 
@@ -15,7 +18,7 @@ COLUMNS = ("ruleset", "rule", "title", "status", "finding_type", "clauses", "poi
 
 def render(result: dict) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for found in occurrences(result):
         row = (found.ruleset["id"], found.rule["id"], found.rule["title"], found.status, found.rule.get("finding_type", ""), clause_text(found.rule),
@@ -24,5 +27,8 @@ def render(result: dict) -> str:
     return out.getvalue()
 
 
+_FORMULA_START = re.compile(r"(^|[\r\n])(?=[=+\-@\t\r])")  # a cell's start or a line's start inside it, before what reads as a formula
+
+
 def _inert(cell: str) -> str:
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+    return _FORMULA_START.sub(r"\1'", cell)

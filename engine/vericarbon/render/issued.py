@@ -14,6 +14,7 @@ DEFAULT_REGISTER = {"major_nonconformity": "NC-MAJ", "minor_nonconformity": "NC-
 TYPE_LABEL = {"major_nonconformity": "Major nonconformity", "minor_nonconformity": "Minor nonconformity", "clarification_request": "Clarification request",
               "observation": "Observation", "not_evaluated": "Could not be evaluated"}
 _UNSET_PARAMETER = re.compile(r"\bparameter \S+ is unset\b")  # the reason evaluate gives for an unset parameter
+FACT_SECTIONS = ("engagement", "figures", "statement")  # the optional lists of facts of a ruleset's `report:`, in the report's order
 CONFIDENCE_NOTE = {"secondary": "clause number from a secondary source", "partial": "clause number partly confirmed", "unverified": "clause number not confirmed; cited by topic"}
 
 
@@ -31,7 +32,7 @@ def model(result: dict, generated: dt.datetime | None = None) -> dict[str, Any]:
         "date": issued.get("date") or generated.date().isoformat(),
         "generated": generated.strftime("%Y-%m-%d %H:%M:%S UTC"),
         "generated_iso": generated.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "facts": primary or {},
+        "facts": {section: (primary or {}).get(section, []) for section in FACT_SECTIONS},  # a ruleset's report may leave any section out
         "contradiction": _contradiction(result, primary),
         "register": register,
         "unset": unset,

@@ -4,8 +4,12 @@ fonts such as fonts-dejavu-core). Pages carry the document id, version and "Page
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import os
+import threading
+from typing import Iterator
 
 from vericarbon.errors import InputError
 from vericarbon.render import html
@@ -21,4 +25,27 @@ def render(result: dict, generated: dt.datetime | None = None) -> bytes:
         logging.getLogger(name).setLevel(logging.ERROR)
     # A fixed file identifier and the generation time as the document's dates (from the HTML's dcterms
     # meta tags): two renderings of one result differ only in that time.
-    return HTML(string=html.render(result, generated or dt.datetime.now(dt.timezone.utc))).write_pdf(pdf_identifier=b"vericarbon-report")
+    generated = generated or dt.datetime.now(dt.timezone.utc)
+    with _font_clock(generated):
+        return HTML(string=html.render(result, generated)).write_pdf(pdf_identifier=b"vericarbon-report")
+
+
+_clock_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _font_clock(generated: dt.datetime) -> Iterator[None]:
+    """The generation time as the clock of font subsetting. Without HarfBuzz's subsetter (Debian's
+    libharfbuzz-subset0) WeasyPrint subsets with fontTools, which stamps the time of saving into each
+    embedded font's `head` table: two renderings a second apart differed there. fontTools reads the time
+    from SOURCE_DATE_EPOCH when it is set, and that is a process-wide variable, hence the lock."""
+    with _clock_lock:
+        previous = os.environ.get("SOURCE_DATE_EPOCH")
+        os.environ["SOURCE_DATE_EPOCH"] = str(int(generated.timestamp()))
+        try:
+            yield
+        finally:
+            if previous is None:
+                del os.environ["SOURCE_DATE_EPOCH"]
+            else:
+                os.environ["SOURCE_DATE_EPOCH"] = previous

@@ -1,3 +1,4 @@
-"""Stage 4: rulesets. Takes ruleset YAML files (built-in or the user's) and tailoring overlays; gives linted,
-type-checked, compiled rulesets, the version in effect for a package, and the requirement → rule matrix.
+"""Stage 6: rulesets. Takes ruleset YAML files or folders of them (built-in or the user's) and tailoring
+overlays; gives linted, type-checked, compiled rulesets, the version in effect for a package, and the
+requirement → rule matrix.
 """

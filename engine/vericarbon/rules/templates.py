@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from vericarbon.lang import MISSING, Env, format_value
 
+MAX_PARTS = 1000  # the built-in messages have at most a few dozen
 _PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 Template = list[str | Callable[[Env], Any]]
@@ -21,7 +22,9 @@ def template(text: str, compile_part: Callable[[str], Callable[[Env], Any]]) -> 
     """The text's literal pieces and, for each `{expression}`, what `compile_part` makes of its source."""
     parts: Template = []
     position = 0
-    for match in _PART.finditer(text):
+    for count, match in enumerate(_PART.finditer(text)):
+        if count == MAX_PARTS:  # each part compiles to code: a hostile template of 10**6 parts took minutes
+            raise TemplateError(f"more than {MAX_PARTS} {{expression}} parts and braces in one message")
         parts.append(text[position : match.start()])
         parts.append(match.group(0)[0] if match.group(0) in ("{{", "}}") else compile_part(match.group(1)))
         position = match.end()

@@ -1,4 +1,4 @@
-"""Stage 5: merge an auditor's answers into a result: judgements give manual checks (or any rule) a status,
+"""Merge an auditor's answers into a result: judgements give manual checks (or any rule) a status,
 waivers set findings aside in their own tally. The result stays plain data; nothing here re-evaluates."""
 
 from __future__ import annotations

@@ -82,8 +82,10 @@ class Checker:
         return compile_ruleset(ruleset, package.kind, package.schema_version, self.store, values)
 
     def check(self, package: Package, explain: set[str] | None = None, explain_all: bool = False) -> dict:
-        """The result document."""
+        """The result document. A parameter set for the run that no ruleset applying to this package
+        declares is refused: it would change nothing, and the user believes it did."""
         compiled, notes = self._applicable(package)
+        self._refuse_unused_overrides(package, compiled)
         result = evaluate(package, compiled, explain, explain_all)
         for entry in result["rulesets"]:
             if entry["id"] in notes:
@@ -98,6 +100,13 @@ class Checker:
         statuses alone: check() builds every occurrence and value, which a screening line does not show."""
         compiled, _ = self._applicable(package)
         return screening_line(outcomes(package, compiled), decide=bool(self.profile))
+
+    def _refuse_unused_overrides(self, package: Package, compiled: list[CompiledRuleset]) -> None:
+        applied = {ruleset.ruleset.id for ruleset in compiled}
+        used = {name for ruleset_id in applied for name in self.overrides[ruleset_id]}
+        for ruleset_id, values in self.overrides.items():
+            for name in sorted(set(values) - used):
+                raise InputError("--param", f"{name} belongs to ruleset {ruleset_id}, which does not apply to this {package.kind} package: it would change nothing")
 
     def _applicable(self, package: Package) -> tuple[list[CompiledRuleset], dict[str, str]]:
         compiled, notes = self.compiled_for(package)

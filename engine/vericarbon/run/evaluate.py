@@ -1,4 +1,4 @@
-"""Stage 4: evaluate compiled rulesets over a validated package and produce the canonical result (plain data)."""
+"""Evaluate compiled rulesets over a validated package and produce the canonical result (plain data)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Stage 7: the registry intake service (`vericarbon serve`, `pip install 'vericarbon[serve]'`).
+"""Stage 10: the registry intake service (`vericarbon serve`, `pip install 'vericarbon[serve]'`).
 
 An HTTP API (Starlette on uvicorn, app.py) takes submissions and answers at once with an id; worker
 processes (worker.py) take the queued submissions from the database, check them as `verify` does, record

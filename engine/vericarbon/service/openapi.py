@@ -32,9 +32,12 @@ def document() -> dict[str, Any]:
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}, "problems": {"type": "array", "items": {"type": "object"}}}},
                 "Submitted": {"type": "object", "required": ["id", "status"], "properties": {"id": {"type": "string"}, "status": {"const": "queued"}, "links": {"type": "object"}}},
                 "Status": {"type": "object", "required": ["id", "status"], "properties": {
-                    "id": {"type": "string"}, "status": {"enum": ["queued", "checking", "done", "failed"]}, "received": {"type": "number"}, "decided": {"type": ["number", "null"]},
+                    "id": {"type": "string"}, "status": {"enum": ["queued", "checking", "done", "failed"]}, "received": {"type": "string", "format": "date-time"}, "decided": {"type": ["string", "null"], "format": "date-time"},
                     "package_id": {"type": ["string", "null"]}, "kind": {"type": ["string", "null"]}, "verdict": {"type": ["string", "null"]}, "attempts": {"type": "integer"},
                     "counts": {"type": ["object", "null"]}, "decision": {"enum": ["accept", "return_to_proponent", None]}, "statement": {"type": ["string", "null"]},
+                    "to_fix": {"type": "array", "description": "what the proponent must fix, numbered from 1", "items": {"type": "object", "required": ["number", "rule", "fix"], "properties": {
+                        "number": {"type": "integer"}, "rule": {"type": "string"}, "title": {"type": "string"}, "status": {"enum": ["fail", "not_evaluated"]}, "fix": {"type": "string"},
+                        "where": {"type": "array", "items": {"type": "string"}}}}},
                     "ledger_conflicts": {"type": "array", "items": {"type": "object"}}, "error": {"type": ["string", "null"]}}},
                 "Webhook": {"type": "object", "required": ["id", "url", "secret"], "properties": {"id": {"type": "string"}, "url": {"type": "string"}, "secret": {"type": "string"}}},
             },
@@ -62,7 +65,9 @@ def document() -> dict[str, Any]:
             "/v1/audit": {"get": {"summary": "The registry's append-only audit log, newest first (registry key)",
                                   "responses": {"200": _json("Entries", {"type": "object"}), "401": _UNKNOWN["401"], "403": _error("A proponent's key")}}},
             "/v1/rulesets": {"get": {"summary": "The built-in rulesets", "responses": {"200": _json("Rulesets", {"type": "object"}), "401": _UNKNOWN["401"]}}},
-            "/healthz": {"get": {"summary": "Liveness and database reachability", "security": [], "responses": {"200": _json("Ready", {"type": "object"}), "503": _error("Database unreachable")}}},
+            "/healthz": {"get": {"summary": "Liveness: the process answers", "security": [], "responses": {"200": _json("Alive", {"type": "object"})}}},
+            "/readyz": {"get": {"summary": "Readiness: the database is reachable, every worker and the delivery process run; the oldest queued job's age",
+                                "security": [], "responses": {"200": _json("Ready", {"type": "object"}), "503": _json("Not ready, and why", {"type": "object"})}}},
             "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": _json("OpenAPI 3.1", {"type": "object"})}}},
         },
     }

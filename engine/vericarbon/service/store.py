@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import secrets
 import sqlite3
 import threading
@@ -23,15 +24,27 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from vericarbon.errors import InputError
 from vericarbon.screening.ledger import is_database_url
 from vericarbon.screening.ledger.postgres import migrate
+from vericarbon.service.audit import GENESIS, entry_hash
+from vericarbon.service.audit import verify as verify_chain
 
 MAX_ATTEMPTS = 3  # a submission whose checking crashed this many times is failed, not retried for ever
 DELIVERY_ATTEMPTS = 10  # webhook deliveries: backoff 2, 4, 8 … seconds, capped at an hour
 STATUSES = ("queued", "checking", "done", "failed")
+CONNECT_BACKOFF = (0.2, 0.5, 1.0, None)  # pauses between tries to connect; None: give up (Unavailable)
+
+
+class Unavailable(InputError):
+    """The database cannot be used now (down, restarting, its disk full), with what it said: the API
+    answers 503 with it, a worker waits and tries again, a command prints it."""
+
+    def __init__(self, cause: str) -> None:
+        self.cause = cause
+        super().__init__("the service database", cause)
 
 _SCHEMA = """
 CREATE TABLE api_keys (
@@ -107,9 +120,25 @@ MIGRATIONS = {
         [s for s in _SCHEMA.format(blob=blob, serial=serial, real=real).split(";") if s.strip()] + _APPEND_ONLY[dialect],
         # 2: leases that ran out are found by an index, so taking a job stays cheap however many are done
         ["CREATE INDEX submissions_leases ON submissions (status, lease_until)"],
+        # 3: the audit log is hash-chained (audit.py): each entry holds the previous entry's hash and its own
+        ["ALTER TABLE audit ADD COLUMN prev_hash TEXT", "ALTER TABLE audit ADD COLUMN hash TEXT"],
     ]
     for dialect, blob, serial, real in (("sqlite", "BLOB", "INTEGER", "REAL"), ("postgresql", "BYTEA", "BIGSERIAL", "DOUBLE PRECISION"))
 }
+
+
+class Backoff:
+    """Pauses that double from 0.1 s to at most 10 s, back to the start once things work again."""
+
+    def __init__(self) -> None:
+        self.pause = 0.1
+
+    def wait(self) -> None:
+        time.sleep(self.pause)
+        self.pause = min(self.pause * 2, 10.0)
+
+    def reset(self) -> None:
+        self.pause = 0.1
 
 
 @dataclass(frozen=True)
@@ -146,6 +175,11 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def shown_location(location: str) -> str:
+    """A database's location to show in logs and messages: a URL without its password."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", location)
+
+
 class Store:
     """The service database at `location`: a SQLite file or a postgresql:// URL. One connection per
     thread (the web process answers requests from a thread pool)."""
@@ -161,45 +195,78 @@ class Store:
     def _connection(self) -> Any:
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            if self.dialect == "postgresql":
+            for pause in CONNECT_BACKOFF:  # a server restarting takes a moment to accept connections again
                 try:
-                    import psycopg
-                except ImportError:
-                    raise InputError(self.location, "a PostgreSQL database needs psycopg: pip install 'vericarbon[serve]'") from None
-                try:
-                    connection = psycopg.connect(self.location, autocommit=True)
-                except psycopg.Error as error:
-                    raise InputError(self.location, f"cannot be reached ({error})") from None
-            else:
-                try:
-                    connection = sqlite3.connect(self.location, timeout=60, isolation_level=None, check_same_thread=False)
-                    connection.execute("PRAGMA journal_mode=WAL")
-                    connection.execute("PRAGMA synchronous=NORMAL")
-                except sqlite3.Error as error:
-                    raise InputError(self.location, f"cannot be used as the service database ({error})") from None
+                    connection = self._connect()
+                    break
+                except Unavailable:
+                    if pause is None:
+                        raise
+                    time.sleep(pause)
             self._local.connection = connection
         return connection
 
+    def _connect(self) -> Any:
+        if self.dialect == "postgresql":
+            try:
+                import psycopg
+            except ImportError:
+                raise InputError(self.location, "a PostgreSQL database needs psycopg: pip install 'vericarbon[serve]'") from None
+            try:
+                return psycopg.connect(self.location, autocommit=True, connect_timeout=5)
+            except psycopg.Error as error:
+                raise Unavailable(f"the database cannot be reached ({error})".strip()) from None
+        try:
+            Path(self.location).parent.mkdir(parents=True, exist_ok=True)  # the default lives in the user's data folder, made on first use
+            connection = sqlite3.connect(self.location, timeout=60, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+        except (sqlite3.Error, OSError) as error:
+            raise InputError(self.location, f"cannot be used as the service database ({error})") from None
+        return connection
+
+    @contextlib.contextmanager
+    def _failures(self) -> Iterator[None]:
+        """A database fault (a server gone or restarted, a full disk) as Unavailable with its cause; the
+        connection is dropped, so the next use connects afresh."""
+        try:
+            yield
+        except self.faults as error:
+            self.close()
+            raise Unavailable(" ".join(str(error).split()) or type(error).__name__) from error
+
+    @property
+    def faults(self) -> tuple[type[Exception], ...]:
+        if self.dialect == "postgresql":
+            import psycopg
+
+            return (psycopg.OperationalError, psycopg.InterfaceError)
+        return (sqlite3.OperationalError,)
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator["_Statements"]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        connection = self._connection()
-        if self.dialect == "postgresql":
-            with connection.transaction():
+        """One transaction: committed when the block ends, rolled back if it raises. Not retried on a fault
+        (a commit whose answer was lost may have happened): the caller decides (503, or the worker's backoff)."""
+        with self._failures():
+            connection = self._connection()
+            if self.dialect == "postgresql":
+                with connection.transaction():
+                    yield _Statements(connection, self.dialect)
+                return
+            connection.execute("BEGIN IMMEDIATE")
+            try:
                 yield _Statements(connection, self.dialect)
-            return
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield _Statements(connection, self.dialect)
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)
         if connection is not None:
-            connection.close()
+            with contextlib.suppress(Exception):  # a connection the server dropped may fail to close
+                connection.close()
             self._local.connection = None
 
     def _migrate(self) -> None:
@@ -329,10 +396,13 @@ class Store:
             db.audit(who, "webhook added", hook, url)
         return hook, secret
 
-    def due_deliveries(self, limit: int = 20) -> list[tuple[str, str, str, str, int]]:
-        """(delivery, url, secret, body, attempts) of deliveries due now."""
-        return self.read_all("SELECT d.id, w.url, w.secret, d.body, d.attempts FROM deliveries d JOIN webhooks w ON w.id = d.webhook"
-                             " WHERE d.delivered IS NULL AND d.attempts < ? AND d.next_at <= ? ORDER BY d.next_at LIMIT ?", (DELIVERY_ATTEMPTS, time.time(), limit))
+    def due_deliveries(self, per_registry: int) -> list[tuple[str, str, str, str, str, int]]:
+        """(delivery, registry, url, secret, body, attempts) of deliveries due now, the `per_registry` oldest
+        of each registry: a registry with a backlog does not fill the list and hide the others'."""
+        return self.read_all("SELECT id, registry, url, secret, body, attempts FROM (SELECT d.id, w.registry, w.url, w.secret, d.body, d.attempts, d.next_at,"
+                             " ROW_NUMBER() OVER (PARTITION BY w.registry ORDER BY d.next_at) AS turn FROM deliveries d JOIN webhooks w ON w.id = d.webhook"
+                             " WHERE d.delivered IS NULL AND d.attempts < ? AND d.next_at <= ?) due WHERE turn <= ? ORDER BY next_at",
+                             (DELIVERY_ATTEMPTS, time.time(), per_registry))
 
     def claim_delivery(self, delivery: str, attempts: int, hold_seconds: float) -> bool:
         """Push a due delivery's next attempt forward before sending it, so one worker sends it at a time."""
@@ -354,17 +424,37 @@ class Store:
         with self.transaction() as db:
             db.audit(who, action, subject, detail)
 
+    def verify_audit(self) -> dict:
+        """The audit log's hash chain checked from its first entry (audit.verify)."""
+        return verify_chain(self.read_all("SELECT seq, at, registry, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY seq"))
+
+    def owns_tables(self) -> bool:
+        """PostgreSQL: whether this connection's role owns the service's tables, and so could TRUNCATE, DROP or
+        ALTER them (the audit log's triggers included). SQLite: a file's writer can do anything; False."""
+        if self.dialect != "postgresql":
+            return False
+        return bool(self.read_one("SELECT count(*) FROM pg_tables WHERE tablename IN ('audit', 'submissions') AND tableowner = current_user")[0])
+
     def audit_log(self, who: Identity, limit: int = 1000) -> list[dict]:
         rows = self.read_all("SELECT seq, at, actor, action, subject, detail FROM audit WHERE registry = ? ORDER BY seq DESC LIMIT ?", (who.registry, limit))
         return [dict(zip(("seq", "at", "actor", "action", "subject", "detail"), row)) for row in rows]
 
-    # -- reads outside a transaction
+    # -- reads outside a transaction: retried once on a fresh connection (a read is safe to repeat, and
+    # the first statement after a server restart finds the old connection broken)
 
     def read_one(self, sql: str, parameters: tuple = ()) -> Any:
-        return _Statements(self._connection(), self.dialect).one(sql, parameters)
+        return self._read(lambda statements: statements.one(sql, parameters))
 
     def read_all(self, sql: str, parameters: tuple = ()) -> list:
-        return _Statements(self._connection(), self.dialect).all(sql, parameters)
+        return self._read(lambda statements: statements.all(sql, parameters))
+
+    def _read(self, query: Callable[["_Statements"], Any]) -> Any:
+        try:
+            with self._failures():
+                return query(_Statements(self._connection(), self.dialect))
+        except Unavailable:
+            with self._failures():
+                return query(_Statements(self._connection(), self.dialect))
 
 
 class _Statements:
@@ -385,5 +475,12 @@ class _Statements:
         return self.execute(sql, parameters).fetchall()
 
     def audit(self, who: Identity | None, action: str, subject: str | None, detail: str | None, actor: str | None = None) -> None:
-        self.execute("INSERT INTO audit (at, registry, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                     (time.time(), who.registry if who else None, actor or (who.name if who else "anonymous"), action, subject, detail))
+        """Append an entry to the hash chain. Writers take turns (SQLite: BEGIN IMMEDIATE already; PostgreSQL:
+        a lock held to the commit), so each entry chains to the one committed before it."""
+        if self.dialect == "postgresql":
+            self.execute("SELECT pg_advisory_xact_lock(hashtext('vericarbon audit'))")
+        last = self.one("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1")
+        fields = (time.time(), who.registry if who else None, actor or (who.name if who else "anonymous"), action, subject, detail)
+        previous = last[0] if last and last[0] else GENESIS
+        self.execute("INSERT INTO audit (at, registry, actor, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     (*fields, previous, entry_hash(previous, *fields)))

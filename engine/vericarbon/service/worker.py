@@ -1,6 +1,7 @@
 """A worker process: takes queued submissions from the database, checks each as `verify` does (all the
 built-in rulesets of its kind, then the intake decision), records its serial ranges in the credit ledger
-and its result, and sends the webhook deliveries that are due, signed with HMAC-SHA256.
+and its result, with a delivery queued for each of the registry's webhooks (sent by the delivery process,
+delivery.py, never by a worker: a slow endpoint must not hold up decisions).
 
 A check and its ledger record happen before the result is recorded under the worker's lease. A worker
 that dies leaves the lease to run out; another worker then checks the submission again, and recording
@@ -10,14 +11,13 @@ nothing counted twice.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import hmac
+import logging
 import os
 import signal
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from vericarbon.errors import InputError
@@ -27,14 +27,10 @@ from vericarbon.run.checker import Checker
 from vericarbon.run.evaluate import intake_decision
 from vericarbon.screening.ledger import Ledger, open_ledger
 from vericarbon.screening.ledger.records import Submission, submission_of
-from vericarbon.service.store import Identity, Job, Store
+from vericarbon.service.store import Backoff, Identity, Job, Store, Unavailable
 
-SIGNATURE_HEADER = "X-Vericarbon-Signature"  # "sha256=" + hex HMAC-SHA256 of the body with the subscriber's secret
 WORKBOOK = ".xlsx"
-
-
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+LOG = logging.getLogger("vericarbon.service")
 
 
 def read_submission(name: str, body: bytes, store: SchemaStore) -> Package:
@@ -69,7 +65,9 @@ def check(job: Job, checker: Checker, ledger: Ledger, store: Store) -> tuple[str
     submitter = Identity(job.registry, job.proponent)
     mine = tenant_view(conflicts, submitter, owners)
     summary = {"counts": result["summary"]["by_status"], "statement": result["summary"]["statement"], "decision": decision,
-               "to_fix": len(result["decision"]["to_fix"]), "ledger_conflicts": mine, "registry_ledger_conflicts": tenant_view(conflicts, Identity(job.registry, None), owners)}
+               "to_fix": [{"number": number, "rule": item["rule"], "title": item["title"], "status": item["status"], "fix": item["fix"],
+                           "where": [place["pointer"] for place in item["where"]]} for number, item in enumerate(result["decision"]["to_fix"], 1)],
+               "ledger_conflicts": mine, "registry_ledger_conflicts": tenant_view(conflicts, Identity(job.registry, None), owners)}
     result["ledger_conflicts"] = mine
     return result["verdict"], summary, renderer("json")(result), None  # type: ignore[return-value]
 
@@ -111,44 +109,89 @@ def tenant_view(conflicts: list[dict], viewer: Identity, owners: dict[str, Ident
     return seen
 
 
-def run(location: str, lease_seconds: float = 60.0, idle_seconds: float = 0.05, stop_after: float | None = None) -> None:
-    """Work until stopped (SIGTERM or SIGINT end it after the current job); `stop_after` seconds for tests."""
+class JobTimeout(BaseException):
+    """A job ran over its time limit (raised by SIGALRM in the worker's main thread). A BaseException, so
+    that no `except Exception` inside the checking swallows it."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise JobTimeout
+
+
+def timed_check(job: Job, checker: Checker, ledger: Any, store: Store, job_seconds: float, faults: tuple[type[Exception], ...] = ()) -> tuple[str | None, dict, str | None, str | None]:
+    """`check` within `job_seconds` (0: no limit): a job over it, or one that crashes, is failed with
+    the reason, never left to loop or lost. A database fault (`faults`, in the ledger) is no fault of the
+    submission: it is raised as Unavailable, and the job taken up again once the database is back."""
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, job_seconds)
+    try:
+        return check(job, checker, ledger, store)
+    except JobTimeout:
+        return None, {}, None, f"checking ran over its time limit of {job_seconds:g} s"
+    except faults as fault:
+        raise Unavailable(" ".join(str(fault).split())) from fault
+    except Exception as crash:  # a bug of ours inside one submission: its result, never the worker's end
+        return None, {}, None, f"internal error ({type(crash).__name__}: {crash})"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def run(location: str, lease_seconds: float = 60.0, job_seconds: float | None = None, idle_seconds: float = 0.05,
+        stop_after: float | None = None, parent: int | None = None) -> None:
+    """Work until stopped: SIGTERM or SIGINT end it after the current job, and so does the end of
+    `parent` (the supervising `serve`) when given. A database fault is waited out with backoff; the
+    worker never exits for one. A job is failed after `job_seconds` (default half the lease; 0: no limit).
+    `stop_after` seconds for tests."""
+    job_seconds = lease_seconds / 2 if job_seconds is None else job_seconds
+    if job_seconds and job_seconds >= lease_seconds:
+        raise InputError("--job-timeout", f"must be shorter than the lease ({lease_seconds:g} s), or another worker takes the job over while it runs")
     name = f"{os.uname().nodename}:{os.getpid()}"
     store = Store(location)
     checker = Checker(SchemaStore(), [], [], None)
     stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stopping.append(True))
     deadline = None if stop_after is None else time.monotonic() + stop_after
-    with open_ledger(location) as ledger:
-        while not stopping and (deadline is None or time.monotonic() < deadline):
+    backoff = Backoff()
+    ledger: contextlib.ExitStack | None = None
+    while not stopping and (deadline is None or time.monotonic() < deadline) and (parent is None or os.getppid() == parent):
+        try:
+            if ledger is None:  # (re)opened after a fault: the ledger's connection does not survive one
+                book = _open_ledger(ledger := contextlib.ExitStack(), location)
             job = store.take(name, lease_seconds)
-            if job is not None:
-                try:
-                    verdict, summary, result, error = check(job, checker, ledger, store)
-                except Exception as crash:  # a bug of ours inside one submission: its result, never the worker's end
-                    verdict, summary, result, error = None, {}, None, f"internal error ({type(crash).__name__}: {crash})"
-                store.finish(job, name, verdict, summary, result, error)
-                continue
-            if not deliver_due(store):
+            if job is None:
                 time.sleep(idle_seconds)
+            else:
+                _record(store, job, name, timed_check(job, checker, book, store, job_seconds, store.faults), time.monotonic() + lease_seconds)
+            backoff.reset()
+        except (Unavailable, *store.faults) as fault:
+            LOG.warning("worker %s: the database is unavailable (%s); trying again in %.1f s", name, " ".join(str(fault).split()), backoff.pause)
+            if ledger is not None:
+                with contextlib.suppress(Exception):
+                    ledger.close()
+                ledger = None
+            backoff.wait()
+    if ledger is not None:
+        ledger.close()
     store.close()
 
 
-def deliver_due(store: Store, timeout: float = 5.0) -> int:
-    """Send the webhook deliveries that are due; a failed one is tried again later with backoff."""
-    sent = 0
-    for delivery, url, secret, body, attempts in store.due_deliveries():
-        if not store.claim_delivery(delivery, attempts, hold_seconds=timeout * 2):
-            continue  # another worker is sending it
-        payload = body.encode()
-        request = urllib.request.Request(url, data=payload, method="POST", headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature(secret, payload), "X-Vericarbon-Delivery": delivery})
+def _open_ledger(stack: contextlib.ExitStack, location: str) -> Any:
+    try:
+        return stack.enter_context(open_ledger(location))
+    except InputError as error:  # the ledger says "cannot be used" for a server that is down
+        raise Unavailable(error.render()) from error
+
+
+def _record(store: Store, job: Job, name: str, outcome: tuple, until: float) -> None:
+    """Record a job's outcome, waiting out a database fault while the lease lasts (finish is safe to repeat:
+    it records only under the lease, once); after that the job is taken up again by whoever holds it next."""
+    backoff = Backoff()
+    while True:
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (a URL the registry registered)
-                error = None if 200 <= response.status < 300 else f"HTTP {response.status}"
-        except urllib.error.HTTPError as failure:
-            error = f"HTTP {failure.code}"
-        except (urllib.error.URLError, OSError, ValueError) as failure:
-            error = str(getattr(failure, "reason", failure))
-        store.delivered(delivery, error)
-        sent += 1
-    return sent
+            store.finish(job, name, *outcome)
+            return
+        except Unavailable:
+            if time.monotonic() + backoff.pause >= until:
+                raise
+            backoff.wait()
