@@ -468,8 +468,8 @@ def test_a_double_retirement_beyond_64_bits_in_yaml_is_found(tmp_path, capsys):
 
 
 def test_a_range_the_ledger_cannot_read_is_that_packages_invalid_line_not_a_silent_skip(tmp_path, capsys):
-    """A serial read inexactly (orjson reads a JSON integer beyond 64 bits as a float, as 1.8e19 is here)
-    passes the schema's "integer" but names no exact credit: the package's line says so, with the pointer."""
+    """A serial written as a float (1.8446744073709552e19) passes the schema's "integer" but names no exact
+    credit: the package's line says so, with the pointer, where the ledger used to leave the range out."""
     package = json.dumps(inventory("P-1", [(1, 2)])).replace('"start": 1,', '"start": 1.8446744073709552e19,').replace('"end": 2,', '"end": 1.8446744073709552e19,')
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "inexact.json").write_text(package)

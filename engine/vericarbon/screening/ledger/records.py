@@ -51,9 +51,9 @@ CLAIM_FIELDS: dict[str, list[tuple[tuple[str, ...], Any, tuple[str, ...], tuple[
 
 def claims_of(package: Package) -> list[Claim]:
     """The serial ranges a validated package issues or retires. A range the ledger cannot record exactly (a
-    number that is not an exact integer, say one written beyond 64 bits and read as a float, a negative
-    one, or an end before the start) is an InputError naming its pointer: that package's `invalid` line,
-    never a range left out, whose double retirement would then go unreported."""
+    number that is not an integer, such as 1.8446744073709552e19, which JSON Schema's "integer" accepts; a
+    negative one; an end before the start) is an InputError naming its pointer: that package's `invalid`
+    line, never a range left out, whose double retirement would then go unreported."""
     if package.kind == "credit-record":
         return [_record_claim(package)]
     found = []
@@ -83,7 +83,7 @@ def _exact_range(file: str, pointer: str, start: Any, end: Any, start_field: tup
         if type(value) is not int or value < 0:
             where = pointer + "".join("/" + escape_pointer_part(part) for part in field)
             raise InputError(file, f"the ledger cannot record this serial range: {value!r} is not an exact non-negative integer"
-                             " (a number beyond 64 bits written in JSON may have been read inexactly)", where)
+                             " (a serial is written as whole digits, never as a float)", where)
     if end < start:
         raise InputError(file, f"the ledger cannot record this serial range: it ends ({end}) before it starts ({start})", pointer)
     return start, end
