@@ -110,7 +110,7 @@ def test_the_services_status_lists_the_engine_error(broken_rule: str, tmp_path: 
         store = Store(location)
         with open_ledger(location) as ledger:
             job = store.take("test", 60.0)
-            store.finish(job, "test", *worker.check(job, worker.IntakeChecker(SchemaStore()), ledger))
+            store.finish(job, "test", *worker.check(job, worker.IntakeChecker(SchemaStore()), ledger, store))
         status = client.get(f"/v1/submissions/{submitted['id']}", headers={"Authorization": f"Bearer {key}"}).json()
     assert (status["status"], status["verdict"], status["decision"]) == ("done", "incomplete", "return_to_proponent")  # never accepted with a check unrun
     assert [e["rule"] for e in status["engine_errors"]] == [broken_rule] and status["counts"]["engine_error"] == 1

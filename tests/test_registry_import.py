@@ -7,6 +7,8 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
+
 from test_screen import run
 
 from vericarbon.cli import main
@@ -74,7 +76,9 @@ def test_a_retirement_copied_with_another_beneficiary_conflicts_naming_both_file
     code, lines, _ = run(["screen", tmp_path / "first.jsonl", tmp_path / "second.jsonl", "--jobs", "1"], capsys)
     found = [(line["source"], c) for line in lines for c in line.get("ledger_conflicts", [])]
     kinds = sorted(c["kind"] for _, c in found)
-    assert code == 1 and kinds == ["id_reused", "retired_for_two_beneficiaries"]
+    assert code == 1 and kinds == ["retired_for_two_beneficiaries", "updated"]  # the same record, changed: an update, and still a double retirement
+    (update,) = [c for _, c in found if c["kind"] == "updated"]
+    assert update["before"]["beneficiary"] != "Somebody Else Ltd" and update["after"]["beneficiary"] == "Somebody Else Ltd" and "source" not in update["after"]
     (source, conflict), = [(s, c) for s, c in found if c["kind"] == "retired_for_two_beneficiaries"]
     assert source.startswith(str(tmp_path / "second.jsonl")) and conflict["other"]["source"].startswith(str(tmp_path / "first.jsonl"))
 
@@ -135,3 +139,61 @@ def test_a_workbook_that_unpacks_too_far_is_refused_unread(tmp_path, capsys):
         archive.writestr("xl/worksheets/sheet1.xml", b" " * (300 * 1024 * 1024))
     code = main(["import", "registry", "--from", "acr", str(tmp_path / "bomb.xlsx"), "-o", str(tmp_path / "x.jsonl")])
     assert code == 2 and "unpacks to 300 MiB" in capsys.readouterr().err
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "offsetsdb-registry-samples"  # shared/ lies beside the checkout
+REAL_EXPORTS = [("acr", "american-carbon-registry/retirements.csv"), ("gold-standard", "gold-standard/retirements.csv"), ("isometric", "isometric/retirements.csv")]
+
+
+def _pair(line: dict, conflict: dict) -> tuple:
+    return line["id"], conflict["kind"], conflict["other"]["package_id"]
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason="the registries' sample exports are not on this machine")
+@pytest.mark.parametrize("registry, name", REAL_EXPORTS)
+def test_a_real_export_imported_again_shifted_and_elsewhere_adds_no_conflict(registry, name, tmp_path, capsys, ledger_location):
+    """Last month's download (the export without its newest row), then this month's in another folder: one
+    new row on top, every other row one further down. Only the new row may bring a conflict."""
+    rows = list(csv.reader((SAMPLES / name).open(newline="", encoding="utf-8-sig")))
+    for folder, kept in (("last-month", [rows[0], *rows[2:]]), ("this-month", rows)):
+        (tmp_path / folder).mkdir()
+        with (tmp_path / folder / Path(name).name).open("w", newline="", encoding="utf-8") as stream:
+            csv.writer(stream).writerows(kept)
+        import_registry(registry, tmp_path / folder / Path(name).name, out=tmp_path / f"{folder}.jsonl", capsys=capsys)
+    ledger = ["--ledger", ledger_location]
+    _, first, _ = run(["screen", tmp_path / "last-month.jsonl", "--jobs", "1", *ledger], capsys)
+    _, again, _ = run(["screen", tmp_path / "this-month.jsonl", "--jobs", "1", *ledger], capsys)
+    assert len(again) == len(first) + 1 >= 100 and all(line["status"] == "checked" for line in again)
+    new_row = again[0]["id"]
+    earlier = {_pair(line, c) for line in first for c in line.get("ledger_conflicts", [])}
+    added = {_pair(line, c) for line in again for c in line.get("ledger_conflicts", [])} - earlier
+    assert {pair for pair in added if new_row not in (pair[0], pair[2])} == set()
+    # both downloads in one run: a record met in both is one submission, never a duplicate nor an update
+    _, both, _ = run(["screen", tmp_path / "last-month.jsonl", tmp_path / "this-month.jsonl", "--jobs", "1"], capsys)
+    added = {_pair(line, c) for line in both for c in line.get("ledger_conflicts", [])} - earlier
+    assert {pair for pair in added if new_row not in (pair[0], pair[2])} == set()
+
+
+def test_serials_beyond_64_bits_keep_every_digit_from_csv_and_workbook(tmp_path, capsys):
+    import openpyxl
+
+    rows = list(csv.reader((EXPORTS / "cercarbono-retirements.csv").open(newline="", encoding="utf-8")))
+    first, last = rows[0].index("from"), rows[0].index("to")
+    rows[1][first], rows[1][last] = str(10**22 - 545), str(10**22)
+    with (tmp_path / "big.csv").open("w", newline="", encoding="utf-8") as stream:
+        csv.writer(stream).writerows(rows)
+    code, records, err = import_registry("cercarbono", tmp_path / "big.csv", out=tmp_path / "c.jsonl", capsys=capsys)
+    assert code == 0, err
+    assert records[0]["serial"]["from"] == 10**22 - 545 and records[0]["serial"]["to"] == 10**22
+    book = openpyxl.Workbook()
+    for number, row in enumerate(rows):
+        book.active.append([int(cell) if number and index in (first, last) else cell for index, cell in enumerate(row)])
+    book.active.cell(2, first + 1).value = str(10**22 - 545)  # the long serial as text: exact
+    book.active.cell(2, last + 1).value = str(10**22)
+    book.save(tmp_path / "text.xlsx")
+    code, from_xlsx, err = import_registry("cercarbono", tmp_path / "text.xlsx", out=tmp_path / "t.jsonl", capsys=capsys)
+    assert code == 0 and from_xlsx[0]["serial"] == records[0]["serial"], err
+    book.active.cell(2, last + 1).value = float(10**22)  # a number cell: a double, whose digits are not the registry's
+    book.save(tmp_path / "number.xlsx")
+    code, from_xlsx, err = import_registry("cercarbono", tmp_path / "number.xlsx", out=tmp_path / "n.jsonl", capsys=capsys)
+    assert code == 1 and len(from_xlsx) == 1 and "row 1: to '1e+22': is not a whole number written in digits" in err

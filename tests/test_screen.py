@@ -94,11 +94,10 @@ def test_every_claim_of_a_package_is_checked_against_every_earlier_range(ledger_
     book.record("P-1", "a", [claim(1, 100), claim(1, 50, registry="Verra")])
     book.record("P-2", "b", [claim(200, 300), claim(301, 400, action="issued", beneficiary=None)])
     found = book.record("P-3", "c", [claim(90, 210), claim(40, 45, registry="Verra"), claim(350, 360, action="issued", beneficiary=None), claim(500, 600)])
-    assert [(c["range"], c["other"]["package_id"], c["kind"], c["shared"]) for c in found] == [
-        ([90, 210], "P-1", "retired_twice", [90, 100]),
-        ([90, 210], "P-2", "retired_twice", [200, 210]),
-        ([40, 45], "P-1", "retired_twice", [40, 45]),
-        ([350, 360], "P-2", "issued_twice", [350, 360]),
+    assert [(c["range"], c["other"]["package_id"], c["kind"], c["shared"], c["others"]) for c in found] == [
+        ([90, 210], "P-1", "retired_twice", [90, 100], 2),  # one finding per claim and kind: the first range in full, and how many
+        ([40, 45], "P-1", "retired_twice", [40, 45], 1),
+        ([350, 360], "P-2", "issued_twice", [350, 360], 1),
     ]
 
 
@@ -225,10 +224,13 @@ def write_batch(folder: Path, packages: list[dict]) -> None:
         (folder / f"{package['id']}.json").write_text(json.dumps(package))
 
 
-def run(argv, capsys):
+def run(argv, capsys, records: bool = False):
+    """The exit code, the packages' lines (with records=True, also the run-level records after them, which
+    have no source) and the standard error of a command."""
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
-    return code, [json.loads(line) for line in out.splitlines()], err
+    lines = [json.loads(line) for line in out.splitlines()]
+    return code, [line for line in lines if records or "source" in line], err
 
 
 def test_screen_a_folder_finds_the_planted_overlaps_and_survives_bad_members(tmp_path, capsys):
@@ -476,3 +478,69 @@ def test_lines_are_the_same_whatever_the_worker_count(tmp_path):
     assert [(c["kind"], c["other"]["package_id"]) for c in by_id["Q010"]["ledger_conflicts"]] == [("retired_for_two_beneficiaries", "P010")]
     assert [(c["kind"], c["other"]["package_id"]) for c in by_id["Q011"]["ledger_conflicts"]] == [("retired_twice", "P011")]
     assert by_id["Q010"]["ledger_conflicts"][0]["other"]["beneficiary"] == "Acme Ltd"
+
+
+# ---------------------------------------------------------------- serials the ledger cannot lose (issue 30, item 1)
+
+BEYOND_64_BITS = 2**64 + 1
+
+
+def test_a_double_retirement_beyond_64_bits_in_yaml_is_found(tmp_path, capsys):
+    import yaml
+
+    (tmp_path / "in").mkdir()
+    for name in ("P-1", "P-2"):
+        (tmp_path / "in" / f"{name}.yaml").write_text(yaml.safe_dump(inventory(name, [(BEYOND_64_BITS, BEYOND_64_BITS + 99)])))
+    code, lines, _ = run(["screen", tmp_path / "in", "--jobs", "1"], capsys)
+    assert [c["shared"] for line in lines for c in line.get("ledger_conflicts", [])] == [[BEYOND_64_BITS, BEYOND_64_BITS + 99]]
+
+
+def test_a_range_the_ledger_cannot_read_is_that_packages_invalid_line_not_a_silent_skip(tmp_path, capsys):
+    """A serial written as a float (1.8446744073709552e19) passes the schema's "integer" but names no exact
+    credit: the package's line says so, with the pointer, where the ledger used to leave the range out."""
+    package = json.dumps(inventory("P-1", [(1, 2)])).replace('"start": 1,', '"start": 1.8446744073709552e19,').replace('"end": 2,', '"end": 1.8446744073709552e19,')
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "inexact.json").write_text(package)
+    write_batch(tmp_path / "in", [inventory("P-2", [(1, 100)])])
+    code, lines, _ = run(["screen", tmp_path / "in", "--jobs", "1"], capsys)
+    (line,) = [line for line in lines if line["source"].endswith("inexact.json")]
+    assert line["status"] == "invalid" and line["error"].startswith(str(tmp_path / "in" / "inexact.json") + ": /offsets/batches/0/serial/start: the ledger cannot record")
+    assert len(lines) == 2 and [line["status"] for line in lines if line["source"].endswith("P-2.json")] == ["checked"]
+
+
+def test_a_credit_record_of_serial_to_ten_to_the_22_is_its_own_line_not_the_batchs_end(tmp_path, capsys):
+    import yaml
+
+    record = {"kind": "credit-record", "schema_version": "1.0", "id": "R-1", "registry": "cercarbono", "record_type": "retirement", "quantity": 5,
+              "serial": {"raw": "CDC_1_1_1_321_14_1_2009", "from": 10**22 - 4, "to": 10**22}, "beneficiary": "X"}
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "big.json").write_text(json.dumps(record))
+    (tmp_path / "in" / "again.yaml").write_text(yaml.safe_dump({**record, "id": "R-2"}))  # YAML: read exactly, the same credits
+    write_batch(tmp_path / "in", [inventory("P-2", [(1, 100)])])
+    code, lines, err = run(["screen", tmp_path / "in", "--jobs", "1"], capsys)
+    assert code != 3 and len(lines) == 3, err
+    (line,) = [line for line in lines if line["source"].endswith("big.json")]
+    # exact (a JSON reader keeping big integers) or, read as a float, that package's invalid line naming /serial
+    assert line["status"] == "checked" or (line["status"] == "invalid" and ": /serial/start: the ledger cannot record" in line["error"])
+
+
+def test_a_ledger_of_format_2_is_upgraded_to_keep_registry_records(tmp_path):
+    path = tmp_path / "l.sqlite"
+    SQLiteLedger(path).record("R-1", "a.jsonl:1", [claim(1, 100)], "hash-1").__len__()
+    with sqlite3.connect(path) as db:  # as a ledger of format 2 was: no record column
+        db.execute("ALTER TABLE packages DROP COLUMN record")
+        db.execute("PRAGMA user_version = 2")
+    (updated,) = SQLiteLedger(path).record("R-1", "b.jsonl:2", [claim(1, 100)], "hash-2", record={"id": "R-1", "beneficiary": "B"})[:1]
+    assert updated["kind"] == "updated" and updated["before"] is None and updated["after"] == {"id": "R-1", "beneficiary": "B"}
+
+
+def test_the_conflicts_of_one_block_are_summarised_once_and_each_line_names_the_summary(tmp_path, capsys):
+    packages = [inventory(f"P-{i}", [(1, 1000)]) for i in range(30)]  # every package the same credits
+    write_batch(tmp_path / "in", packages)
+    code, lines, _ = run(["screen", tmp_path / "in", "--jobs", "1"], capsys, records=True)
+    *package_lines, summary = lines
+    assert len(package_lines) == 30 and summary["record"] == "ledger_block" and summary["ranges"] == [[1, 1000]]
+    assert summary["findings"] == {"retired_twice": 29 * 30 // 2} and set(summary["submissions"]) == {p["id"] for p in packages}
+    findings = [c for line in package_lines for c in line.get("ledger_conflicts", [])]
+    assert len(findings) == 29 and sorted(c["others"] for c in findings) == list(range(1, 30))  # one per line, not 435
+    assert {c["block_summary"] for c in findings} == {summary["id"]}

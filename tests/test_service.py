@@ -70,7 +70,7 @@ def work(location, lease=60.0):
     with open_ledger(location) as ledger:
         job = store.take("test", lease)
         if job is not None:
-            store.finish(job, "test", *worker.check(job, CHECKER, ledger))
+            store.finish(job, "test", *worker.check(job, CHECKER, ledger, store))
     return job
 
 
@@ -357,3 +357,47 @@ def test_the_service_decides_as_verify_profile_intake_does_on_the_same_file(serv
     if profile:  # plain verify gives no intake decision to compare
         assert status["decision"] == cli["decision"]["outcome"] and status["counts"]["manual"] == 0
         assert [item["rule"] for item in status["to_fix"]] == [item["rule"] for item in cli["decision"]["to_fix"]]
+
+
+# ---------------------------------------------------------------- tenancy in the ledger (issue 29, item 3)
+
+
+def _status(client, key, submission):
+    return client.get(f"/v1/submissions/{submission}", headers=_as(key)).json()
+
+
+def test_a_tenant_of_another_registry_cannot_squat_an_icr_block_nor_see_icrs_record(service):
+    client, store, keys, location = service
+    squatter = store.create_key("GS", "Squat Co")
+    issuance = (ROOT / "evidence_samples" / "icr-removal-issuance.json").read_bytes()
+    squatted = _submit(client, squatter, issuance).json()["id"]  # first, a range of ICR's block from a GS proponent
+    work(location)
+    legitimate = _submit(client, keys["acme"], issuance).json()["id"]
+    work(location)
+    assert [c["kind"] for c in _status(client, squatter, squatted)["ledger_conflicts"]] == ["issued_outside_registry"]
+    assert _status(client, squatter, squatted)["decision"] == "return_to_proponent"
+    assert _status(client, keys["acme"], legitimate)["ledger_conflicts"] == []  # ICR's own issuance is not blocked
+    # a GS proponent retiring credits Acme (ICR) already retired learns that a record exists, nothing of it
+    acme = _submit(client, keys["acme"], json.dumps(inventory("P-ACME", [(1, 100)])).encode()).json()["id"]
+    work(location)
+    retired = _submit(client, squatter, json.dumps(inventory("P-SQUAT", [(50, 60)])).encode()).json()["id"]
+    work(location)
+    for key in (squatter, keys["elsewhere"]):  # the proponent, and its registry GS
+        (finding,) = _status(client, key, retired)["ledger_conflicts"]
+        assert finding["kind"] == "retired_twice" and finding["other"] == "a record outside your tenancy" and finding["range"] == [50, 60]
+        assert "P-ACME" not in json.dumps(_status(client, key, retired)) and acme not in json.dumps(_status(client, key, retired))
+    assert "P-ACME" not in client.get(f"/v1/submissions/{retired}/result", headers=_as(squatter)).text
+    assert all("P-ACME" not in json.dumps(c) for c in client.get("/v1/ledger/conflicts", headers=_as(keys["elsewhere"])).json()["conflicts"])
+
+
+def test_a_proponent_learns_no_other_proponents_package_id_or_hash_but_the_registry_sees_both(service):
+    client, store, keys, location = service
+    first = _submit(client, keys["acme"], json.dumps(inventory("P-1", [(1, 100)])).encode()).json()["id"]
+    work(location)
+    second = _submit(client, keys["other"], json.dumps(inventory("P-1", [(500, 600)], beneficiary="Other plc")).encode()).json()["id"]
+    work(location)
+    (finding,) = _status(client, keys["other"], second)["ledger_conflicts"]
+    assert finding == {"kind": "id_reused", "other": "a record outside your tenancy"}
+    (full,) = _status(client, keys["registry"], second)["ledger_conflicts"]
+    assert full["kind"] == "id_reused" and full["other"]["source"] == f"submission {first}" and len(full["other"]["sha256"]) == 64
+    assert [c["other"]["source"] for c in client.get("/v1/ledger/conflicts", headers=_as(keys["registry"])).json()["conflicts"]] == [f"submission {first}"]

@@ -124,7 +124,7 @@ def test_a_job_over_its_time_limit_is_failed_with_the_reason_once(service, monke
     monkeypatch.setattr(worker, "check", lambda *a: time.sleep(30))
     job = store.take("w", 60)
     started = time.monotonic()
-    outcome = worker.timed_check(job, CHECKER, None, 0.3)
+    outcome = worker.timed_check(job, CHECKER, None, store, 0.3)
     assert time.monotonic() - started < 5 and outcome == (None, {}, None, "checking ran over its time limit of 0.3 s")
     assert store.finish(job, "w", *outcome) is True
     assert store.finish(job, "w", *outcome) is False  # once

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 from pathlib import Path
 
@@ -40,8 +41,17 @@ def import_documents(args: argparse.Namespace, store: SchemaStore) -> int:
     if args.import_command == "workbook":
         from vericarbon.importers.workbooks import read_workbook
 
-        return write_out(args.output, orjson.dumps(read_workbook(args.workbook, store), option=orjson.OPT_INDENT_2).decode() + "\n", "import workbook")
+        return write_out(args.output, _json(read_workbook(args.workbook, store), indent=True).decode() + "\n", "import workbook")
     return _import_packages(args, store)
+
+
+def _json(package: dict, indent: bool = False) -> bytes:
+    """A package as JSON with every integer exact: orjson (fast) writes none beyond 64 bits, which a credit
+    serial can be; such a package is written by the standard encoder instead."""
+    try:
+        return orjson.dumps(package, option=orjson.OPT_INDENT_2 if indent else 0)
+    except TypeError:
+        return json.dumps(package, ensure_ascii=False, indent=2 if indent else None, default=str).encode()
 
 
 def _import_packages(args: argparse.Namespace, store: SchemaStore) -> int:
@@ -57,7 +67,7 @@ def _import_packages(args: argparse.Namespace, store: SchemaStore) -> int:
             tallies.append(tally)
             packages = import_file(args.registry, path, tally, store) if args.import_command == "registry" else import_statements(args.layout, path, tally, store)
             for package in packages:
-                out.write(orjson.dumps(package) + b"\n")
+                out.write(_json(package) + b"\n")
     for tally in tallies:
         print_tally(tally)
     return EXIT_FINDINGS if any(tally.refused for tally in tallies) else EXIT_OK

@@ -85,6 +85,8 @@ def screen(args: argparse.Namespace, store: SchemaStore) -> int:
                 progress.update(len(lines))
         if progress is not None:
             progress.close()
+        for record in tally.blocks.records():  # after the lines: each block's conflicts once, which the lines name
+            out.write(batch.jsonl(record) + "\n")
         if interrupted.is_set():
             _unspool(spool, out, [])
             print(tally.table(interrupted=True), file=sys.stderr)

@@ -122,7 +122,7 @@ def _workbook_rows(path: Path) -> tuple[list[str], Iterator[dict[str, str]]]:
 def _cell_text(cell: Any) -> str:
     if isinstance(cell, bool):
         return "Yes" if cell else "No"
-    if isinstance(cell, float) and cell.is_integer():
+    if isinstance(cell, float) and cell.is_integer() and abs(cell) <= 2**53:  # beyond, its digits are not what was typed
         return str(int(cell))
     if isinstance(cell, (dt.datetime, dt.date)):
         return cell.strftime("%Y-%m-%d")
@@ -186,7 +186,9 @@ def _value(name: str, text: str, column: str) -> Any:
     try:
         if name in _DATE_FIELDS:
             return iso_date(text)
-        if name in ("quantity", "serial.from", "serial.to", "vintage.year"):
+        if name in ("serial.from", "serial.to"):
+            return _serial_number(text)
+        if name in ("quantity", "vintage.year"):
             number = _number(text)
             return int(number) if number.is_integer() else number
         if name in _BOOLEAN_FIELDS:
@@ -201,6 +203,15 @@ def _number(text: str) -> float:
         return float(text.replace(",", ""))
     except ValueError:
         raise ValueError("is not a number") from None
+
+
+def _serial_number(text: str) -> int:
+    """A serial's number exactly, at any size: never through a float, whose 53 bits would change the last
+    digits of a long serial (and so which credits it names)."""
+    digits = text.replace(",", "").strip()
+    if not (digits.isascii() and digits.isdigit()):
+        raise ValueError("is not a whole number written in digits (a serial must be exact; a workbook's number cell is not beyond 2^53: store such serials as text)")
+    return int(digits)
 
 
 def _boolean(text: str) -> bool:

@@ -38,7 +38,7 @@ from vericarbon.run.evaluate import screening_line
 from vericarbon.run.series import evaluate_group, group_field, link
 from vericarbon.screening import DEFAULT_TIMEOUT, Limits
 from vericarbon.screening.ledger import Ledger
-from vericarbon.screening.ledger.records import claims_of
+from vericarbon.screening.ledger.records import BlockSummaries, submission_of
 from vericarbon.screening.ordering import BENEFICIARIES, InputOrder
 from vericarbon.screening.sources import Item, items
 
@@ -121,6 +121,8 @@ def _screen_one(item: Item) -> dict:
 def _check(item: Item, line: dict) -> None:
     package = parse_package(Path(item.name), item.raw, _checker.store)  # type: ignore[union-attr]
     line.update(id=package.data.get("id"), kind=package.kind, sha256=package.sha256)
+    # what the ledger records, taken off the line by screen_chunk; first, as a range it cannot read makes the line invalid
+    ledger = submission_of(package, line["id"] or item.source, item.source, _checker.series_records(package))  # type: ignore[union-attr]
     if _report_dir is None:
         line.update(status="checked", **_checker.screening_line(package))  # type: ignore[union-attr]
     else:
@@ -129,8 +131,7 @@ def _check(item: Item, line: dict) -> None:
         write_atomically(stem.with_name(stem.name + ".result.json"), renderer("json")(result))
         write_atomically(stem.with_name(stem.name + ".report.html"), renderer("html")(result))
         line.update(status="checked", **screening_line([r for rs in result["rulesets"] for r in rs["results"]], decide="decision" in result))
-    line["claims"] = claims_of(package.kind, package.data)  # recorded, and taken off the line, by screen_chunk
-    line["series"] = _checker.series_records(package)  # type: ignore[union-attr]
+    line["ledger"] = ledger
 
 
 def _start_limit(seconds: float) -> None:
@@ -201,13 +202,13 @@ def screen_chunk(chunk: list[Item]) -> list[dict]:
     with _alarms():
         lines = [_screen_one(item) for item in chunk]
     checked = [line for line in lines if line["status"] == "checked"]
-    recorded = [(line.get("id") or line["source"], line["source"], line.pop("claims"), line["sha256"], line.pop("series")) for line in checked]
+    recorded = [line.pop("ledger") for line in checked]
     if _book is not None:
         found = _book.record_many(recorded)
-        for line, (_, _, claims, _, _), conflicts in zip(checked, recorded, found):
+        for line, submission, conflicts in zip(checked, recorded, found):
             line["ledger_conflicts"] = conflicts
             if conflicts:  # to turn a finding round onto the other submission's line (ordering)
-                line[BENEFICIARIES] = {claim.pointer: claim.beneficiary for claim in claims}
+                line[BENEFICIARIES] = {claim.pointer: claim.beneficiary for claim in submission.claims}
     return lines
 
 
@@ -391,6 +392,7 @@ class Tally:
         self.by_decision: dict[str, int] = {}
         self.conflicts: dict[str, int] = {}
         self.cross_package: list[dict] = []  # the run records (cross_package_records)
+        self.blocks = BlockSummaries()  # the run-level records of blocks with conflicts, which the lines' findings name
         self.packages = 0
 
     def add(self, line: dict) -> None:
@@ -400,6 +402,7 @@ class Tally:
                 table[key] = table.get(key, 0) + 1
         for conflict in line.get("ledger_conflicts", []):
             self.conflicts[conflict["kind"]] = self.conflicts.get(conflict["kind"], 0) + 1
+            self.blocks.add(line.get("id") or line["source"], conflict)
 
     @property
     def clean(self) -> bool:

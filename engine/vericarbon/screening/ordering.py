@@ -70,7 +70,27 @@ class InputOrder:
             else:
                 kept.append(finding)
         kept += self._owed.pop(line["source"], [])
-        line["ledger_conflicts"] = sorted(kept, key=_order)
+        line["ledger_conflicts"] = sorted(_merged(kept), key=_order)
+
+
+def _merged(findings: list[dict]) -> list[dict]:
+    """One finding per claim and kind, as one worker's ledger gives it (ledger.records.bounded_conflicts):
+    a claim's own finding and those turned round onto it add up their `others`, and `other` is the earliest
+    other range (by its first number, then its source in input order)."""
+    merged: dict[tuple, dict] = {}
+    identity = []
+    for finding in findings:
+        if "others" not in finding:
+            identity.append(finding)
+            continue
+        key = (finding["kind"], finding["pointer"], finding["registry"], finding["block"])
+        if key not in merged:
+            merged[key] = finding
+            continue
+        first = merged[key]
+        earlier = min(first, finding, key=lambda f: (f["other"]["range"][0], _source_order(f["other"]["source"])))
+        merged[key] = {**earlier, "others": first["others"] + finding["others"]}
+    return identity + list(merged.values())
 
 
 def _turned(finding: dict, line: dict, beneficiaries: dict[str, Any]) -> dict:
@@ -87,6 +107,7 @@ def _turned(finding: dict, line: dict, beneficiaries: dict[str, Any]) -> dict:
         "range": other["range"],
         "shared": finding["shared"],
         "other": {"package_id": package_id, "source": line["source"], "pointer": finding["pointer"], "range": finding["range"], "beneficiary": beneficiaries.get(finding["pointer"])},
+        **({"others": 1, "block_summary": finding["block_summary"]} if "block_summary" in finding else {}),  # one other range: this line's
     }
 
 
@@ -95,6 +116,12 @@ def _order(finding: dict) -> tuple:
     if "range" not in finding:
         return (0, finding["kind"], other["source"], other["sha256"])
     return (1, _natural(finding["pointer"]), other["range"][0], other["range"][1], other["source"], _natural(other["pointer"]))
+
+
+def _source_order(source: str) -> tuple:
+    """A source's place in the input: its file, then its line or member number (in.jsonl:10 after in.jsonl:9)."""
+    name, _, number = source.rpartition(":")
+    return (name, int(number)) if number.isdigit() else (source, 0)
 
 
 def _natural(pointer: str) -> tuple:

@@ -32,7 +32,7 @@ from vericarbon.evidence.package import SchemaStore
 from vericarbon.resources import builtin_rulesets
 from vericarbon.rules.rulesets import load_ruleset
 from vericarbon.service.openapi import document as openapi_document
-from vericarbon.service.store import Identity, Store, Unavailable, shown_location
+from vericarbon.service.store import Identity, Store, Unavailable, registry_conflicts, shown_location
 from vericarbon.service.webhooks import Policy, RefusedTarget, check_target
 from vericarbon.service.worker import WORKBOOK, read_submission
 
@@ -117,7 +117,8 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: 
         return JSONResponse({**found, "received": _iso(found["received"]), "decided": _iso(found["decided"]), "profile": summary.get("profile"),
                              "counts": summary.get("counts"), "decision": summary.get("decision"), "statement": summary.get("statement"),
                              "to_fix": to_fix if isinstance(to_fix, list) else [],  # a count, not the items, in rows decided before they were kept
-                             "ledger_conflicts": summary.get("ledger_conflicts", []), "engine_errors": summary.get("engine_errors", [])})
+                             "ledger_conflicts": registry_conflicts(summary) if who.proponent is None else summary.get("ledger_conflicts", []),
+                             "engine_errors": summary.get("engine_errors", [])})
 
     async def result(request: Request, who: Identity) -> Response:
         found = await run_in_threadpool(store.submission, who, request.path_params["id"], "status, result, error")

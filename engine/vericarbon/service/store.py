@@ -162,6 +162,13 @@ class Job:
     sha256: str
     lease: str
     attempts: int
+    proponent: str | None = None  # None: the registry's own key submitted it
+
+
+def registry_conflicts(summary: dict) -> list[dict]:
+    """A decided submission's ledger findings as its registry sees them; the proponent's view
+    (`ledger_conflicts`) for a summary written before the two were kept."""
+    return summary.get("registry_ledger_conflicts", summary.get("ledger_conflicts", []))
 
 
 def key_hash(key: str) -> str:
@@ -321,11 +328,21 @@ class Store:
         return dict(zip(names, row)) if row else None
 
     def conflicts(self, who: Identity) -> list[dict]:
-        """The ledger findings of the registry's decided submissions, newest first."""
+        """The ledger findings of the registry's decided submissions, newest first, as the registry may see
+        them (vericarbon.service.worker.tenant_view)."""
         found = []
         for submission, package_id, summary in self.read_all("SELECT id, package_id, summary FROM submissions WHERE registry = ? AND status = 'done' ORDER BY decided DESC", (who.registry,)):
-            for conflict in json.loads(summary or "{}").get("ledger_conflicts", []):
+            for conflict in registry_conflicts(json.loads(summary or "{}")):
                 found.append({"submission": submission, "package_id": package_id, **conflict})
+        return found
+
+    def owners(self, submissions: set[str]) -> dict[str, Identity]:
+        """Who submitted each of these submissions (those that exist)."""
+        found = {}
+        for submission in submissions:  # a finding names few: one indexed look-up each
+            row = self.read_one("SELECT registry, proponent FROM submissions WHERE id = ?", (submission,))
+            if row:
+                found[submission] = Identity(row[0], row[1])
         return found
 
     # -- the queue
@@ -341,14 +358,14 @@ class Store:
             if row is None:
                 return None
             taken = db.one("UPDATE submissions SET status = 'checking', lease = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ?"
-                           " RETURNING id, registry, name, body, sha256, attempts", (lease, now + lease_seconds, row[0]))
+                           " RETURNING id, registry, name, body, sha256, attempts, proponent", (lease, now + lease_seconds, row[0]))
             if taken[5] > MAX_ATTEMPTS:
                 db.execute("UPDATE submissions SET status = 'failed', decided = ?, error = ?, lease = NULL WHERE id = ?",
                            (now, f"checking stopped {MAX_ATTEMPTS} times without a result (a worker crashed or ran out of time each time)", row[0]))
                 db.audit(Identity(taken[1], None), "failed", row[0], f"worker {worker}: too many attempts", actor=f"worker {worker}")
                 return None
             db.audit(Identity(taken[1], None), "checking", row[0], f"attempt {taken[5]}", actor=f"worker {worker}")
-        return Job(taken[0], taken[1], taken[2], bytes(taken[3]), taken[4], lease, taken[5])
+        return Job(taken[0], taken[1], taken[2], bytes(taken[3]), taken[4], lease, taken[5], taken[6])
 
     def finish(self, job: Job, worker: str, verdict: str | None, summary: dict, result: str | None, error: str | None) -> bool:
         """Record a job's outcome if `job` still holds its lease, with its audit entry and a delivery to each

@@ -26,8 +26,8 @@ from vericarbon.render import renderer
 from vericarbon.run.checker import Checker
 from vericarbon.run.evaluate import intake_decision
 from vericarbon.screening.ledger import Ledger, open_ledger
-from vericarbon.screening.ledger.records import claims_of
-from vericarbon.service.store import Backoff, Job, Store, Unavailable
+from vericarbon.screening.ledger.records import Submission, submission_of
+from vericarbon.service.store import Backoff, Identity, Job, Store, Unavailable
 
 WORKBOOK = ".xlsx"
 PROFILE = "intake"
@@ -66,25 +66,68 @@ def read_submission(name: str, body: bytes, store: SchemaStore) -> Package:
     return parse_package(Path(name), body, store)
 
 
-def check(job: Job, checker: IntakeChecker, ledger: Ledger) -> tuple[str | None, dict, str | None, str | None]:
-    """(verdict, summary, canonical JSON result, error) of one submission."""
+def check(job: Job, checker: IntakeChecker, ledger: Ledger, store: Store) -> tuple[str | None, dict, str | None, str | None]:
+    """(verdict, summary, canonical JSON result, error) of one submission. Its ledger findings are kept in
+    two views (tenant_view): the submitter's (`ledger_conflicts`, also in the result) and its registry's
+    (`registry_ledger_conflicts`); `store` tells who submitted the other submissions a finding names."""
     try:
         package = read_submission(job.name, job.body, checker.store)
+        submission, refused = scoped(submission_of(package, package.data.get("id") or job.id, f"submission {job.id}", {}), job.registry)
         result = checker.check(package)
     except InputError as error:
         return None, {}, None, error.render()
-    conflicts = ledger.record(package.data.get("id") or job.id, f"submission {job.id}", claims_of(package.kind, package.data), package.sha256)
+    conflicts = refused + ledger.record_many([submission])[0]
     decision = result["decision"]["outcome"]
     if conflicts and decision == "accept":
         decision = "return_to_proponent"  # credits counted twice across submissions are returned even when every rule passed
+    owners = store.owners({other_submission(c) for c in conflicts} - {None})  # type: ignore[arg-type]
+    submitter = Identity(job.registry, job.proponent)
+    mine = tenant_view(conflicts, submitter, owners)
     summary = {"profile": result.get("profile"), "counts": result["summary"]["by_status"], "statement": result["summary"]["statement"], "decision": decision,
                "to_fix": [{"number": number, "rule": item["rule"], "title": item["title"], "status": item["status"], "fix": item["fix"],
                            "where": [place["pointer"] for place in item["where"]]} for number, item in enumerate(result["decision"]["to_fix"], 1)],
-               "ledger_conflicts": conflicts}
+               "ledger_conflicts": mine, "registry_ledger_conflicts": tenant_view(conflicts, Identity(job.registry, None), owners)}
     if "engine_errors" in result["summary"]:  # checks that could not run: the status says the result is incomplete, and why
         summary["engine_errors"] = result["summary"]["engine_errors"]
-    result["ledger_conflicts"] = conflicts
+    result["ledger_conflicts"] = mine
     return result["verdict"], summary, renderer("json")(result), None  # type: ignore[return-value]
+
+
+def scoped(submission: Submission, registry: str) -> tuple[Submission, list[dict]]:
+    """The submission with only the issuances its tenant's registry may record: serial blocks belong to
+    the registry that issues them, so an issuance in another registry's block is not recorded (it can
+    never block that registry's own issuance) but is this package's finding. Registries are compared
+    by name, case and punctuation aside (a tenant 'ICR' issues in the ICR blocks)."""
+    own = _name(registry)
+    kept = [c for c in submission.claims if c.action != "issued" or _name(c.registry) == own]
+    refused = [{"kind": "issued_outside_registry", "registry": c.registry, "block": c.block, "pointer": c.pointer, "range": [c.first, c.last]}
+               for c in submission.claims if c not in kept]
+    return submission._replace(claims=kept), refused
+
+
+def _name(registry: str) -> str:
+    return "".join(character for character in registry.casefold() if character.isalnum())
+
+
+def other_submission(finding: dict) -> str | None:
+    """The id of the service submission a finding's other record came from, if it came from one."""
+    source = (finding.get("other") or {}).get("source") or ""
+    return source.removeprefix("submission ") if source.startswith("submission ") else None
+
+
+def tenant_view(conflicts: list[dict], viewer: Identity, owners: dict[str, Identity]) -> list[dict]:
+    """The findings as `viewer` may see them. A registry sees in full what involves its own submissions;
+    a proponent what involves its own. A finding about a record outside the viewer's tenancy (another
+    proponent's, another registry's, or screened outside the service) says only that one exists: its
+    kind and the viewer's own range, never the other's package id, hash, source or range."""
+    seen = []
+    for finding in conflicts:
+        owner = owners.get(other_submission(finding) or "")
+        if "other" not in finding or (owner is not None and owner.registry == viewer.registry and viewer.proponent in (None, owner.proponent)):
+            seen.append(finding)
+        else:
+            seen.append({key: finding[key] for key in ("kind", "registry", "block", "pointer", "range") if key in finding} | {"other": "a record outside your tenancy"})
+    return seen
 
 
 class JobTimeout(BaseException):
@@ -96,14 +139,14 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise JobTimeout
 
 
-def timed_check(job: Job, checker: IntakeChecker, ledger: Any, job_seconds: float, faults: tuple[type[Exception], ...] = ()) -> tuple[str | None, dict, str | None, str | None]:
+def timed_check(job: Job, checker: IntakeChecker, ledger: Any, store: Store, job_seconds: float, faults: tuple[type[Exception], ...] = ()) -> tuple[str | None, dict, str | None, str | None]:
     """`check` within `job_seconds` (0: no limit): a job over it, or one that crashes, is failed with
     the reason, never left to loop or lost. A database fault (`faults`, in the ledger) is no fault of the
     submission: it is raised as Unavailable, and the job taken up again once the database is back."""
     signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, job_seconds)
     try:
-        return check(job, checker, ledger)
+        return check(job, checker, ledger, store)
     except JobTimeout:
         return None, {}, None, f"checking ran over its time limit of {job_seconds:g} s"
     except faults as fault:
@@ -140,7 +183,7 @@ def run(location: str, lease_seconds: float = 60.0, job_seconds: float | None = 
             if job is None:
                 time.sleep(idle_seconds)
             else:
-                _record(store, job, name, timed_check(job, checker, book, job_seconds, store.faults), time.monotonic() + lease_seconds)
+                _record(store, job, name, timed_check(job, checker, book, store, job_seconds, store.faults), time.monotonic() + lease_seconds)
             backoff.reset()
         except (Unavailable, *store.faults) as fault:
             LOG.warning("worker %s: the database is unavailable (%s); trying again in %.1f s", name, " ".join(str(fault).split()), backoff.pause)

@@ -8,7 +8,10 @@ The rules every back end keeps. A submission's ranges are checked and recorded i
 never with part of it. A submission is its id and the hash of its content: screening the same one again
 replaces its earlier ranges (never a conflict with itself, even after a run was killed between the ledger
 and the output); a different content under an id already recorded is an `id_reused` finding, and the same
-submission twice in one run a `duplicate_in_run` one; neither replaces the other's ranges.
+submission twice in one run a `duplicate_in_run` one; neither replaces the other's ranges. A registry record
+(credit-record) is what the registry says about the credits: its hash leaves out its provenance (the file
+and row it was imported from), so the same record in another export, folder or row is the same submission,
+never a duplicate; a changed record under its id is an `updated` finding with both versions.
 
 Two ranges conflict when they are on the same registry and serial block, share a number, have the same
 action (issued twice, or retired twice — for the same or for another beneficiary) and belong to different
@@ -22,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator, Protocol
 
 from vericarbon.screening.ledger.postgres import PostgresLedger
-from vericarbon.screening.ledger.records import Claim, conflict
+from vericarbon.screening.ledger.records import Claim, Submission, conflict
 from vericarbon.screening.ledger.sqlite import SQLiteLedger
 
 
@@ -40,13 +43,12 @@ class Ledger(Protocol):
 
     def close(self) -> None: ...
 
-    def record(self, package_id: str, source: str, claims: list[Claim], sha256: str = "", series: dict[str, dict] | None = None) -> list[dict]:
+    def record(self, package_id: str, source: str, claims: list[Claim], sha256: str = "", series: dict[str, dict] | None = None, record: dict | None = None) -> list[dict]:
         """One package's conflicts, recorded as record_many does."""
 
-    def record_many(self, packages: list[tuple[str, str, list[Claim], str, dict[str, dict]]]) -> list[list[dict]]:
-        """Check each package's ranges (package id, source, claims, content hash, series records per ruleset)
-        against every other package's, those earlier in the list included, and record them, all in one
-        transaction. Returns each package's findings."""
+    def record_many(self, packages: list[Submission]) -> list[list[dict]]:
+        """Check each package's ranges against every other package's, those earlier in the list included,
+        and record them, all in one transaction. Returns each package's findings."""
 
     def series_groups(self, ruleset: str, field: str | None) -> Iterator[tuple[Any, list[dict], set[str]]]:
         """A ruleset's records in groups sharing `field` (every record in one group when None), one group at

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import orjson
 
 from vericarbon.errors import InputError
-from vericarbon.screening.ledger.records import Claim, conflict, grouped, identity_findings
+from vericarbon.screening.ledger.records import Claim, Submission, bounded_conflicts, canonical, grouped, identity_findings
 
 # Version 1: the ledger's tables (btree_gist lets one GiST index hold the equality columns and the range).
 _VERSION_1 = """
@@ -45,7 +45,10 @@ _VERSION_1 = """
     );
 """
 # Each version's statements, in order: a new version is appended, never an old one edited.
-MIGRATIONS = [[statement for statement in _VERSION_1.split(";") if statement.strip()]]
+MIGRATIONS = [
+    [statement for statement in _VERSION_1.split(";") if statement.strip()],
+    ["ALTER TABLE ledger_packages ADD COLUMN record TEXT"],  # 2: a registry record's content, so an update shows the version before
+]
 
 
 def migrate(connection: Any, name: str, migrations: list[list[str]]) -> None:
@@ -93,21 +96,22 @@ class PostgresLedger:
     def close(self) -> None:
         self._db.close()
 
-    def record(self, package_id: str, source: str, claims: list[Claim], sha256: str = "", series: dict[str, dict] | None = None) -> list[dict]:
-        return self.record_many([(package_id, source, claims, sha256, series or {})])[0]
+    def record(self, package_id: str, source: str, claims: list[Claim], sha256: str = "", series: dict[str, dict] | None = None, record: dict | None = None) -> list[dict]:
+        return self.record_many([Submission(package_id, source, claims, sha256, series or {}, record)])[0]
 
-    def record_many(self, packages: list[tuple[str, str, list[Claim], str, dict[str, dict]]]) -> list[list[dict]]:
+    def record_many(self, packages: list[Submission]) -> list[list[dict]]:
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         with self._db.transaction():
-            packages = [(_text(package_id), _text(source), [Claim(_text(c.registry), _text(c.block), c.action, c.first, c.last, _text(c.beneficiary), _text(c.pointer)) for c in claims], sha256, series)  # type: ignore[arg-type]
-                        for package_id, source, claims, sha256, series in packages]
-            blocks = sorted({(c.registry, c.block) for _, _, claims, _, _ in packages for c in claims})
+            packages = [Submission(_text(package_id), _text(source), [Claim(_text(c.registry), _text(c.block), c.action, c.first, c.last, _text(c.beneficiary), _text(c.pointer)) for c in claims], sha256, series, record)  # type: ignore[arg-type]
+                        for package_id, source, claims, sha256, series, record in (Submission(*package) for package in packages)]
+            blocks = sorted({(c.registry, c.block) for package in packages for c in package.claims})
             for registry, block in blocks:  # in one order everywhere, so two writers cannot deadlock
                 self._db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"vericarbon ledger {len(registry)}:{registry}/{block}",))
-            return [self._record(*package, now) for package in packages]
+            return [self._record(package, now) for package in packages]
 
-    def _record(self, package_id: str, source: str, claims: list[Claim], sha256: str, series: dict[str, dict], now: str) -> list[dict]:
+    def _record(self, submission: Submission, now: str) -> list[dict]:
         db = self._db
+        package_id, source, claims, sha256, series, record = submission
         with db.cursor() as cursor:
             if series:
                 cursor.executemany(
@@ -116,10 +120,10 @@ class PostgresLedger:
                     [(ruleset, package_id, sha256, _text(record.get("entity")) if isinstance(record.get("entity"), str) else record.get("entity"), record.get("period"), source, self.run, _text(orjson.dumps({k: v for k, v in record.items() if v is not None}, option=orjson.OPT_SORT_KEYS).decode().replace("\\u0000", "\\ufffd")))
                      for ruleset, record in series.items()],
                 )
-            found = self._identity_findings(package_id, sha256, source)
+            found = self._identity_findings(package_id, sha256, source, record)
             db.execute("DELETE FROM ledger_ranges WHERE package_id = %s AND sha256 = %s", (package_id, sha256))
-            db.execute("INSERT INTO ledger_packages VALUES (%s, %s, %s, %s, %s) ON CONFLICT (package_id, sha256) DO UPDATE SET source = excluded.source, run = excluded.run, recorded_at = excluded.recorded_at",
-                       (package_id, sha256, source, self.run, now))
+            db.execute("INSERT INTO ledger_packages VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (package_id, sha256) DO UPDATE SET source = excluded.source, run = excluded.run, recorded_at = excluded.recorded_at",
+                       (package_id, sha256, source, self.run, now, None if record is None else _text(canonical(record))))
             found += self._conflicts(claims, package_id, sha256)
             cursor.executemany(
                 "INSERT INTO ledger_ranges (registry, block, action, span, beneficiary, package_id, sha256, pointer, source, recorded_at)"
@@ -128,9 +132,9 @@ class PostgresLedger:
             )
         return found
 
-    def _identity_findings(self, package_id: str, sha256: str, source: str) -> list[dict]:
-        rows = self._db.execute("SELECT sha256, source, run FROM ledger_packages WHERE package_id = %s ORDER BY recorded_at, source", (package_id,))
-        return identity_findings(rows, package_id, sha256, source, self.run)
+    def _identity_findings(self, package_id: str, sha256: str, source: str, record: dict | None) -> list[dict]:
+        rows = self._db.execute("SELECT sha256, source, run, record FROM ledger_packages WHERE package_id = %s ORDER BY recorded_at, source", (package_id,))
+        return identity_findings(rows, package_id, sha256, source, self.run, record)
 
     def _conflicts(self, claims: list[Claim], package_id: str, sha256: str) -> list[dict]:
         """Every recorded range of another submission that conflicts with one of `claims`: a query per
@@ -145,7 +149,7 @@ class PostgresLedger:
                 " ORDER BY lower(span), id",
                 (claim.registry, claim.block, claim.action, claim.first, claim.last, package_id, sha256),
             )
-            found += [conflict(claim, int(first), int(last), *other) for first, last, *other in rows]
+            found += bounded_conflicts(claim, ((int(first), int(last), *other) for first, last, *other in rows))
         return found
 
     def series_groups(self, ruleset: str, field: str | None) -> Iterator[tuple[Any, list[dict], set[str]]]:

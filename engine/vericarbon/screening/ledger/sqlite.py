@@ -20,9 +20,9 @@ from typing import Any, Callable, Iterator
 import orjson
 
 from vericarbon.errors import InputError
-from vericarbon.screening.ledger.records import Claim, conflict, grouped, identity_findings, serial_key, serial_number
+from vericarbon.screening.ledger.records import Claim, Submission, bounded_conflicts, canonical, grouped, identity_findings, serial_key, serial_number
 
-FORMAT = 2  # PRAGMA user_version; 1 (vericarbon 0.1) is upgraded on open
+FORMAT = 3  # PRAGMA user_version; 1 (vericarbon 0.1) and 2 (no registry record kept per submission) are upgraded on open
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ranges (
     id INTEGER PRIMARY KEY,
@@ -54,9 +54,10 @@ CREATE TABLE IF NOT EXISTS series (
     PRIMARY KEY (ruleset, package_id)
 );
 CREATE INDEX IF NOT EXISTS series_by_entity ON series (entity, period);
--- Every submission recorded: its id, content hash, where it came from and in which run.
+-- Every submission recorded: its id, content hash, where it came from and in which run, and for a registry
+-- record what it says (canonical JSON), so that an update can show the version before it.
 CREATE TABLE IF NOT EXISTS packages (
-    package_id TEXT NOT NULL, sha256 TEXT NOT NULL, source TEXT NOT NULL, run TEXT NOT NULL, recorded_at TEXT NOT NULL,
+    package_id TEXT NOT NULL, sha256 TEXT NOT NULL, source TEXT NOT NULL, run TEXT NOT NULL, recorded_at TEXT NOT NULL, record TEXT,
     PRIMARY KEY (package_id, sha256)
 );
 """
@@ -110,6 +111,8 @@ class SQLiteLedger:
             db.execute("DROP INDEX IF EXISTS ranges_by_start")
             db.execute("DROP INDEX IF EXISTS ranges_by_package")
             db.execute("DROP TABLE IF EXISTS longest")
+        if version == 2:
+            db.execute("ALTER TABLE packages ADD COLUMN record TEXT")
         for statement in _SCHEMA.split(";"):
             if statement.strip():
                 db.execute(statement)
@@ -117,7 +120,7 @@ class SQLiteLedger:
             db.create_function("serial_key", 1, serial_key, deterministic=True)
             db.execute("INSERT INTO ranges (registry, block, action, first, last, beneficiary, package_id, pointer, source, recorded_at)"
                        " SELECT registry, block, action, serial_key(first), serial_key(last), beneficiary, package_id, pointer, source, recorded_at FROM ranges_v1")
-            db.execute("INSERT OR IGNORE INTO packages SELECT DISTINCT package_id, '', source, '', recorded_at FROM ranges_v1")
+            db.execute("INSERT OR IGNORE INTO packages SELECT DISTINCT package_id, '', source, '', recorded_at, NULL FROM ranges_v1")
             db.execute("INSERT INTO longest SELECT registry, block, action, serial_key(max(last - first + 1)) FROM ranges_v1 GROUP BY registry, block, action")
             db.execute("DROP TABLE ranges_v1")
         db.execute(f"PRAGMA user_version = {FORMAT}")
@@ -128,11 +131,11 @@ class SQLiteLedger:
     def close(self) -> None:
         self._db.close()
 
-    def record(self, package_id: str, source: str, claims: list[Claim], sha256: str = "", series: dict[str, dict] | None = None) -> list[dict]:
+    def record(self, package_id: str, source: str, claims: list[Claim], sha256: str = "", series: dict[str, dict] | None = None, record: dict | None = None) -> list[dict]:
         """One package's conflicts, recorded as record_many does."""
-        return self.record_many([(package_id, source, claims, sha256, series or {})])[0]
+        return self.record_many([Submission(package_id, source, claims, sha256, series or {}, record)])[0]
 
-    def record_many(self, packages: list[tuple[str, str, list[Claim], str, dict[str, dict]]]) -> list[list[dict]]:
+    def record_many(self, packages: list[Submission]) -> list[list[dict]]:
         """Check each package's ranges (package id, source, claims, content hash) against every other
         package's, those earlier in the list included, and record them, all in one transaction: a crash
         leaves the ledger as it was before these packages, and one commit serves several (~half the cost of
@@ -140,7 +143,7 @@ class SQLiteLedger:
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         longest: dict[tuple[str, str, str], int | None] = {}  # per group, read once per transaction (the writer lock holds it still)
         try:
-            return self._in_transaction(lambda: [self._record(*package, now, longest) for package in packages])
+            return self._in_transaction(lambda: [self._record(Submission(*package), now, longest) for package in packages])
         except sqlite3.IntegrityError:
             raise  # a range the ledger's checks refuse: a bug upstream, not the file's fault
         except sqlite3.DatabaseError as error:  # a file that is not (or no longer) a ledger: the user's to fix
@@ -156,16 +159,17 @@ class SQLiteLedger:
             raise
         return done
 
-    def _record(self, package_id: str, source: str, claims: list[Claim], sha256: str, series: dict[str, dict], now: str, longest: dict[tuple[str, str, str], int | None]) -> list[dict]:
+    def _record(self, submission: Submission, now: str, longest: dict[tuple[str, str, str], int | None]) -> list[dict]:
         db = self._db
+        package_id, source, claims, sha256, series, record = submission
         if series:
             db.executemany("INSERT OR REPLACE INTO series VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            [(ruleset, package_id, sha256, record.get("entity"), record.get("period"), source, self.run, orjson.dumps({k: v for k, v in record.items() if v is not None}, option=orjson.OPT_SORT_KEYS)) for ruleset, record in series.items()])
-        recorded = db.execute("SELECT sha256, source, run FROM packages WHERE package_id = ? ORDER BY recorded_at, source", (package_id,)).fetchall()
-        found = identity_findings(recorded, package_id, sha256, source, self.run)
-        if any(other == sha256 for other, _, _ in recorded):  # the same submission again replaces itself
+        recorded = db.execute("SELECT sha256, source, run, record FROM packages WHERE package_id = ? ORDER BY recorded_at, source", (package_id,)).fetchall()
+        found = identity_findings(recorded, package_id, sha256, source, self.run, record)
+        if any(other == sha256 for other, *_ in recorded):  # the same submission again replaces itself
             db.execute("DELETE FROM ranges WHERE package_id = ? AND sha256 = ?", (package_id, sha256))
-        db.execute("INSERT OR REPLACE INTO packages VALUES (?, ?, ?, ?, ?)", (package_id, sha256, source, self.run, now))
+        db.execute("INSERT OR REPLACE INTO packages VALUES (?, ?, ?, ?, ?, ?)", (package_id, sha256, source, self.run, now, None if record is None else canonical(record)))
         keys = [(serial_key(c.first), serial_key(c.last)) for c in claims]
         found += self._conflicts(claims, keys, package_id, sha256, longest)
         db.executemany(
@@ -207,7 +211,10 @@ class SQLiteLedger:
                 " ORDER BY c.n, r.first, r.id",
                 [value for row in part for value in row] + [package_id, sha256],
             ).fetchall()
-        return [conflict(claims[n], serial_number(first), serial_number(last), *other) for n, first, last, *other in found]
+        by_claim: dict[int, list[tuple]] = {}
+        for n, first, last, *other in found:
+            by_claim.setdefault(n, []).append((serial_number(first), serial_number(last), *other))
+        return [finding for n, rows in by_claim.items() for finding in bounded_conflicts(claims[n], rows)]
 
     def series_groups(self, ruleset: str, field: str | None) -> Iterator[tuple[Any, list[dict], set[str]]]:
         """A ruleset's records in groups sharing `field` (every record in one group when None), one group at
