@@ -202,7 +202,7 @@ def registry_export(rng: random.Random) -> tuple[str, str, bytes]:
 
 def _cadt_units(rng: random.Random) -> bytes:
     def unit() -> object:
-        item = {"serialNumberBlock": rng.choice(["ABC-1-10", "X-5-1", "1-2", "", "A-" + "9" * 400 + "-1", 7]),
+        item = {"serialNumberBlock": rng.choice(["AXJJ1000-AXJJ1010", "AXJJ1010-AXJJ1000", "A1-B2", "1-2", "", "A" + "9" * 400 + "-A1", 7]),
                 "unitStatus": rng.choice(["Retired", "cancelled", "Held", None, 3]), "vintageYear": rng.choice([2020, "2020", True, 10**30, None]),
                 "issuance": rng.choice([{"warehouseProjectId": "p", "startDate": rng.choice(DATES), "endDate": rng.choice(CELL_TEXTS)}, [], "x", None, {"startDate": 5, "endDate": 6}]),
                 "correspondingAdjustmentStatus": rng.choice(["Pending", None, {"x": 1}])}

@@ -142,9 +142,9 @@ def test_a_cercarbono_issuance_with_a_bad_vintage_period_is_refused(tmp_path, ca
 
 
 def test_a_cadt_issuance_that_is_not_an_object_is_left_out(tmp_path, capsys):
-    (tmp_path / "units.json").write_text(json.dumps([{"serialNumberBlock": "ABC-1-10", "issuance": ["not", "an", "object"]}]))
+    (tmp_path / "units.json").write_text(json.dumps([{"serialNumberBlock": "AXJJFSLGHSHEJ1000-AXJJFSLGHSHEJ1010", "issuance": ["not", "an", "object"]}]))
     code, _, err = run(["import", "registry", "--from", "cadt", tmp_path / "units.json", "-o", tmp_path / "out.jsonl"], capsys)
-    assert code in (0, 1, 2) and "internal error" not in err
+    assert code == 0 and "1 record(s) imported" in err, err
 
 
 def test_a_cadt_file_nested_too_deep_is_refused(tmp_path, capsys):
@@ -158,7 +158,7 @@ def test_a_cadt_file_nested_too_deep_is_refused(tmp_path, capsys):
     ("rosehill", "company_name,llm_derived,human_verified,scope_1_emissions,scope_2_emissions,scope_3_emissions,emissions_reporting_unit,notes\nAcme,1,0,inf,,,t,\n", "scope_1_emissions: 'inf' is not a finite number"),
     ("eutl", "account_id,year,tonnes_co2\n100005,²,5\n", "not an installation-year"),  # '²'.isdigit(), int('²') fails
     ("eutl", "account_id,year,tonnes_co2\n100005,2006,-inf\n", "neither a finite number nor a status"),
-])
+], ids=["rosehill-short-row", "rosehill-inf", "eutl-superscript-year", "eutl-inf"])
 def test_a_statement_row_with_a_broken_cell_is_refused(layout, text, words, tmp_path, capsys):
     (tmp_path / "table.csv").write_text(text)
     code, _, err = run(["import", "statements", "--from", layout, tmp_path / "table.csv", "-o", tmp_path / "out.jsonl"], capsys)
