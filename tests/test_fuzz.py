@@ -10,10 +10,16 @@ import pytest
 from fuzz_families import API_FAMILIES, generate, run_api, run_cli
 
 SEEDS = {"packages": 40, "schemas": 60, "values": 30, "workbooks": 40, "registry": 80, "statements": 80, "answers": 30, "sources": 40, "cli": 50}
-OWNED_ELSEWHERE = pytest.mark.xfail(strict=True, reason="api.py raises orjson's TypeError on deep or non-JSON dicts: fixed on branch `crashes` (remove this mark when it is merged)")
+# Sites this slice finds in code another branch is fixing (`crashes`): strict, so the mark fails once they are
+# fixed and is then removed.
+OWNED_ELSEWHERE = {
+    "values": "api.py _package: orjson's TypeError on a dict nested too deep or holding what JSON cannot",
+    "schemas": "evidence/package.py validated_package: KeyError 'registry' for a lot's serial with raw and no registry",
+}
 
 
-@pytest.mark.parametrize("family", [pytest.param(name, marks=OWNED_ELSEWHERE) if name == "values" else name for name in API_FAMILIES])
+@pytest.mark.parametrize("family", [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=OWNED_ELSEWHERE[name])) if name in OWNED_ELSEWHERE else name
+                                    for name in API_FAMILIES])
 def test_every_input_of_a_family_through_the_api_ends_as_documented(family, tmp_path):
     for seed in range(SEEDS[family]):
         made, _, _ = generate(family, seed)

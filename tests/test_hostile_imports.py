@@ -6,6 +6,7 @@ exported with formula-looking text comes back as that text."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import time
 import zipfile
@@ -180,3 +181,12 @@ def test_the_service_refuses_the_bomb_workbook_and_still_answers(tmp_path):
         assert answer.status_code == 422 and "XFD1048576" in answer.json()["error"] and "bomb.xlsx" in answer.json()["error"]
         assert time.perf_counter() - started < 10
         assert client.get("/healthz").status_code == 200
+
+
+def test_a_sheet_kept_outside_the_worksheets_folder_is_bounded_too(tmp_path, capsys):
+    """calamine follows the workbook's relationships to the sheet, wherever the part is."""
+    book = extra_cell("XFD1048576", 1048576)
+    book = rewritten(rewritten(book, "xl/hidden/s.xml", lambda _: zipfile.ZipFile(io.BytesIO(book)).read(LINES)), LINES, None)
+    book = rewritten(book, "xl/_rels/workbook.xml.rels", lambda xml: xml.replace(b"/xl/worksheets/sheet3.xml", b"/xl/hidden/s.xml").replace(b"worksheets/sheet3.xml", b"hidden/s.xml"))
+    code, err = import_book(book, tmp_path, capsys)
+    assert code == 2 and "'lines'!XFD1048576: a cell makes the sheet" in err

@@ -18,6 +18,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import IO
 
@@ -31,7 +32,6 @@ MAX_CELLS = 8_000_000  # first to last cell of a sheet: calamine holds ~32 bytes
 MAX_SHARED_STRINGS = 2_000_000
 EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
 _METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _REFERENCE = re.compile(r"\$?([A-Z]{1,3})\$?([0-9]{1,7})")
 
@@ -43,14 +43,14 @@ def check_workbook(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
             _check_directory(where, members)
-            names = _sheet_names(where, archive)
-            for member in members:
+            names, shared = _parts(where, archive)
+            for member in members:  # by member, not by name: a name twice in the directory is checked twice
                 part = member.filename
-                if part.startswith("xl/worksheets/") and part.endswith(".xml"):
+                if part in names or part.startswith("xl/worksheets/") and part.endswith(".xml"):
                     _check_sheet(where, names.get(part, part), _open(where, archive, member))
-                elif part == "xl/sharedStrings.xml":
-                    _check_shared_strings(where, _open(where, archive, member))
-    except (OSError, zipfile.BadZipFile, EOFError) as error:
+                elif part in shared:
+                    _check_shared_strings(where, part, _open(where, archive, member))
+    except (OSError, zipfile.BadZipFile, EOFError, zlib.error) as error:  # also from inside a part, as it streams
         raise InputError(where, f"is not an .xlsx workbook ({error})") from None
 
 
@@ -75,22 +75,35 @@ def _open(where: str, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> IO[b
 
 
 def _events(stream: IO[bytes], tags: tuple[str, ...]) -> etree.iterparse:
-    return etree.iterparse(stream, events=("start", "end"), tag=[_MAIN + tag for tag in tags], resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    """Start and end of the elements named `tags`, in any namespace (transitional or strict OOXML, or none)."""
+    return etree.iterparse(stream, events=("start", "end"), tag=["{*}" + tag for tag in tags], resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
-def _xml_failure(where: str, part: str, error: etree.XMLSyntaxError) -> InputError:
-    return InputError(f"{where}!{part}", f"is not well-formed XML ({error.msg})")
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname
 
 
-def _sheet_names(where: str, archive: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet part -> the sheet's name as the workbook lists it, to name the sheet in a refusal."""
+def _xml_failure(where: str, part: str, error: etree.Error) -> InputError:
+    return InputError(f"{where}!{part}", f"is not well-formed XML ({getattr(error, 'msg', None) or error})")
+
+
+def _parts(where: str, archive: zipfile.ZipFile) -> tuple[dict[str, str], set[str]]:
+    """(sheet part -> the sheet's name, the shared-strings parts): where the workbook's relationships
+    point, which need not be under xl/worksheets/, and the usual places besides."""
+    shared = {name for name in archive.namelist() if name.lower().endswith("sharedstrings.xml")}
     try:
-        ids = {sheet.get(_RELATIONSHIP): sheet.get("name") for sheet in _small_xml(where, archive, "xl/workbook.xml").iter(_MAIN + "sheet")}
-        targets = {rel.get("Id"): rel.get("Target") or "" for rel in _small_xml(where, archive, "xl/_rels/workbook.xml.rels").iter()}
+        ids = {sheet.get(_RELATIONSHIP): sheet.get("name") for sheet in _small_xml(where, archive, "xl/workbook.xml").iter("{*}sheet")}
+        relations = list(_small_xml(where, archive, "xl/_rels/workbook.xml.rels").iter("{*}Relationship"))
     except KeyError:  # no workbook part: calamine says so when it opens the file
-        return {}
-    return {posixpath.normpath(posixpath.join("xl", targets[key]) if not targets[key].startswith("/") else targets[key][1:]): name
-            for key, name in ids.items() if key in targets}
+        return {}, shared
+    targets = {rel.get("Id"): _part_of(rel.get("Target") or "") for rel in relations}
+    shared |= {targets[rel.get("Id")] for rel in relations if (rel.get("Type") or "").endswith("/sharedStrings")}
+    return {targets[key]: name for key, name in ids.items() if key in targets}, shared
+
+
+def _part_of(target: str) -> str:
+    """The zip member a relationship's target names (relative to xl/, or absolute)."""
+    return posixpath.normpath(target[1:] if target.startswith("/") else posixpath.join("xl", target))
 
 
 def _small_xml(where: str, archive: zipfile.ZipFile, part: str) -> etree._Element:
@@ -98,7 +111,7 @@ def _small_xml(where: str, archive: zipfile.ZipFile, part: str) -> etree._Elemen
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
         return etree.parse(_open(where, archive, member), parser).getroot()
-    except etree.XMLSyntaxError as error:
+    except etree.Error as error:
         raise _xml_failure(where, part, error) from None
 
 
@@ -120,7 +133,7 @@ def _check_sheet(where: str, sheet: str, stream: IO[bytes]) -> None:
 
     try:
         for event, element in _events(stream, ("dimension", "row", "c")):
-            tag = element.tag[len(_MAIN):]
+            tag = _local(element)
             if event == "end":
                 if tag == "row":  # done with: memory stays flat however many rows pass
                     element.clear(keep_tail=False)
@@ -136,7 +149,7 @@ def _check_sheet(where: str, sheet: str, stream: IO[bytes]) -> None:
             elif tag == "c":
                 reference = element.get("r") or f"{column_letters(column)}{row}"  # no reference: the next cell
                 row, column = cover(reference, "a cell")
-    except etree.XMLSyntaxError as error:
+    except etree.Error as error:
         raise _xml_failure(where, f"'{sheet}'", error) from None
 
 
@@ -162,21 +175,21 @@ def column_letters(index: int) -> str:
     return letters
 
 
-def _check_shared_strings(where: str, stream: IO[bytes]) -> None:
+def _check_shared_strings(where: str, part: str, stream: IO[bytes]) -> None:
     count = 0
     try:
         for event, element in _events(stream, ("sst", "si")):
-            if element.tag == _MAIN + "sst" and event == "start":
+            if _local(element) == "sst" and event == "start":
                 for claim in ("count", "uniqueCount"):  # a reader may reserve room for what the part claims
                     declared = element.get(claim) or "0"
                     if not declared.isdigit() or int(declared) > MAX_SHARED_STRINGS:
-                        raise InputError(f"{where}!xl/sharedStrings.xml", f"declares {claim}={declared[:40]!r}; at most {MAX_SHARED_STRINGS} shared strings are read")
-            elif element.tag == _MAIN + "si" and event == "end":
+                        raise InputError(f"{where}!{part}", f"declares {claim}={declared[:40]!r}; at most {MAX_SHARED_STRINGS} shared strings are read")
+            elif _local(element) == "si" and event == "end":
                 count += 1
                 element.clear(keep_tail=False)
                 while element.getprevious() is not None:
                     del element.getparent()[0]
                 if count > MAX_SHARED_STRINGS:
-                    raise InputError(f"{where}!xl/sharedStrings.xml", f"holds over {MAX_SHARED_STRINGS} shared strings; refused")
-    except etree.XMLSyntaxError as error:
-        raise _xml_failure(where, "xl/sharedStrings.xml", error) from None
+                    raise InputError(f"{where}!{part}", f"holds over {MAX_SHARED_STRINGS} shared strings; refused")
+    except etree.Error as error:
+        raise _xml_failure(where, part, error) from None
