@@ -195,17 +195,20 @@ def _grow(node: dict, document: dict, rng: random.Random, depth: int) -> Any:
         low = node.get("minItems", 0)
         count = low if depth >= 6 else rng.randint(low, max(low, min(node.get("maxItems", 4), 4)))
         return [_grow(node.get("items", {}), document, rng, depth + 1) for _ in range(count)]
+    edge = rng.random() < 0.15  # mostly values the schema takes, so the rules run; now and then its edges and beyond
     if kind in ("number", "integer"):
-        low, high = node.get("minimum", node.get("exclusiveMinimum", -1e6)), node.get("maximum", node.get("exclusiveMaximum", 1e6))
-        value = rng.choice([low, high, rng.uniform(low, high), 0, rng.choice(EXTREME_FLOATS + HUGE_INTEGERS)])
+        low, high = node.get("minimum", node.get("exclusiveMinimum", 0)), node.get("maximum", node.get("exclusiveMaximum", 1e6))
+        value = rng.choice([low, high, 0, rng.choice(EXTREME_FLOATS + HUGE_INTEGERS)]) if edge else rng.uniform(low, high) + ("exclusiveMinimum" in node)
         return int(value) if kind == "integer" and isinstance(value, float) and value == value and abs(value) < 1e300 else value
     if kind == "boolean":
         return rng.random() < 0.5
     if kind == "null":
         return None
     if node.get("format") == "date":
-        return rng.choice(DATES + ["2024-06-30"] * 4)
-    return rng.choice(["text", "x" * node.get("minLength", 1), rng.choice(STRINGS), "a" * node.get("maxLength", 20)])
+        return rng.choice(DATES) if edge else f"20{rng.randint(10, 30)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    if node.get("pattern") and not edge:
+        return node.get("examples", ["GB"])[0] if node.get("examples") else "GB"
+    return rng.choice([rng.choice(STRINGS), "a" * node.get("maxLength", 20)]) if edge else rng.choice(["text", "Acme Ltd", "x" * max(node.get("minLength", 1), 1)])
 
 
 def _dumped(document: Any) -> bytes:
