@@ -57,7 +57,10 @@ def site(error: BaseException) -> str:
 
 def run_one(family: str, seed: int) -> tuple[str, object, int]:
     """(outcome, detail, input size): outcome "exit" (detail the code), "escaped" (detail (site, message)) or "hang"."""
-    made, rng, _ = generate(family, seed)
+    try:
+        made, rng, _ = generate(family, seed)
+    except Exception as error:  # noqa: BLE001 - a fault of the fuzzer's own, listed as such, not as vericarbon's
+        return "escaped", (f"{type(error).__name__} in the fuzzer's generator", f"{error}"[:160]), 0
     signal.alarm(HANG_SECONDS)
     try:
         with tempfile.TemporaryDirectory(prefix="vericarbon-fuzz-") as folder:

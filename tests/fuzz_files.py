@@ -171,9 +171,11 @@ def _csv_bytes(rng: random.Random, table: list[list[str]]) -> bytes:
 def _xlsx_bytes(table: list[list[str]]) -> bytes:
     from openpyxl import Workbook
 
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     book = Workbook()
-    for row in table:
-        book.active.append([cell.replace("\x00", "") if isinstance(cell, str) else cell for cell in row])
+    for row in table:  # a registry's workbook cannot hold control characters either
+        book.active.append([ILLEGAL_CHARACTERS_RE.sub("", cell) for cell in row])
     for row in book.active.iter_rows():
         for cell in row:
             if cell.data_type == "f":

@@ -190,3 +190,12 @@ def test_a_sheet_kept_outside_the_worksheets_folder_is_bounded_too(tmp_path, cap
     book = rewritten(book, "xl/_rels/workbook.xml.rels", lambda xml: xml.replace(b"/xl/worksheets/sheet3.xml", b"/xl/hidden/s.xml").replace(b"worksheets/sheet3.xml", b"hidden/s.xml"))
     code, err = import_book(book, tmp_path, capsys)
     assert code == 2 and "'lines'!XFD1048576: a cell makes the sheet" in err
+
+
+def test_evidence_with_a_control_character_is_refused_on_export_naming_the_field(tmp_path, capsys):
+    """openpyxl raised IllegalCharacterError (exit 3)."""
+    package = json.loads((Path(__file__).resolve().parent.parent / "evidence_samples" / "inventory-defects.json").read_text())
+    package["lines"][0]["source"] = "\x1b[31m red"
+    (tmp_path / "p.json").write_text(json.dumps(package))
+    code, _, err = run(["export", "workbook", tmp_path / "p.json", "-o", tmp_path / "p.xlsx"], capsys)
+    assert code == 2 and "source: '\\x1b[31m red' holds the control character U+001B" in err and not (tmp_path / "p.xlsx").exists()

@@ -257,10 +257,15 @@ def _cell(value: Any, column: Column) -> Any:
         return dt.date.fromisoformat(value)
     if column.kind == "list":
         texts = [_plain(v) for v in value]
-        return LIST_SEPARATOR.join(texts) if not any(";" in text for text in texts) else json.dumps(value, ensure_ascii=False)
-    if column.kind == "json":
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return value
+        text = LIST_SEPARATOR.join(texts) if not any(";" in text for text in texts) else json.dumps(value, ensure_ascii=False)
+    else:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True) if column.kind == "json" else value
+    if isinstance(text, str) and (control := _NOT_IN_A_CELL.search(text)):
+        raise InputError("<package>", f"{column.header}: {text[:60]!r} holds the control character U+{ord(control.group()):04X}, which a spreadsheet cell cannot hold")
+    return text
+
+
+_NOT_IN_A_CELL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # what openpyxl refuses (IllegalCharacterError): XML 1.0 has no such characters
 
 
 def _plain(value: Any) -> str:
