@@ -1,5 +1,12 @@
-"""Mutated evidence packages, for the fuzz test (tests/test_fuzz.py, through hypothesis) and the fuzz
-benchmark (benchmarks/fuzz.py, at scale): one generator, so both explore the same inputs.
+"""Generated evidence packages, for the fuzz test (tests/test_fuzz.py) and the fuzz benchmark
+(benchmarks/fuzz.py, at scale): one set of generators, so both explore the same inputs. The other input
+families (workbooks, registry exports, statement tables, answers, overlays, zip sources) are in
+fuzz_files.py; fuzz_families.py names them all and runs them through the API and the command line.
+
+Packages come three ways: mutants of the bundled samples (`mutated`), instances grown from the kinds'
+JSON Schemas (`from_schema`: the grammar the schemas are, with their examples and edge values, some
+mutated afterwards), and Python values the API takes directly (`api_value`: dicts with big integers,
+deep nesting, non-string keys, NaN, huge lists) that no JSON file can hold.
 
 A mutation picks a place in a bundled sample and changes it. Most mutations keep the value's type (an
 extreme number where a number was, control characters where a string was, a calendar edge where a date
@@ -27,6 +34,9 @@ STRINGS = ["", "\x00\x07\x1b[31m", "a" * 10_000, "<script>alert(1)</script>", "|
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TOO_DEEP = "\x00too deep\x00"
 _originals: dict[Path, dict] = {}
+SCHEMAS = {(schema := json.loads(path.read_text())).get("$id", path.name): schema
+           for path in sorted((Path(__file__).resolve().parent.parent / "schemas").glob("*.schema.json"))}
+KIND_SCHEMAS = [schema for schema in SCHEMAS.values() if "const" in schema.get("properties", {}).get("kind", {})]
 
 
 def original(sample: Path) -> dict:
@@ -119,11 +129,7 @@ def mutated(rng: random.Random) -> tuple[str, bytes]:
     document = copy.deepcopy(original(sample))
     for _ in range(rng.choice([1, 1, 2, 3])):
         document = mutate_once(document, rng)
-    try:
-        raw = orjson.dumps(document)
-    except (orjson.JSONEncodeError, TypeError):  # an integer beyond 64 bits, or nesting orjson will not write
-        raw = json.dumps(document).encode()
-    return sample.name, raw.replace(json.dumps(_TOO_DEEP).encode(), b"[" * 3000 + b"0" + b"]" * 3000)
+    return sample.name, _dumped(document).replace(json.dumps(_TOO_DEEP).encode(), b"[" * 3000 + b"0" + b"]" * 3000)
 
 
 def check(raw: bytes) -> int:
@@ -143,3 +149,89 @@ def check(raw: bytes) -> int:
 
 def _not_json(name: str) -> Any:
     raise AssertionError(f"{name} written into JSON output")
+
+
+# --- grown from the JSON Schemas ------------------------------------------------------------------------
+
+def from_schema(rng: random.Random) -> tuple[str, bytes]:
+    """A package grown from a kind's schema: each value from the schema's examples, enumerations and
+    bounds, edge values now and then, optional fields sometimes left out; then a mutation in one of three."""
+    schema = rng.choice(KIND_SCHEMAS)
+    document = _grow(schema, schema, rng, 0)
+    if rng.random() < 0.33:
+        document = mutate_once(document, rng)
+    return schema.get("$id", "schema"), _dumped(document)
+
+
+def _resolve(node: dict, document: dict) -> tuple[dict, dict]:
+    """A `$ref`'s target and the schema document it is in (urn:…#/$defs/x or #/$defs/x)."""
+    base, _, pointer = node["$ref"].partition("#")
+    document = SCHEMAS.get(base, document) if base else document
+    target: Any = document
+    for step in [part for part in pointer.split("/") if part]:
+        target = target[step]
+    return {**target, **{key: value for key, value in node.items() if key != "$ref"}}, document
+
+
+def _grow(node: dict, document: dict, rng: random.Random, depth: int) -> Any:
+    if "$ref" in node:
+        node, document = _resolve(node, document)
+    if "const" in node:
+        return node["const"]
+    if node.get("examples") and rng.random() < 0.6:
+        return copy.deepcopy(rng.choice(node["examples"]))
+    if node.get("enum"):
+        return rng.choice(node["enum"])
+    for combinator in ("oneOf", "anyOf"):
+        if node.get(combinator):
+            return _grow({**{k: v for k, v in node.items() if k != combinator}, **rng.choice(node[combinator])}, document, rng, depth + 1)
+    kind = node.get("type")
+    kind = rng.choice(kind) if isinstance(kind, list) else kind or ("object" if "properties" in node else "array" if "items" in node else "string")
+    if kind == "object":
+        required = set(node.get("required", []))
+        return {name: _grow(child, document, rng, depth + 1) for name, child in node.get("properties", {}).items()
+                if name in required or (depth < 6 and rng.random() < 0.5)}
+    if kind == "array":
+        low = node.get("minItems", 0)
+        count = low if depth >= 6 else rng.randint(low, max(low, min(node.get("maxItems", 4), 4)))
+        return [_grow(node.get("items", {}), document, rng, depth + 1) for _ in range(count)]
+    edge = rng.random() < 0.15  # mostly values the schema takes, so the rules run; now and then its edges and beyond
+    if kind in ("number", "integer"):
+        low, high = node.get("minimum", node.get("exclusiveMinimum", 0)), node.get("maximum", node.get("exclusiveMaximum", 1e6))
+        value = rng.choice([low, high, 0, rng.choice(EXTREME_FLOATS + HUGE_INTEGERS)]) if edge else rng.uniform(low, high) + ("exclusiveMinimum" in node)
+        return int(value) if kind == "integer" and isinstance(value, float) and value == value and abs(value) < 1e300 else value
+    if kind == "boolean":
+        return rng.random() < 0.5
+    if kind == "null":
+        return None
+    if node.get("format") == "date":
+        return rng.choice(DATES) if edge else f"20{rng.randint(10, 30)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    if node.get("pattern") and not edge:
+        return node.get("examples", ["GB"])[0] if node.get("examples") else "GB"
+    return rng.choice([rng.choice(STRINGS), "a" * node.get("maxLength", 20)]) if edge else rng.choice(["text", "Acme Ltd", "x" * max(node.get("minLength", 1), 1)])
+
+
+def _dumped(document: Any) -> bytes:
+    try:
+        return orjson.dumps(document)
+    except (orjson.JSONEncodeError, TypeError):  # an integer beyond 64 bits, or nesting orjson will not write
+        return json.dumps(document).encode()
+
+
+# --- Python values through the API ----------------------------------------------------------------------
+
+ODD_VALUES: list[Any] = [10**400, -(10**400), float("nan"), float("inf"), (1, 2), {1: "int key"}, {"set"}, b"bytes", "x" * 5_000_000,
+                         list(range(200_000)), None, True]
+
+
+def api_value(rng: random.Random) -> dict:
+    """A sample as a dict, with a value no JSON file holds put somewhere in it (or nested 10 000 deep)."""
+    document = copy.deepcopy(original(rng.choice(SAMPLES)))
+    path = rng.choice(places(document))
+    if rng.random() < 0.2:
+        nested: Any = 0
+        for _ in range(rng.choice([300, 2000, 10_000])):
+            nested = [nested] if rng.random() < 0.5 else {"k": nested}
+        return _set(document, path, nested) if path else {**document, "deep": nested}
+    value = rng.choice(ODD_VALUES)
+    return _set(document, path, value) if path else document

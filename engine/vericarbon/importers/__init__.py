@@ -10,8 +10,9 @@ A row that cannot be a package raises `RowError` in the module, and the rest of 
 --from NAME`); a layout's module is imported only when a file of it is read.
 
 tally (the contract) ; exports (registry table rows: the machinery every registry layout shares) → verra, gold_standard, acr, car,
-art_trees, cercarbono, isometric, cadt ; statements → rosehill, eutl ; workbooks (xlsx both ways) ;
-skeletons (`vericarbon init` YAML).
+art_trees, cercarbono, isometric, cadt ; statements → rosehill, eutl ; workbooks (xlsx both ways), after
+xlsx_limits (an untrusted .xlsx bounded before python-calamine reads it) ; isolated (a workbook read in a
+limited child process, for the service's uploads) ; skeletons (`vericarbon init` YAML).
 """
 
 from __future__ import annotations

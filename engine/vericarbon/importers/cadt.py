@@ -18,7 +18,7 @@ _STATUS = {"retired": "retirement", "cancelled": "cancellation"}
 def records(path: Path, tally: Tally) -> Iterator[tuple[int, dict]]:
     try:
         unit = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError) as error:  # RecursionError: nesting deeper than json reads
         raise InputError(str(path), f"is not a CAD Trust unit record ({error})") from None
     units = unit if isinstance(unit, list) else [unit]
     tally.layout = "unit records"
@@ -43,11 +43,11 @@ def _record(item: Any, file: str, number: int) -> dict[str, Any]:
                               "source": {"file": file, "row": number}, "quantity": parsed.end - parsed.start + 1, "serial": serial}
     if isinstance(item.get("vintageYear"), int):
         record["vintage"] = {"year": item["vintageYear"]}
-    issuance = item.get("issuance") or {}
+    issuance = item.get("issuance") if isinstance(item.get("issuance"), dict) else {}
     if issuance.get("warehouseProjectId"):
         record["project"] = {"id": str(issuance["warehouseProjectId"])}
     if issuance.get("startDate") and issuance.get("endDate"):
-        record["monitoring_period"] = {"start": iso_date(issuance["startDate"]), "end": iso_date(issuance["endDate"])}
+        record["monitoring_period"] = {"start": iso_date(str(issuance["startDate"])), "end": iso_date(str(issuance["endDate"]))}
     if item.get("correspondingAdjustmentStatus"):
         record["article6_authorization"] = f"corresponding adjustment {item['correspondingAdjustmentStatus']}"
     return record

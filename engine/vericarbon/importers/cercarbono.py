@@ -6,12 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from vericarbon.importers.exports import Layout, iso_date, table_records
+from vericarbon.importers.tally import RowError
 
 
 def _vintage_period(row: dict[str, str], record: dict[str, Any]) -> None:  # "2010-01-01 / 2018-09-30"
-    parts = [part.strip() for part in row.get("vintage_of_credits", "").split("/")]
+    text = row.get("vintage_of_credits") or ""
+    parts = [part.strip() for part in text.split("/")]
     if len(parts) == 2 and all(parts):
-        record.setdefault("vintage", {}).update(start=iso_date(parts[0]), end=iso_date(parts[1]))
+        try:
+            record.setdefault("vintage", {}).update(start=iso_date(parts[0]), end=iso_date(parts[1]))
+        except ValueError as error:
+            raise RowError(f"vintage_of_credits {text!r}: {error}") from None
 
 
 LAYOUTS = [

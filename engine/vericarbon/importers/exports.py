@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any, Callable, Iterator
 
 from vericarbon.errors import InputError
 from vericarbon.importers.tally import RowError, Tally
-from vericarbon.importers.workbooks import open_workbook
+from vericarbon.importers.workbooks import open_workbook, unreadable
 
 Records = Callable[[Path, Tally], Iterator[tuple[int, dict]]]  # a file's records, each with its row number
 
@@ -44,7 +45,12 @@ def buffer_if_positive(column: str) -> Callable[[dict[str, str], dict[str, Any]]
     """A record issued to a buffer pool, where the registry gives the buffer's share in its own column."""
 
     def mark(row: dict[str, str], record: dict[str, Any]) -> None:
-        if _number(row.get(column, "") or "0") > 0:
+        text = (row.get(column) or "0").strip() or "0"
+        try:
+            share = _number(text)
+        except ValueError as error:
+            raise RowError(f"{column} {text!r}: {error}") from None
+        if share > 0:
             record["buffer"] = True
 
     return mark
@@ -82,7 +88,7 @@ def csv_rows(path: Path, stack: contextlib.ExitStack) -> tuple[list[str], Iterat
         stream = stack.enter_context(path.open(newline="", encoding="utf-8-sig"))
     except OSError as error:
         raise InputError(str(path), f"cannot be read ({error.strerror})") from None
-    reader = csv.DictReader(stream)
+    reader = csv.DictReader(stream, restval="")  # a short row's missing cells are empty, as in a spreadsheet
     try:
         header = reader.fieldnames or []
     except (csv.Error, UnicodeDecodeError) as error:
@@ -101,14 +107,13 @@ def csv_rows(path: Path, stack: contextlib.ExitStack) -> tuple[list[str], Iterat
 
 def _workbook_rows(path: Path) -> tuple[list[str], Iterator[dict[str, str]]]:
     """The first sheet of a workbook as rows of text (dates as YYYY-MM-DD), read with python-calamine
-    (about ten times openpyxl) after its unpacked size and compression ratio are checked."""
+    (about ten times openpyxl) once it is within the limits (xlsx_limits)."""
     book = open_workbook(path)
     try:
-        sheet = book.get_sheet_by_index(0)
-        table = sheet.iter_rows()
+        table = book.get_sheet_by_index(0).iter_rows()
         header = [_cell_text(cell) for cell in next(table, [])]
-    except Exception as error:  # calamine raises its own error types for a damaged workbook
-        raise InputError(str(path), f"cannot be read as a workbook ({error})") from None
+    except BaseException as error:
+        raise unreadable(str(path), error) from None
 
     def rows() -> Iterator[dict[str, str]]:
         for cells in table:
@@ -153,6 +158,8 @@ def _records(registry: str, layout: Layout, row: dict[str, str], file: str, numb
         if not all(values):
             raise RowError(f"no serial number, and {', '.join(c for c, v in zip(layout.identity, values) if not v)} missing to name the record")
         record["serial"] = {"id": "|".join(values)}
+    if ("from" in record["serial"]) != ("to" in record["serial"]):
+        raise RowError(f"serial block {record['serial'].get('raw', '')!r}: a first serial number without a last, or a last without a first")
     if "quantity" not in record:
         raise RowError("no quantity")
     if record["quantity"] <= 0:
@@ -200,9 +207,12 @@ def _value(name: str, text: str, column: str) -> Any:
 
 def _number(text: str) -> float:
     try:
-        return float(text.replace(",", ""))
+        number = float(text.replace(",", ""))
     except ValueError:
         raise ValueError("is not a number") from None
+    if not math.isfinite(number):  # 'inf', 'NaN', 1e999: no count of credits, and JSON has no such number
+        raise ValueError("is not a finite number")
+    return number
 
 
 def _serial_number(text: str) -> int:

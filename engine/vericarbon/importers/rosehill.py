@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from vericarbon.importers.tally import RowError
-from vericarbon.importers.statements import StatementLayout
+from vericarbon.importers.statements import StatementLayout, figure
 
 DATASET = "https://github.com/danielrosehill/GHG-Emissions-Data-Pipeline"
 SCOPES = {1: "scope_1_emissions", 2: "scope_2_emissions", 3: "scope_3_emissions"}
@@ -31,14 +31,10 @@ def _statement(row: dict[str, str], number: int) -> dict[str, Any]:
         text = row.get(column, "").strip()
         if not text:
             continue
-        try:
-            value = float(text)
-        except ValueError:
-            raise RowError(f"column {column}: {text!r} is not a number") from None
-        figure: dict[str, Any] = {"scope": scope, "value": value, **({"unit": unit} if unit else {}), "provenance": provenance}
+        reported: dict[str, Any] = {"scope": scope, "value": figure(text, column), **({"unit": unit} if unit else {}), "provenance": provenance}
         if scope == 2:
-            figure["method"] = "unspecified"  # the dataset does not say
-        figures.append(figure)
+            reported["method"] = "unspecified"  # the dataset does not say
+        figures.append(reported)
     country = row.get("iso_3166_code", "").strip()
     statement = {
         "kind": "ghg-statement", "schema_version": "1.0", "id": f"rosehill:{_slug(name)}:FY2023",

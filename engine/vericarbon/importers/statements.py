@@ -10,6 +10,7 @@ statement (no organisation name, a figure that is not a number) is refused with 
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -50,3 +51,15 @@ def read_statements(layout_name: str, layout: StatementLayout, path: Path, tally
                 continue
             tally.records += 1
             yield statement
+
+
+def figure(text: str, column: str) -> float:
+    """A reported figure from its cell: a finite number (not 'inf' or 'nan', which float() reads and JSON
+    cannot hold), else a RowError naming the column."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise RowError(f"column {column}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise RowError(f"column {column}: {text!r} is not a finite number")
+    return value

@@ -15,8 +15,8 @@ import copy
 import datetime as dt
 import io
 import json
+import math
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,8 @@ from vericarbon.errors import InputError
 from vericarbon.evidence.documents import field_at
 from vericarbon.evidence.package import SchemaStore, validated_package
 from vericarbon.evidence.shapes import Shape
+from vericarbon.importers.xlsx_limits import check_workbook, column_letters
 
-MAX_WORKBOOK_BYTES = 256 * 1024 * 1024  # unpacked; a 1 MB xlsx can unpack to 300 MB
-MAX_WORKBOOK_RATIO = 100
 PACKAGE_SHEET = "package"
 LIST_SEPARATOR = "; "
 MAX_DEPTH = 12
@@ -58,22 +57,34 @@ class Sheet:
 
 
 def open_workbook(path: Path) -> Any:
-    """A workbook opened with python-calamine after its unpacked size and compression ratio are checked
-    (no reader limits those itself). Formulas are not evaluated; their cached values are read."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
-            packed = sum(member.compress_size for member in archive.infolist())
-    except (OSError, zipfile.BadZipFile) as error:
-        raise InputError(str(path), f"is not an .xlsx workbook ({error})") from None
-    if unpacked > MAX_WORKBOOK_BYTES or unpacked > MAX_WORKBOOK_RATIO * max(packed, 1) and unpacked > 1 << 20:
-        raise InputError(str(path), f"unpacks to {unpacked / 1048576:.0f} MiB from {packed / 1048576:.1f} MiB; refused (at most {MAX_WORKBOOK_BYTES >> 20} MiB, {MAX_WORKBOOK_RATIO}:1)")
+    """A workbook opened with python-calamine once its zip directory and sheets are within the limits
+    (xlsx_limits: no reader bounds those itself, and calamine aborts the process on a failed allocation).
+    Formulas are not evaluated; their cached values are read."""
+    check_workbook(path)
     from python_calamine import CalamineWorkbook  # only reading a workbook pays for it
 
     try:
         return CalamineWorkbook.from_path(str(path))
-    except Exception as error:  # calamine raises its own error types for a damaged workbook
-        raise InputError(str(path), f"cannot be read as a workbook ({error})") from None
+    except BaseException as error:
+        raise unreadable(str(path), error) from None
+
+
+def sheet_rows(book: Any, name: str, where: str) -> list[list[Any]]:
+    """The cells of the sheet `name`, read whole; a sheet that the file lacks or that calamine cannot
+    parse (XML that is not UTF-8, a boolean or number cell that is not one) is an InputError."""
+    try:
+        return book.get_sheet_by_name(name).to_python()
+    except BaseException as error:
+        raise unreadable(f"{where}!'{name}'", error) from None
+
+
+def unreadable(where: str, error: BaseException) -> BaseException:
+    """calamine's failures as an input error. It raises its own types (WorksheetNotFound, XmlError,
+    CalamineError …) and, from a Rust panic, PanicException, which derives from BaseException: so
+    everything but an interrupt or exit is the workbook's fault."""
+    if isinstance(error, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        return error
+    return InputError(where, f"cannot be read as a workbook ({type(error).__name__}: {str(error)[:300]})")
 
 
 # --- the layout ------------------------------------------------------------------------------------------
@@ -195,9 +206,21 @@ def write_workbook(shape: Shape, kind: str, version: str, package: dict | None =
         page.page_setup.orientation = "landscape"
         page.sheet_properties.pageSetUpPr.fitToPage = True
         page.page_setup.fitToHeight = 0
+        _as_text(page)
     stream = io.BytesIO()
     book.save(stream)
     return stream.getvalue()
+
+
+def _as_text(page: Any) -> None:
+    """openpyxl takes any string starting with '=' for a formula: evidence such as '=HYPERLINK(…)' would be
+    live in the spreadsheet and its text lost on the way back. Nothing here writes a formula, so every such
+    cell is a string (written inline), quote-prefixed so that Excel keeps it text when it is edited."""
+    for row in page.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+                cell.quotePrefix = True
 
 
 def _instructions(kind: str, version: str, sheets: list[Sheet]) -> list[str]:
@@ -234,10 +257,15 @@ def _cell(value: Any, column: Column) -> Any:
         return dt.date.fromisoformat(value)
     if column.kind == "list":
         texts = [_plain(v) for v in value]
-        return LIST_SEPARATOR.join(texts) if not any(";" in text for text in texts) else json.dumps(value, ensure_ascii=False)
-    if column.kind == "json":
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return value
+        text = LIST_SEPARATOR.join(texts) if not any(";" in text for text in texts) else json.dumps(value, ensure_ascii=False)
+    else:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True) if column.kind == "json" else value
+    if isinstance(text, str) and (control := _NOT_IN_A_CELL.search(text)):
+        raise InputError("<package>", f"{column.header}: {text[:60]!r} holds the control character U+{ord(control.group()):04X}, which a spreadsheet cell cannot hold")
+    return text
+
+
+_NOT_IN_A_CELL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # what openpyxl refuses (IllegalCharacterError): XML 1.0 has no such characters
 
 
 def _plain(value: Any) -> str:
@@ -276,7 +304,7 @@ def read_workbook(path: Path, store: SchemaStore) -> dict:
     names = book.sheet_names
     if PACKAGE_SHEET not in names:
         raise InputError(str(path), f"has no '{PACKAGE_SHEET}' sheet: not a vericarbon workbook (make one with vericarbon template KIND)")
-    fields = {str(row[0]).strip(): (number, row[1] if len(row) > 1 else "") for number, row in enumerate(book.get_sheet_by_name(PACKAGE_SHEET).to_python(), start=1) if row and row[0] != ""}
+    fields = {str(row[0]).strip(): (number, row[1] if len(row) > 1 else "") for number, row in enumerate(sheet_rows(book, PACKAGE_SHEET, str(path)), start=1) if row and row[0] != ""}
     kind, version = str(fields.get("kind", (0, ""))[1]).strip(), _plain(fields.get("schema_version", (0, ""))[1]).strip()
     if (kind, version) not in store.kinds:
         raise InputError(str(path), f"'{PACKAGE_SHEET}' names kind {kind!r} version {version!r}, which is not a known package kind (known: {store.known_kinds()})")
@@ -297,11 +325,11 @@ def read_workbook(path: Path, store: SchemaStore) -> dict:
         placed[sheet.name] = []
         if sheet.name not in names:
             continue
-        grid = book.get_sheet_by_name(sheet.name).to_python()
+        grid = sheet_rows(book, sheet.name, str(path))
         header = [str(cell).strip() for cell in (grid[0] if grid else [])]
         by_header = {column.header: column for column in sheet.columns}
         for unknown in [h for h in header if h and h != "parent row" and h not in by_header]:
-            problems.append((f"'{sheet.name}'!{_letter(header.index(unknown))}1", f"no field {unknown!r} in a {'.'.join(sheet.collection)} record"))
+            problems.append((f"'{sheet.name}'!{column_letters(header.index(unknown))}1", f"no field {unknown!r} in a {'.'.join(sheet.collection)} record"))
         for row_number, row in enumerate(grid[1:], start=2):
             if not any(cell not in ("", None) for cell in row):
                 continue
@@ -309,7 +337,7 @@ def read_workbook(path: Path, store: SchemaStore) -> dict:
             parent_row = None
             for position, title in enumerate(header):
                 raw = row[position] if position < len(row) else ""
-                where = f"'{sheet.name}'!{_letter(position)}{row_number}"
+                where = f"'{sheet.name}'!{column_letters(position)}{row_number}"
                 if title == "parent row":
                     parent_row = _value(raw, Column(("parent row",), "integer", required=True), where, problems)
                 elif title in by_header and (value := _value(raw, by_header[title], where, problems)) is not None:
@@ -376,6 +404,8 @@ def _typed(raw: Any, column: Column) -> Any:
                 number = float(str(raw).strip())
             except ValueError:
                 raise ValueError(f"{str(raw)!r} is not a number") from None
+        if not math.isfinite(number):  # 'inf', 'nan' or 1e999 as text: JSON has no such number
+            raise ValueError(f"{str(raw)!r} is not a finite number")
         if kind == "integer" or (isinstance(number, float) and number.is_integer() and abs(number) < 2**53):
             if number != int(number):
                 raise ValueError(f"{raw} is not a whole number")
@@ -427,12 +457,3 @@ def _list_at(owner: dict, path: tuple[str, ...]) -> list:
     for part in path[:-1]:
         owner = owner.setdefault(part, {})
     return owner.setdefault(path[-1], [])
-
-
-def _letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters

@@ -29,6 +29,7 @@ from starlette.routing import Route
 from vericarbon.version import __version__
 from vericarbon.errors import InputError
 from vericarbon.evidence.package import SchemaStore
+from vericarbon.importers.isolated import check_workbook_isolated
 from vericarbon.resources import builtin_rulesets
 from vericarbon.rules.rulesets import load_ruleset
 from vericarbon.service.openapi import document as openapi_document
@@ -100,6 +101,8 @@ def create_app(location: str, max_body: int = DEFAULT_MAX_BODY, webhook_policy: 
             return problem(408, f"the body did not arrive within {BODY_SECONDS} s")
         name = Path(request.query_params.get("name", "submission")).name + _SUFFIX[kind]
         try:
+            if _SUFFIX[kind] == WORKBOOK:  # first in a limited child: a workbook that aborts its reader must not end the API with it
+                await run_in_threadpool(check_workbook_isolated, name, bytes(body))
             package = await run_in_threadpool(read_submission, name, bytes(body), schemas)
         except InputError as error:
             await run_in_threadpool(store.audit, who, "refused", None, error.render()[:2000])
