@@ -17,6 +17,7 @@ from test_hostile import cli
 
 import vericarbon
 from vericarbon.cli import main
+from vericarbon.errors import InputError
 from vericarbon.evidence.documents import parse_document
 from vericarbon.render import FORMATS, csv_format, pdf
 
@@ -252,3 +253,12 @@ def test_a_hostile_ruleset_is_a_located_input_error_in_bounded_time(tmp_path, ca
     err = capsys.readouterr().err
     assert code == 2 and f"{path}: " in err and problem in err, err[:2000]
     assert time.monotonic() - started < 2
+
+
+def test_a_credit_lot_with_a_raw_serial_and_no_registry_is_an_input_error(samples):
+    """The fuzzer's `schemas` family: KeyError 'registry' in validated_package (exit 3)."""
+    data = json.loads((samples / "neutrality-company-2024.json").read_text())
+    data["credits"][0]["serial"] = {"raw": "VCS-VCU-1-2-3", "start": 1, "end": 2}
+    with pytest.raises(InputError) as raised:
+        vericarbon.verify(data)
+    assert "/credits/0/serial/registry" in str(raised.value)

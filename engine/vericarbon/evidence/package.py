@@ -178,8 +178,11 @@ def validated_package(name: str, data: Any, sha256: str, store: SchemaStore) -> 
         for index, lot in enumerate(lots if isinstance(lots, list) else []):
             serial = lot.get("serial")
             if isinstance(serial, dict) and "raw" in serial:
+                pointer = "/" + "/".join(collection) + f"/{index}/serial"
+                if "registry" not in serial:  # the schema allows a raw serial alone; its grammar is the registry's
+                    raise InputError(name, "a serial written as the registry writes it (raw) needs the registry whose grammar reads it", f"{pointer}/registry")
                 quantity = lot.get("quantity_tco2e", lot.get("quantity", 0))
-                _derive_serial(name, serial, serial["registry"], quantity, "/" + "/".join(collection) + f"/{index}/serial", block="prefix")
+                _derive_serial(name, serial, serial["registry"], quantity, pointer, block="prefix")
             elif isinstance(serial, dict):
                 serial.setdefault("prefix", "")  # a range with no block named is in its registry's unnamed block, as the ledger keys it
     return Package(name, data, sha256, kind, version)
